@@ -1,0 +1,83 @@
+"""The persisted RS256 key set: generated on first start, rotated on demand.
+
+Keys live in MongoDB so every process of a deployment signs and verifies with
+the same set. After a rotation the previous keys stay in the published JWKS
+until every token they signed has expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from uuid import uuid4
+
+from joserfc.jwk import KeySet, RSAKey
+
+from eventonight.kernel.db import Database, utcnow
+
+KEYS = "kernel_signing_keys"
+
+
+class KeyStore:
+    def __init__(self, database: Database, *, token_ttl_seconds: int, refresh_seconds: float = 30.0) -> None:
+        self.database = database
+        self.token_ttl_seconds = token_ttl_seconds
+        self.refresh_seconds = refresh_seconds
+        self.signing_key: RSAKey | None = None
+        self.key_set = KeySet([])
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        """Load the key set, generating the first key if there is none."""
+        async with self._lock:
+            docs = await self._active_docs()
+            if not any(d.get("retiredAt") is None for d in docs):
+                await self._insert_new_key()
+                docs = await self._active_docs()
+            self._apply(docs)
+
+    async def refresh_if_stale(self, force: bool = False) -> None:
+        if force or time.monotonic() - self._loaded_at > self.refresh_seconds:
+            async with self._lock:
+                self._apply(await self._active_docs())
+
+    async def rotate(self) -> str:
+        """Make a new signing key; the old ones stay valid until their tokens expire."""
+        async with self._lock:
+            now = utcnow()
+            await self.database.db[KEYS].update_many({"retiredAt": None}, {"$set": {"retiredAt": now}})
+            kid = await self._insert_new_key()
+            self._apply(await self._active_docs())
+            return kid
+
+    async def _insert_new_key(self) -> str:
+        kid = uuid4().hex
+        key = RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"}, private=True)
+        await self.database.db[KEYS].insert_one(
+            {"_id": kid, "jwk": key.as_dict(private=True), "createdAt": utcnow(), "retiredAt": None}
+        )
+        return kid
+
+    async def _active_docs(self) -> list[dict]:
+        # A retired key is kept while tokens it signed may still be unexpired.
+        horizon = utcnow() - timedelta(seconds=self.token_ttl_seconds + 60)
+        cursor = self.database.db[KEYS].find({"$or": [{"retiredAt": None}, {"retiredAt": {"$gt": horizon}}]})
+        return await cursor.sort("createdAt", 1).to_list(None)
+
+    def _apply(self, docs: list[dict]) -> None:
+        keys = [RSAKey.import_key(d["jwk"]) for d in docs]
+        current = [d for d in docs if d.get("retiredAt") is None]
+        if current:
+            # Two processes starting together may both create a key: all agree on the newest.
+            newest = max(current, key=lambda d: (d["createdAt"], d["_id"]))
+            self.signing_key = RSAKey.import_key(newest["jwk"])
+        self.key_set = KeySet(keys)
+        self._loaded_at = time.monotonic()
+
+    def public_jwks(self) -> dict:
+        return self.key_set.as_dict(private=False)
+
+    def has_kid(self, kid: str | None) -> bool:
+        return any(k.kid == kid for k in self.key_set.keys)

@@ -1,0 +1,58 @@
+"""Exchange, queue names and routing-key patterns."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from kombu import Connection, Exchange, Queue
+
+MEMORY_URL = "memory://"
+
+
+def connection_for(url: str | None, **kwargs) -> Connection:
+    """A kombu connection; AMQP connections publish with confirms."""
+    url = url or MEMORY_URL
+    options = {}
+    if url.startswith(("amqp", "pyamqp")):
+        options = {"confirm_publish": True}
+    else:
+        # The in-memory transport polls; keep the embedded default responsive.
+        options = {"polling_interval": 0.01}
+    return Connection(url, transport_options=options, connect_timeout=5, **kwargs)
+
+
+def exchange(name: str) -> Exchange:
+    return Exchange(name, type="topic", durable=True)
+
+
+def plugin_queue(prefix: str, plugin: str, exchange_name: str, patterns: list[str]) -> Queue:
+    from kombu import binding
+
+    ex = exchange(exchange_name)
+    return Queue(
+        f"{prefix}.{plugin}",
+        bindings=[binding(ex, routing_key=p) for p in patterns],
+        durable=True,
+        auto_delete=False,
+    )
+
+
+def dead_letter_queue(queue_name: str) -> Queue:
+    return Queue(f"{queue_name}.dead-letter", durable=True, auto_delete=False)
+
+
+def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return (head == "*" or head == words[0]) and _match(rest, words[1:])
+
+
+@lru_cache(maxsize=4096)
+def pattern_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: ``*`` is exactly one word, ``#`` zero or more words."""
+    return _match(tuple(pattern.split(".")), tuple(routing_key.split(".")))

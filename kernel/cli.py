@@ -1,0 +1,176 @@
+"""The ``eventonight`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from aiohttp import web
+
+from eventonight.kernel.errors import PluginLoadError
+from eventonight.kernel.hookcall import acall_each, call_each
+from eventonight.kernel.http.app import create_app
+from eventonight.kernel.kernel import Kernel
+from eventonight.kernel.logs import configure_logging
+from eventonight.kernel.runtime import Runtime, broker_reachable
+from eventonight.settings import Settings
+
+
+def _print_lines(results) -> None:
+    for plugin, lines in results:
+        for line in lines or []:
+            print(f"[{plugin}] {line}", flush=True)
+
+
+def cmd_serve(kernel: Kernel, args, *, relay: bool, consumers: bool, scheduler: bool) -> int:
+    settings = kernel.settings
+    app = create_app(kernel, relay=relay, consumers=consumers, scheduler=scheduler)
+    if args.demo or settings.demo:
+
+        async def seed(app):
+            _print_lines(await acall_each(kernel.pm, "eventonight_demo_data", kernel=kernel))
+
+        app.on_startup.append(seed)
+
+    async def announce(app):
+        print(f"eventonight listening on http://{settings.host}:{settings.port}", flush=True)
+
+    app.on_startup.append(announce)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+async def _run_background(kernel: Kernel, *, relay: bool, consumers: bool) -> int:
+    runtime = Runtime(kernel, relay=relay, consumers=consumers, scheduler=consumers)
+    await runtime.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    print("eventonight " + ("worker" if consumers else "relay") + " running", flush=True)
+    await stop.wait()
+    await runtime.stop()
+    return 0
+
+
+def cmd_plugins(kernel: Kernel, args) -> int:
+    create_app(kernel)  # attributes routes to plugins without starting anything
+    rows = [("name", "distribution", "version", "hooks", "routes", "error")]
+    for info in list(kernel.plugins.loaded.values()) + list(kernel.plugins.failed.values()):
+        hooks = ""
+        if info.error is None:
+            hooks = ",".join(sorted(c.name for c in kernel.pm.get_hookcallers(info.plugin) or []))
+        rows.append(
+            (info.name, info.distribution, info.version, hooks, "; ".join(info.routes) or "-", info.error or "-")
+        )
+    if len(rows) == 1:
+        print("no plugins installed")
+        return 0
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)) + "  " + row[-1])
+    return 1 if kernel.plugins.failed else 0
+
+
+async def _check(kernel: Kernel) -> int:
+    from eventonight.kernel.db import Database
+
+    status = 0
+    settings = kernel.settings
+    if settings.mongodb_uri:
+        database = Database(settings.mongodb_uri, settings.database)
+        try:
+            await asyncio.wait_for(database.ping(), 6)
+            print(f"database: ok ({settings.mongodb_uri.split('@')[-1]})")
+        except Exception as exc:  # noqa: BLE001
+            print(f"database: UNREACHABLE ({type(exc).__name__}: {exc})")
+            status = 1
+        finally:
+            database.close()
+    else:
+        print("database: embedded SecantusDB (started on demand under data_dir)")
+    if await asyncio.to_thread(broker_reachable, settings.broker_url):
+        print(f"broker: ok ({(settings.broker_url or 'memory://').split('@')[-1]})")
+    else:
+        print("broker: UNREACHABLE")
+        status = 1
+    return status
+
+
+async def _with_started(kernel: Kernel, work) -> int:
+    await kernel.start()
+    try:
+        return await work()
+    finally:
+        await kernel.stop()
+
+
+def build_parser(plugin_commands) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eventonight", description="eventonight events platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="web + outbox relay + consumers + scheduler in one process")
+    serve.add_argument("--demo", action="store_true", help="create demo data at start")
+    sub.add_parser("web", help="HTTP only (run a relay and workers elsewhere)")
+    sub.add_parser("worker", help="bus consumers and scheduled jobs only")
+    sub.add_parser("relay", help="outbox relay only")
+    sub.add_parser("plugins", help="list installed plugins, their hooks, routes and load errors")
+    sub.add_parser("check", help="can the database and the broker be reached")
+    sub.add_parser("seed", help="create demo data")
+    keys = sub.add_parser("keys", help="token signing keys")
+    keys.add_argument("action", choices=["rotate", "show"])
+    for name, help_text, _ in plugin_commands:
+        plugin_parser = sub.add_parser(name, help=help_text)
+        plugin_parser.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    try:
+        kernel = Kernel(settings)
+    except PluginLoadError as exc:
+        print(f"eventonight: {exc}", file=sys.stderr)
+        return 2
+    plugin_commands = [c for _, cs in call_each(kernel.pm, "eventonight_commands") for c in cs or []]
+    args = build_parser(plugin_commands).parse_args(argv)
+    command = args.command
+    if command == "serve":
+        return cmd_serve(kernel, args, relay=True, consumers=True, scheduler=True)
+    if command == "web":
+        return cmd_serve(kernel, argparse.Namespace(demo=False), relay=False, consumers=False, scheduler=False)
+    if command in ("worker", "relay"):
+        return asyncio.run(_run_background(kernel, relay=command == "relay", consumers=command == "worker"))
+    if command == "plugins":
+        return cmd_plugins(kernel, args)
+    if command == "check":
+        return asyncio.run(_check(kernel))
+    if command == "seed":
+
+        async def seed() -> int:
+            _print_lines(await acall_each(kernel.pm, "eventonight_demo_data", kernel=kernel))
+            return 0
+
+        return asyncio.run(_with_started(kernel, seed))
+    if command == "keys":
+
+        async def keys() -> int:
+            if args.action == "rotate":
+                print(f"new signing key: {await kernel.keys.rotate()}")
+            for key in kernel.keys.public_jwks()["keys"]:
+                print(key["kid"])
+            return 0
+
+        return asyncio.run(_with_started(kernel, keys))
+    for name, _, run in plugin_commands:
+        if name == command:
+            return asyncio.run(_with_started(kernel, lambda run=run: run(kernel, args.args)))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""MongoDB access: one client and odmantic engine per process, and the unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from motor.motor_asyncio import AsyncIOMotorClient
+from odmantic import AIOEngine
+from pymongo.errors import PyMongoError
+
+from eventonight.hooks.types import DomainEvent
+from eventonight.kernel.errors import ConcurrencyConflict
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "kernel_outbox"
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UnitOfWork:
+    """One MongoDB transaction: odmantic operations plus outbox records.
+
+    Everything done through it commits or aborts together, including the
+    domain events recorded with :meth:`record`.
+    """
+
+    def __init__(self, database: Database, session: Any) -> None:
+        self.database = database
+        self.session = session
+        self.recorded: list[DomainEvent] = []
+
+    @property
+    def engine(self) -> AIOEngine:
+        return self.database.engine
+
+    def collection(self, name_or_model: Any):
+        """The motor collection for a model class or collection name."""
+        if isinstance(name_or_model, str):
+            return self.database.db[name_or_model]
+        return self.database.engine.get_collection(name_or_model)
+
+    async def save(self, instance: T) -> T:
+        return await self.engine.save(instance, session=self.session)
+
+    async def find_one(self, model: type[T], *queries: Any, **kwargs: Any) -> T | None:
+        return await self.engine.find_one(model, *queries, session=self.session, **kwargs)
+
+    async def find(self, model: type[T], *queries: Any, **kwargs: Any) -> list[T]:
+        return await self.engine.find(model, *queries, session=self.session, **kwargs)
+
+    async def count(self, model: type, *queries: Any) -> int:
+        return await self.engine.count(model, *queries, session=self.session)
+
+    async def delete(self, instance: Any) -> None:
+        await self.engine.delete(instance, session=self.session)
+
+    async def remove(self, model: type, *queries: Any, just_one: bool = False) -> int:
+        return await self.engine.remove(model, *queries, just_one=just_one, session=self.session)
+
+    async def record(self, event_type: str, payload: dict[str, Any]) -> DomainEvent:
+        """Write a domain event to the outbox in this transaction."""
+        event = DomainEvent(id=str(uuid4()), event_type=event_type, occurred_at=utcnow(), payload=payload)
+        await self.database.db[OUTBOX].insert_one(
+            {
+                "eventId": event.id,
+                "eventType": event.event_type,
+                "occurredAt": event.occurred_at,
+                "payload": event.payload,
+                "sentAt": None,
+            },
+            session=self.session,
+        )
+        self.recorded.append(event)
+        return event
+
+
+class Database:
+    """The process-wide MongoDB client, odmantic engine and transaction helpers."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self.uri = uri
+        self.name = name
+        self.client = AsyncIOMotorClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+        self.db = self.client[name]
+        self.engine = AIOEngine(client=self.client, database=name)
+        self._commit_listeners: list[Callable[[list[DomainEvent]], None]] = []
+
+    def on_commit(self, listener: Callable[[list[DomainEvent]], None]) -> None:
+        """Call ``listener(events)`` after a unit of work that recorded events commits."""
+        self._commit_listeners.append(listener)
+
+    async def ping(self) -> None:
+        await self.client.admin.command("ping")
+
+    async def ensure_indexes(self, models: list[type]) -> None:
+        await self.engine.configure_database(models)
+        await self.db[OUTBOX].create_index([("sentAt", 1), ("_id", 1)])
+
+    def close(self) -> None:
+        self.client.close()
+
+    @asynccontextmanager
+    async def uow(self) -> AsyncIterator[UnitOfWork]:
+        """``async with db.uow() as uow:`` one transaction.
+
+        Commits when the block exits normally (retrying a commit whose result
+        is unknown), aborts when it raises. To also re-run the block after a
+        transient conflict, use :meth:`transaction`.
+        """
+        async with await self.client.start_session() as session:
+            session.start_transaction()
+            unit = UnitOfWork(self, session)
+            try:
+                yield unit
+            except BaseException:
+                if session.in_transaction:
+                    await session.abort_transaction()
+                raise
+            await self._commit(session)
+        if unit.recorded:
+            for listener in self._commit_listeners:
+                listener(unit.recorded)
+
+    async def _commit(self, session: Any) -> None:
+        for attempt in range(5):
+            try:
+                await session.commit_transaction()
+                return
+            except PyMongoError as exc:
+                if attempt < 4 and exc.has_error_label("UnknownTransactionCommitResult"):
+                    continue
+                raise
+
+    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 8) -> T:
+        """Run ``work(uow)`` in a transaction, re-running it on transient conflicts.
+
+        After ``attempts`` conflicting tries raises :class:`ConcurrencyConflict` (409).
+        """
+        for attempt in range(attempts):
+            try:
+                async with self.uow() as unit:
+                    return await work(unit)
+            except PyMongoError as exc:
+                if not exc.has_error_label("TransientTransactionError"):
+                    raise
+                log.debug("transient transaction error, attempt %d: %s", attempt + 1, exc)
+                await asyncio.sleep(min(0.5, 0.005 * 2**attempt) * random.random())
+        raise ConcurrencyConflict()

@@ -1,0 +1,88 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+
+from eventonight.kernel.hookcall import call_each
+from eventonight.kernel.http import openapi
+from eventonight.kernel.http.keys import KERNEL
+from eventonight.kernel.http.middleware import request_context
+from eventonight.kernel.kernel import Kernel
+from eventonight.kernel.runtime import Runtime, broker_reachable
+
+RUNTIME: web.AppKey[Runtime] = web.AppKey("eventonight_runtime")
+OPENAPI: web.AppKey[dict] = web.AppKey("eventonight_openapi")
+
+
+def kernel_version() -> str:
+    try:
+        return version("eventonight")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    kernel = request.app[KERNEL]
+    checks = {"database": "ok", "broker": "ok"}
+    try:
+        await asyncio.wait_for(kernel.database.ping(), 3)
+    except Exception as exc:  # noqa: BLE001 - report, don't crash
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if not await asyncio.to_thread(broker_reachable, kernel.settings.broker_url):
+        checks["broker"] = "unreachable"
+    healthy = all(v == "ok" for v in checks.values())
+    return web.json_response({"status": "ready" if healthy else "not ready", "checks": checks}, status=200 if healthy else 503)
+
+
+async def jwks(request: web.Request) -> web.Response:
+    keys = request.app[KERNEL].keys
+    await keys.refresh_if_stale()
+    return web.json_response(keys.public_jwks(), headers={"Cache-Control": "public, max-age=60"})
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.json_response(request.app[OPENAPI])
+
+
+def build_openapi(kernel: Kernel) -> dict:
+    document = openapi.kernel_document("eventonight", kernel_version())
+    owners: dict[str, str] = {}
+    for plugin, fragment in call_each(kernel.pm, "eventonight_openapi", kernel=kernel):
+        if fragment:
+            openapi.merge(document, fragment, plugin, owners)
+    return document
+
+
+def create_app(kernel: Kernel, *, relay: bool = True, consumers: bool = True, scheduler: bool = True) -> web.Application:
+    """Build the web application; its startup starts the kernel and the requested background roles."""
+    app = web.Application(middlewares=[request_context], client_max_size=8 * 1024 * 1024)
+    app[KERNEL] = kernel
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/.well-known/jwks.json", jwks)
+    app.router.add_get("/api/openapi.json", openapi_document)
+    for plugin, routes in call_each(kernel.pm, "eventonight_routes", kernel=kernel):
+        added = app.router.add_routes(routes or [])
+        info = kernel.plugins.info_for(plugin)
+        if info is not None:
+            info.routes = [f"{r.method} {r.resource.canonical}" for r in added if r.resource is not None]
+    app[OPENAPI] = build_openapi(kernel)
+
+    runtime = Runtime(kernel, relay=relay, consumers=consumers, scheduler=scheduler)
+    app[RUNTIME] = runtime
+
+    async def lifecycle(app: web.Application):
+        await runtime.start()
+        yield
+        await runtime.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

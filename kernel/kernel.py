@@ -1,0 +1,142 @@
+"""The kernel: settings, plugins, database, tokens and the bus, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from eventonight.hooks.types import Consumer, DomainEvent, ScheduledJob
+from eventonight.kernel.auth.keys import KeyStore
+from eventonight.kernel.auth.tokens import TokenService
+from eventonight.kernel.bus.publisher import Publisher
+from eventonight.kernel.bus.topology import pattern_matches
+from eventonight.kernel.db import Database, UnitOfWork, utcnow
+from eventonight.kernel.embedded_mongo import EmbeddedMongo
+from eventonight.kernel.hookcall import acall_each, await_me_maybe, call_each, implementations
+from eventonight.kernel.plugins import PluginRegistry, load_plugins
+from eventonight.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROCESSED = "kernel_processed_messages"
+T = TypeVar("T")
+
+
+class Kernel:
+    """What every plugin gets as ``kernel`` in its hooks."""
+
+    def __init__(self, settings: Settings | None = None, *, extra_plugins: list[tuple[str, Any]] = ()) -> None:
+        self.settings = settings or Settings()
+        self.plugins: PluginRegistry = load_plugins(self.settings, list(extra_plugins))
+        self.pm = self.plugins.pm
+        self.plugin_settings: dict[str, Any] = {}
+        self.database: Database | None = None
+        self.tokens: TokenService | None = None
+        self.keys: KeyStore | None = None
+        self.publisher: Publisher | None = None
+        self._embedded: EmbeddedMongo | None = None
+        self._consumers: dict[str, list[Consumer]] | None = None
+        self.started = False
+
+    @property
+    def hook(self):
+        """``kernel.hook.<name>(...)``: call a hook, e.g. a domain extension point."""
+        return self.pm.hook
+
+    # -- lifecycle -------------------------------------------------------
+    async def start(self) -> None:
+        for name, settings_class in call_each(self.pm, "eventonight_settings"):
+            if settings_class is not None:
+                self.plugin_settings[name] = settings_class()
+        uri = self.settings.mongodb_uri
+        if not uri:
+            self._embedded = EmbeddedMongo(self.settings.data_dir / "mongo", self.settings.embedded_mongo_port)
+            uri = await asyncio.to_thread(self._embedded.start)
+        self.database = Database(uri, self.settings.database)
+        await self.database.ping()
+        models = [m for _, ms in call_each(self.pm, "eventonight_models") for m in (ms or [])]
+        await self.database.ensure_indexes(models)
+        await self.database.db[PROCESSED].create_index("at", expireAfterSeconds=14 * 24 * 3600)
+        self.keys = KeyStore(self.database, token_ttl_seconds=self.settings.access_token_ttl_seconds)
+        await self.keys.load()
+        self.tokens = TokenService(
+            self.keys,
+            issuer=self.settings.jwt_issuer,
+            audience=self.settings.jwt_audience,
+            access_ttl_seconds=self.settings.access_token_ttl_seconds,
+            trusted_issuers=self.settings.trusted_issuers,
+        )
+        self.publisher = Publisher(self.settings.broker_url, self.settings.exchange)
+        await acall_each(self.pm, "eventonight_startup", kernel=self)
+        self.started = True
+
+    async def stop(self) -> None:
+        for name, call in reversed(implementations(self.pm, "eventonight_shutdown")):
+            try:
+                await await_me_maybe(call(kernel=self))
+            except Exception:  # noqa: BLE001 - one plugin's failure must not stop the others' shutdown
+                log.exception("plugin %s failed during shutdown", name)
+        if self.publisher is not None:
+            await asyncio.to_thread(self.publisher.close)
+        if self.database is not None:
+            self.database.close()
+        if self._embedded is not None:
+            await asyncio.to_thread(self._embedded.stop)
+        self.started = False
+
+    # -- persistence -----------------------------------------------------
+    def uow(self):
+        """``async with kernel.uow() as uow:`` one MongoDB transaction (see :class:`Database`)."""
+        return self.database.uow()
+
+    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run ``work(uow)`` in a transaction, re-running it on transient conflicts."""
+        return await self.database.transaction(work)
+
+    # -- bus -------------------------------------------------------------
+    def consumers(self) -> dict[str, list[Consumer]]:
+        if self._consumers is None:
+            self._consumers = {
+                name: list(result) for name, result in call_each(self.pm, "eventonight_consumers", kernel=self) if result
+            }
+        return self._consumers
+
+    def bindings(self) -> dict[str, list[str]]:
+        return {
+            plugin: sorted({p for c in consumers for p in c.patterns}) for plugin, consumers in self.consumers().items()
+        }
+
+    async def dispatch(self, plugin: str, event: DomainEvent) -> None:
+        """Run each of ``plugin``'s matching consumers once for ``event`` (redeliveries are skipped)."""
+        for consumer in self.consumers().get(plugin, []):
+            if any(pattern_matches(p, event.event_type) for p in consumer.patterns):
+                await self._run_once(plugin, consumer, event)
+
+    async def _run_once(self, plugin: str, consumer: Consumer, event: DomainEvent) -> None:
+        key = f"{plugin}:{consumer.name}:{event.id}"
+
+        async def work(uow: UnitOfWork) -> None:
+            processed = uow.collection(PROCESSED)
+            if await processed.find_one({"_id": key}, session=uow.session):
+                return
+            await consumer.handler(event, uow)
+            # Same transaction as the handler's writes: done exactly once, or not at all.
+            await processed.insert_one({"_id": key, "at": utcnow()}, session=uow.session)
+
+        from pymongo.errors import DuplicateKeyError
+
+        try:
+            await self.transaction(work)
+        except DuplicateKeyError:
+            if not await self.database.db[PROCESSED].find_one({"_id": key}):
+                raise  # the handler's own duplicate, not a concurrent redelivery
+
+    async def observe(self, event: DomainEvent) -> None:
+        """Call every ``eventonight_domain_event`` observer (used by the relay)."""
+        await acall_each(self.pm, "eventonight_domain_event", event=event, kernel=self)
+
+    def scheduled_jobs(self) -> list[ScheduledJob]:
+        return [job for _, jobs in call_each(self.pm, "eventonight_scheduled_jobs", kernel=self) for job in jobs or []]
+

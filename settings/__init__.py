@@ -1,0 +1,66 @@
+"""Typed platform settings, read from ``EVENTONIGHT_*`` environment variables.
+
+Plugins contribute their own settings classes through the
+``eventonight_settings`` hook; those read ``EVENTONIGHT_<PLUGIN>_*``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TrustedIssuer(BaseModel):
+    """An external OpenID Connect issuer whose access tokens are accepted."""
+
+    issuer: str
+    jwks_url: str
+    audience: str | None = None
+    # Dotted path to the claim holding the role (Keycloak: "realm_access.roles").
+    role_claim: str = "role"
+    algorithms: list[str] = ["RS256"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVENTONIGHT_", extra="ignore")
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    log_level: str = "INFO"
+
+    # Storage. No URI means: start the embedded SecantusDB under data_dir.
+    mongodb_uri: str | None = None
+    database: str = "eventonight"
+    data_dir: Path = Path("./var")
+    embedded_mongo_port: int = 27217
+
+    # Message bus. No URL means kombu's in-memory transport (single process only).
+    broker_url: str | None = None
+    exchange: str = "eventonight"
+    queue_prefix: str = "eventonight"
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_prefetch: int = Field(default=16, ge=1)
+
+    # Outbox relay
+    relay_batch_size: int = Field(default=200, ge=1)
+    relay_poll_seconds: float = Field(default=0.25, gt=0)
+    relay_lease_seconds: float = Field(default=10.0, gt=0)
+    relay_backoff_initial: float = Field(default=0.2, gt=0)
+    relay_backoff_max: float = Field(default=30.0, gt=0)
+
+    # Tokens
+    jwt_issuer: str = "eventonight"
+    jwt_audience: str = "eventonight"
+    access_token_ttl_seconds: int = Field(default=300, ge=10)
+    trusted_issuers: list[TrustedIssuer] = []
+
+    # Plugins
+    required_plugins: list[str] = []
+    disabled_plugins: list[str] = []
+
+    # Demo data on `serve --demo`
+    demo: bool = False
