@@ -76,7 +76,7 @@ class Kernel:
         for name, call in reversed(implementations(self.pm, "eventonight_shutdown")):
             try:
                 await await_me_maybe(call(kernel=self))
-            except Exception:  # noqa: BLE001 - one plugin's failure must not stop the others' shutdown
+            except Exception:
                 log.exception("plugin %s failed during shutdown", name)
         if self.publisher is not None:
             await asyncio.to_thread(self.publisher.close)
@@ -99,7 +99,9 @@ class Kernel:
     def consumers(self) -> dict[str, list[Consumer]]:
         if self._consumers is None:
             self._consumers = {
-                name: list(result) for name, result in call_each(self.pm, "eventonight_consumers", kernel=self) if result
+                name: list(result)
+                for name, result in call_each(self.pm, "eventonight_consumers", kernel=self)
+                if result
             }
         return self._consumers
 
@@ -139,4 +141,3 @@ class Kernel:
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
         return [job for _, jobs in call_each(self.pm, "eventonight_scheduled_jobs", kernel=self) for job in jobs or []]
-

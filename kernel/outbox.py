@@ -121,7 +121,7 @@ class OutboxRelay:
         for event in events:
             try:
                 await self.observer(event)
-            except Exception:  # noqa: BLE001 - an observer must not hold the outbox back
+            except Exception:
                 log.exception("domain event observer failed on %s", event.id)
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
@@ -42,9 +43,13 @@ def _order(name: str) -> tuple[int, str]:
     return (BUILTIN_ORDER.index(name) if name in BUILTIN_ORDER else len(BUILTIN_ORDER), name)
 
 
-def _dist(entry_point) -> tuple[str, str]:
-    dist = getattr(entry_point, "dist", None)
-    return (dist.name, dist.version) if dist is not None else ("-", "-")
+def _distributions() -> dict[str, tuple[str, str]]:
+    """Entry-point name -> (distribution, version); stevedore's cached entry points lack ``dist``."""
+    found = {}
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        dist = entry_point.dist
+        found.setdefault(entry_point.name, (dist.name, dist.version) if dist is not None else ("-", "-"))
+    return found
 
 
 class PluginRegistry:
@@ -86,10 +91,10 @@ class PluginRegistry:
 def load_plugins(settings: Settings, extra: list[tuple[str, Any]] = ()) -> PluginRegistry:
     """Load every ``eventonight.plugins`` entry point (plus ``extra`` in-process plugins)."""
     registry = PluginRegistry()
+    distributions = _distributions()
 
     def on_load_failure(_manager, entry_point, exc) -> None:
-        distribution, version = _dist(entry_point)
-        info = PluginInfo(entry_point.name, distribution, version)
+        info = PluginInfo(entry_point.name, *distributions.get(entry_point.name, ("-", "-")))
         registry._fail(info, f"{type(exc).__name__}: {exc}")
 
     manager = ExtensionManager(
@@ -98,7 +103,7 @@ def load_plugins(settings: Settings, extra: list[tuple[str, Any]] = ()) -> Plugi
         on_load_failure_callback=on_load_failure,
     )
     candidates = [
-        PluginInfo(ext.name, *_dist(ext.entry_point), plugin=ext.plugin)
+        PluginInfo(ext.name, *distributions.get(ext.name, ("-", "-")), plugin=ext.plugin)
         for ext in manager
         if ext.name not in settings.disabled_plugins
     ]

@@ -21,6 +21,6 @@ async def run_job_forever(kernel, job: ScheduledJob) -> None:
                 await job.run(kernel)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - a failing job runs again next interval
+        except Exception:
             log.exception("scheduled job %s failed", job.name)
         await asyncio.sleep(job.interval_seconds)

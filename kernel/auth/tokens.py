@@ -105,7 +105,7 @@ class TokenService:
             external = self.external[issuer]
             try:
                 key_set = await external.key_set(header.get("kid"))
-            except Exception as exc:  # noqa: BLE001 - an unreachable issuer means: cannot verify
+            except Exception as exc:
                 raise TokenError(f"cannot fetch the keys of issuer {issuer}") from exc
             config = external.config
             principal, exp = self._decode(token, key_set, issuer, config.audience, config.role_claim)

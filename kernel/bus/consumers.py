@@ -146,7 +146,11 @@ class ConsumerRunner:
         raw = {}
         if isinstance(body, bytes | str):
             # Keep the bytes exactly as they arrived, for whoever inspects the dead letters.
-            raw = {"serializer": None, "content_type": message.content_type, "content_encoding": message.content_encoding}
+            raw = {
+                "serializer": None,
+                "content_type": message.content_type,
+                "content_encoding": message.content_encoding,
+            }
         producer.publish(
             body,
             exchange="",

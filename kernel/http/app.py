@@ -39,7 +39,9 @@ async def ready(request: web.Request) -> web.Response:
     if not await asyncio.to_thread(broker_reachable, kernel.settings.broker_url):
         checks["broker"] = "unreachable"
     healthy = all(v == "ok" for v in checks.values())
-    return web.json_response({"status": "ready" if healthy else "not ready", "checks": checks}, status=200 if healthy else 503)
+    return web.json_response(
+        {"status": "ready" if healthy else "not ready", "checks": checks}, status=200 if healthy else 503
+    )
 
 
 async def jwks(request: web.Request) -> web.Response:
@@ -61,7 +63,9 @@ def build_openapi(kernel: Kernel) -> dict:
     return document
 
 
-def create_app(kernel: Kernel, *, relay: bool = True, consumers: bool = True, scheduler: bool = True) -> web.Application:
+def create_app(
+    kernel: Kernel, *, relay: bool = True, consumers: bool = True, scheduler: bool = True
+) -> web.Application:
     """Build the web application; its startup starts the kernel and the requested background roles."""
     app = web.Application(middlewares=[request_context], client_max_size=8 * 1024 * 1024)
     app[KERNEL] = kernel

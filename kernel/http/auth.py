@@ -9,7 +9,7 @@ from eventonight.kernel.auth.tokens import TokenError
 from eventonight.kernel.errors import ApiError
 from eventonight.kernel.http.keys import KERNEL
 
-_PRINCIPAL = "eventonight.principal"
+_PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("eventonight_principal", Principal | None)
 
 
 def _bearer(request: web.Request, allow_query: bool) -> str | None:

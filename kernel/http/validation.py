@@ -40,9 +40,7 @@ def parse_query(request: web.Request, model: type[M]) -> M:
     data: dict[str, Any] = {}
     for key in request.query:
         values = request.query.getall(key)
-        field = model.model_fields.get(key) or next(
-            (f for f in model.model_fields.values() if f.alias == key), None
-        )
+        field = model.model_fields.get(key) or next((f for f in model.model_fields.values() if f.alias == key), None)
         is_list = field is not None and getattr(field.annotation, "__origin__", None) is list
         data[key] = values if is_list else values[-1]
     try:

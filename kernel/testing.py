@@ -1,0 +1,204 @@
+"""pytest fixtures for the kernel and for plugin authors: real MongoDB protocol, real RabbitMQ.
+
+Enable with ``pytest_plugins = ["eventonight.kernel.testing"]`` in a conftest.
+
+- ``mongo_uri``: a SecantusDB server on a free port, in memory, for the session.
+- ``broker_url``: the RabbitMQ at ``EVENTONIGHT_TEST_BROKER_URL`` (default
+  ``amqp://guest:guest@127.0.0.1:5672//``); the tests fail if it is down.
+- ``settings``: settings with a fresh database, exchange and queue prefix per test.
+- ``platform``: ``await platform(extra_plugins=[...])`` starts an app in-process
+  and returns a :class:`Platform` with an HTTP client, the kernel and helpers.
+- ``bus_tap``: ``await bus_tap("user.#")`` collects what reaches the exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from kombu import Exchange, Queue
+
+from eventonight.kernel.bus.topology import connection_for
+from eventonight.kernel.embedded_mongo import EmbeddedMongo, free_port
+from eventonight.settings import Settings
+
+DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll ``predicate`` (sync or async) until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def mongo_uri():
+    server = EmbeddedMongo(":memory:", free_port())
+    uri = server.start()
+    yield uri
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def broker_url():
+    url = os.environ.get("EVENTONIGHT_TEST_BROKER_URL", DEFAULT_BROKER)
+    connection = connection_for(url)
+    try:
+        connection.ensure_connection(max_retries=3, timeout=5)
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"RabbitMQ is not reachable at {url}: {exc} (start it with: rabbitmq-server -detached)")
+    finally:
+        connection.release()
+    return url
+
+
+@pytest.fixture(scope="session")
+def run_id():
+    return uuid4().hex[:10]
+
+
+@pytest.fixture
+def settings(mongo_uri, broker_url, run_id, tmp_path):
+    test_id = uuid4().hex[:10]
+    settings = Settings(
+        mongodb_uri=mongo_uri,
+        database=f"t_{test_id}",
+        broker_url=broker_url,
+        exchange=f"eventonight.test.{run_id}",
+        queue_prefix=f"eotest.{test_id}",
+        data_dir=tmp_path / "var",
+        relay_poll_seconds=0.05,
+        relay_backoff_initial=0.05,
+        relay_backoff_max=0.5,
+        relay_lease_seconds=3,
+        consumer_max_attempts=3,
+    )
+    yield settings
+    _delete_queues(broker_url, settings.queue_prefix)
+
+
+def _delete_queues(url: str, prefix: str) -> None:
+    """Remove the durable queues a test's plugins declared (they outlive connections)."""
+    with connection_for(url) as connection:
+        channel = connection.channel()
+        for suffix in ("", ".dead-letter"):
+            for plugin in ("users", "events", "interactions", "chat", "notification", "ticketing", "media", "sample"):
+                try:
+                    Queue(f"{prefix}.{plugin}{suffix}", channel=channel).delete()
+                except Exception:  # noqa: BLE001 - absent queue
+                    channel = connection.channel()
+
+
+class BusTap:
+    """An exclusive queue bound to the test exchange, collecting envelopes in a thread."""
+
+    def __init__(self, url: str, exchange: str, patterns: tuple[str, ...]) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.headers: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._url, self._exchange, self._patterns = url, exchange, patterns
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        exchange = Exchange(self._exchange, type="topic", durable=True)
+        with connection_for(self._url) as connection:
+            channel = connection.channel()
+            exchange(channel).declare()
+            queue = Queue(f"tap.{uuid4().hex}", exclusive=True, auto_delete=True, channel=channel)
+            queue.declare()
+            for pattern in self._patterns:
+                queue.bind_to(exchange, routing_key=pattern)
+
+            def on_message(body, message):
+                self.messages.append(json.loads(body) if isinstance(body, str | bytes) else body)
+                self.headers.append(dict(message.headers or {}))
+                message.ack()
+
+            with connection.Consumer(queue, callbacks=[on_message], accept=["json"], channel=channel):
+                self._ready.set()
+                while not self._stop.is_set():
+                    try:
+                        connection.drain_events(timeout=0.1)
+                    except TimeoutError:
+                        pass
+
+    async def start(self) -> BusTap:
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait, 10)
+        return self
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("eventType") == event_type]
+
+    async def wait_for(self, event_type: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        await wait_until(lambda: len(self.of_type(event_type)) >= count, timeout)
+        return self.of_type(event_type)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+@pytest.fixture
+async def bus_tap(settings):
+    taps: list[BusTap] = []
+
+    async def make(*patterns: str) -> BusTap:
+        tap = BusTap(settings.broker_url, settings.exchange, patterns or ("#",))
+        taps.append(tap)
+        return await tap.start()
+
+    yield make
+    for tap in taps:
+        tap.stop()
+
+
+class Platform:
+    """A running app in-process: ``client`` (aiohttp TestClient), ``kernel``, token helper."""
+
+    def __init__(self, client, kernel) -> None:
+        self.client = client
+        self.kernel = kernel
+
+    def token(self, user_id: str | None = None, role: str = "member") -> str:
+        return self.kernel.tokens.issue_access_token(user_id or uuid4().hex, role)
+
+    def auth(self, user_id: str | None = None, role: str = "member") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user_id, role)}"}
+
+
+@pytest.fixture
+async def platform(settings):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from eventonight.kernel.http.app import create_app
+    from eventonight.kernel.kernel import Kernel
+
+    clients: list[TestClient] = []
+
+    async def start(extra_plugins=(), settings_override: Settings | None = None, **roles) -> Platform:
+        kernel = Kernel(settings_override or settings, extra_plugins=list(extra_plugins))
+        client = TestClient(TestServer(create_app(kernel, **roles)))
+        await client.start_server()
+        clients.append(client)
+        return Platform(client, kernel)
+
+    yield start
+    for client in reversed(clients):
+        await client.close()

@@ -1,0 +1,175 @@
+"""HTTP behaviour of the kernel: JSON errors, request ids, validation, OpenAPI, health, jobs."""
+
+import pytest
+from aiohttp import web
+from openapi_spec_validator import validate
+from pydantic import BaseModel, Field
+
+from eventonight.hooks import ScheduledJob, hookimpl
+from eventonight.kernel import ApiError, Kernel
+from eventonight.kernel.embedded_mongo import free_port
+from eventonight.kernel.http import Page, json_response, page_params, parse_body
+from eventonight.kernel.http.app import create_app
+from eventonight.kernel.http.openapi import components_for, error_responses, json_body
+from eventonight.kernel.testing import wait_until
+from eventonight.settings import Settings
+
+
+class Thing(BaseModel):
+    name: str = Field(min_length=3)
+    size: int = Field(ge=1)
+
+
+class Things:
+    @hookimpl
+    def eventonight_routes(self, kernel):
+        async def create(request):
+            thing = await parse_body(request, Thing)
+            return json_response(thing, status=201)
+
+        async def listing(request):
+            limit, offset = page_params(request)
+            items = [{"n": i} for i in range(offset, min(offset + limit, 5))]
+            return json_response(Page(items, limit=limit, offset=offset, total=5))
+
+        async def teapot(request):
+            raise ApiError(409, "already exists")
+
+        async def crash(request):
+            raise KeyError("secret internal detail")
+
+        return [
+            web.post("/api/things", create),
+            web.get("/api/things", listing),
+            web.get("/api/things/conflict", teapot),
+            web.get("/api/things/crash", crash),
+        ]
+
+    @hookimpl
+    def eventonight_openapi(self, kernel):
+        return {
+            "paths": {
+                "/api/things": {
+                    "post": {
+                        "summary": "Create a thing",
+                        "tags": ["things"],
+                        "requestBody": json_body(Thing),
+                        "responses": {
+                            "201": {
+                                "description": "created",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}},
+                            },
+                            **error_responses(400, 415),
+                        },
+                    }
+                }
+            },
+            "components": components_for(Thing),
+            "tags": [{"name": "things"}],
+        }
+
+
+async def test_errors_are_json_with_status_and_request_id(platform):
+    p = await platform(extra_plugins=[("things", Things())])
+    c = p.client
+    response = await c.get("/api/nothing-here")
+    assert response.status == 404
+    body = await response.json()
+    assert body == {"statusCode": 404, "error": "Not Found", "message": "no route for GET /api/nothing-here"}
+    assert len(response.headers["X-Request-ID"]) == 32
+
+    response = await c.delete("/api/things")
+    assert response.status == 405 and (await response.json())["statusCode"] == 405
+
+    response = await c.get("/api/things/conflict", headers={"X-Request-ID": "trace-123"})
+    assert response.status == 409
+    assert (await response.json())["message"] == "already exists"
+    assert response.headers["X-Request-ID"] == "trace-123"
+
+    response = await c.get("/api/things/crash")
+    assert response.status == 500
+    text = await response.text()
+    assert "secret internal detail" not in text and "Traceback" not in text
+    assert (await response.json())["statusCode"] == 500
+
+
+async def test_bodies_are_validated_with_field_details(platform):
+    p = await platform(extra_plugins=[("things", Things())])
+    c = p.client
+    ok = await c.post("/api/things", json={"name": "lamp", "size": 2})
+    assert ok.status == 201 and await ok.json() == {"name": "lamp", "size": 2}
+
+    bad = await c.post("/api/things", json={"name": "x", "size": 0})
+    assert bad.status == 400
+    body = await bad.json()
+    assert body["message"] == "request body is invalid"
+    assert {d["field"] for d in body["details"]} == {"name", "size"}
+
+    assert (await c.post("/api/things", data="{not json", headers={"Content-Type": "application/json"})).status == 400
+    assert (await c.post("/api/things", data="name=lamp")).status == 415
+
+
+async def test_pagination_envelope_and_limits(platform):
+    p = await platform(extra_plugins=[("things", Things())])
+    page = await (await p.client.get("/api/things?limit=2&offset=2")).json()
+    assert page == {"items": [{"n": 2}, {"n": 3}], "limit": 2, "offset": 2, "total": 5, "hasMore": True}
+    last = await (await p.client.get("/api/things?limit=2&offset=4")).json()
+    assert last["hasMore"] is False
+    for query in ("limit=0", "limit=101", "offset=-1", "limit=abc"):
+        assert (await p.client.get(f"/api/things?{query}")).status == 400
+
+
+async def test_openapi_document_is_valid_and_includes_plugin_fragments(platform):
+    p = await platform(extra_plugins=[("things", Things())])
+    document = await (await p.client.get("/api/openapi.json")).json()
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+    assert "/api/things" in document["paths"] and "/health" in document["paths"]
+    assert "Thing" in document["components"]["schemas"]
+
+
+def test_a_path_claimed_by_two_plugins_names_both(settings):
+    class Clash(Things):
+        pass
+
+    kernel = Kernel(settings, extra_plugins=[("things", Things()), ("clash", Clash())])
+    with pytest.raises(ValueError, match="/api/things contributed by (things and clash|clash and things)"):
+        create_app(kernel)
+
+
+async def test_health_and_readiness(platform, settings):
+    p = await platform()
+    assert await (await p.client.get("/health")).json() == {"status": "ok"}
+    ready = await p.client.get("/ready")
+    assert ready.status == 200
+    assert (await ready.json())["checks"] == {"database": "ok", "broker": "ok"}
+
+    no_broker = Settings(**{**settings.model_dump(), "broker_url": f"amqp://guest:guest@127.0.0.1:{free_port()}//"})
+    q = await platform(settings_override=no_broker, relay=False, consumers=False)
+    response = await q.client.get("/ready")
+    assert response.status == 503
+    assert (await response.json())["checks"]["broker"] == "unreachable"
+    assert (await q.client.get("/health")).status == 200
+
+
+class Ticker:
+    def __init__(self):
+        self.runs = 0
+
+    @hookimpl
+    def eventonight_scheduled_jobs(self, kernel):
+        async def tick(kernel):
+            self.runs += 1
+            await kernel.database.db["ticks"].insert_one({"run": self.runs})
+
+        return [ScheduledJob("tick", 0.1, tick)]
+
+
+async def test_scheduled_job_runs_in_one_process_of_the_cluster(platform):
+    first, second = Ticker(), Ticker()
+    p = await platform(extra_plugins=[("ticker", first)])
+    await platform(extra_plugins=[("ticker", second)])
+    await wait_until(lambda: first.runs + second.runs >= 5)
+    # The lease is renewed by whoever holds it; the other process never gets a turn while it lives.
+    assert min(first.runs, second.runs) == 0
+    assert await p.kernel.database.db["ticks"].count_documents({}) >= 5

@@ -1,0 +1,124 @@
+"""Transactional outbox and relay against real MongoDB-protocol storage and real RabbitMQ."""
+
+import json
+from datetime import datetime
+
+import pytest
+from kombu import Exchange, Queue
+
+from eventonight.hooks import hookimpl
+from eventonight.kernel.bus.topology import connection_for
+from eventonight.kernel.db import OUTBOX
+from eventonight.kernel.testing import wait_until
+from eventonight.settings import Settings
+
+
+async def _record(kernel, n: int, start: int = 0, event_type: str = "sample.item.created"):
+    for i in range(start, start + n):
+
+        async def work(uow, i=i):
+            await uow.collection("items").insert_one({"seq": i}, session=uow.session)
+            await uow.record(event_type, {"seq": i})
+
+        await kernel.transaction(work)  # re-run on write conflicts with the other writer or the relay
+
+
+async def _unsent(kernel) -> int:
+    return await kernel.database.db[OUTBOX].count_documents({"sentAt": None})
+
+
+async def test_recorded_event_reaches_the_exchange_as_the_documented_envelope(platform, bus_tap):
+    tap = await bus_tap("sample.item.created")
+    p = await platform()
+    await _record(p.kernel, 1)
+    [envelope] = await tap.wait_for("sample.item.created")
+    assert set(envelope) == {"id", "eventType", "occurredAt", "payload"}
+    assert envelope["payload"] == {"seq": 0}
+    assert envelope["occurredAt"].endswith("Z")
+    assert datetime.fromisoformat(envelope["occurredAt"].replace("Z", "+00:00")).utcoffset().total_seconds() == 0
+    await wait_until(lambda: _all_sent(p.kernel))
+
+
+async def _all_sent(kernel) -> bool:
+    return await _unsent(kernel) == 0
+
+
+async def test_aborted_transaction_leaves_neither_state_nor_outbox_record(platform, bus_tap):
+    tap = await bus_tap("#")
+    p = await platform()
+    with pytest.raises(RuntimeError):
+        async with p.kernel.uow() as uow:
+            await uow.collection("items").insert_one({"seq": 1}, session=uow.session)
+            await uow.record("sample.item.created", {"seq": 1})
+            raise RuntimeError("business rule failed after the writes")
+    db = p.kernel.database.db
+    assert await db["items"].count_documents({}) == 0
+    assert await db[OUTBOX].count_documents({}) == 0
+    # A committed one afterwards is the only thing that ever reaches the broker.
+    await _record(p.kernel, 1, start=2)
+    messages = await tap.wait_for("sample.item.created")
+    assert [m["payload"]["seq"] for m in messages] == [2]
+
+
+async def test_relay_rides_out_a_broker_outage_and_loses_nothing(platform, settings, private_rabbit):
+    settings = Settings(**{**settings.model_dump(), "broker_url": private_rabbit.url})
+    # A durable queue survives the broker's restart, so it sees everything the relay confirmed.
+    exchange = Exchange(settings.exchange, type="topic", durable=True)
+    queue = Queue(f"{settings.queue_prefix}.audit", exchange, routing_key="sample.#", durable=True)
+    with connection_for(private_rabbit.url) as connection:
+        queue(connection.channel()).declare()
+
+    p = await platform(settings_override=settings)
+    await _record(p.kernel, 20)
+    await wait_until(lambda: _all_sent(p.kernel))
+
+    private_rabbit.stop_app()
+    try:
+        await _record(p.kernel, 30, start=20)  # commits keep working while the broker is away
+        assert await _unsent(p.kernel) == 30
+    finally:
+        private_rabbit.start_app()
+    await wait_until(lambda: _all_sent(p.kernel), timeout=30)
+
+    received = []
+    with connection_for(private_rabbit.url) as connection:
+        bound = queue(connection.channel())
+        while (message := bound.get(no_ack=True)) is not None:
+            received.append(json.loads(message.body))
+        bound.delete()
+    ids = [m["id"] for m in received]
+    assert len(set(ids)) == len(ids) == 50
+    assert [m["payload"]["seq"] for m in received] == list(range(50)), "published in record order"
+
+
+async def test_two_relays_never_publish_a_record_twice(platform, bus_tap):
+    tap = await bus_tap("sample.#")
+    first = await platform()
+    second = await platform()  # a second process on the same database and broker
+    import asyncio
+
+    await asyncio.gather(_record(first.kernel, 150), _record(second.kernel, 150, start=150))
+    await wait_until(lambda: _all_sent(first.kernel), timeout=30)
+    await _record(first.kernel, 1, start=1000, event_type="sample.sentinel")
+    await tap.wait_for("sample.sentinel")
+    ids = [m["id"] for m in tap.of_type("sample.item.created")]
+    assert len(ids) == 300
+    assert len(set(ids)) == 300
+    assert sorted(m["payload"]["seq"] for m in tap.of_type("sample.item.created")) == list(range(300))
+
+
+class Observer:
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    async def eventonight_domain_event(self, event, kernel):
+        self.seen.append((event.event_type, event.payload["seq"]))
+
+
+async def test_domain_event_observer_sees_every_recorded_event_in_order(platform):
+    observer = Observer()
+    p = await platform(extra_plugins=[("observer", observer)])
+    await _record(p.kernel, 5)
+    await wait_until(lambda: len(observer.seen) >= 5)
+    assert observer.seen == [("sample.item.created", i) for i in range(5)]

@@ -1,0 +1,125 @@
+"""Plugin discovery through real entry points, and isolation of broken plugins."""
+
+import textwrap
+
+import pytest
+
+from eventonight.kernel.cli import main as cli_main
+from eventonight.kernel.errors import PluginLoadError
+from eventonight.kernel.plugins import load_plugins
+from eventonight.settings import Settings
+
+
+@pytest.fixture
+def installed(tmp_path, monkeypatch):
+    """Install plugin modules as a distribution with ``eventonight.plugins`` entry points on sys.path."""
+
+    def install(dist: str, modules: dict[str, str]) -> None:
+        info = tmp_path / f"{dist.replace('-', '_')}-9.9.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 9.9\n")
+        lines = [f"{name} = {name}_mod" for name in modules]
+        (info / "entry_points.txt").write_text("[eventonight.plugins]\n" + "\n".join(lines) + "\n")
+        for name, source in modules.items():
+            (tmp_path / f"{name}_mod.py").write_text(textwrap.dedent(source))
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return install
+
+
+GOOD = """
+    from aiohttp import web
+    from eventonight.hooks import hookimpl
+
+    async def ping(request):
+        return web.json_response({"pong": True})
+
+    @hookimpl
+    def eventonight_routes(kernel):
+        return [web.get("/api/good/ping", ping)]
+"""
+BROKEN_IMPORT = """
+    raise ImportError("a dependency of this plugin is missing")
+"""
+MISSPELLED = """
+    from eventonight.hooks import hookimpl
+
+    @hookimpl
+    def eventonight_rotues(kernel):
+        return []
+"""
+WRONG_API = """
+    from eventonight.hooks import hookimpl
+    HOOK_API_VERSION = 99
+
+    @hookimpl
+    def eventonight_routes(kernel):
+        return []
+"""
+
+
+def test_broken_plugins_are_reported_by_name_and_the_rest_load(installed):
+    installed(
+        "eventonight-mixed",
+        {"good": GOOD, "broken": BROKEN_IMPORT, "misspelled": MISSPELLED, "oldapi": WRONG_API},
+    )
+    registry = load_plugins(Settings())
+    assert "good" in registry.loaded
+    assert set(registry.failed) >= {"broken", "misspelled", "oldapi"}
+    assert "a dependency of this plugin is missing" in registry.failed["broken"].error
+    assert "eventonight_rotues" in registry.failed["misspelled"].error
+    assert "hook API version 99" in registry.failed["oldapi"].error
+    assert registry.failed["broken"].distribution == "eventonight-mixed"
+    assert registry.pm.get_plugin("misspelled") is None, "a rejected plugin is not left registered"
+
+
+def test_a_required_plugin_that_fails_stops_startup_with_its_name(installed):
+    installed("eventonight-broken", {"broken": BROKEN_IMPORT})
+    with pytest.raises(PluginLoadError, match="broken: ImportError: a dependency of this plugin is missing"):
+        load_plugins(Settings(required_plugins=["broken"]))
+    with pytest.raises(PluginLoadError, match="absent: not installed"):
+        load_plugins(Settings(required_plugins=["absent"]))
+
+
+def test_disabled_plugin_is_not_loaded(installed):
+    installed("eventonight-good", {"good": GOOD})
+    assert "good" not in load_plugins(Settings(disabled_plugins=["good"])).loaded
+
+
+async def test_platform_serves_healthy_without_the_broken_plugin(installed, platform):
+    installed("eventonight-mixed", {"good": GOOD, "broken": BROKEN_IMPORT})
+    p = await platform()
+    assert (await p.client.get("/api/good/ping")).status == 200
+    ready = await p.client.get("/ready")
+    assert ready.status == 200, await ready.text()
+
+
+def test_plugins_command_lists_hooks_routes_and_errors(installed, capsys, monkeypatch):
+    installed("eventonight-mixed", {"good": GOOD, "broken": BROKEN_IMPORT})
+    status = cli_main(["plugins"])
+    out = capsys.readouterr().out
+    good_line = next(line for line in out.splitlines() if line.startswith("good "))
+    assert "eventonight-mixed" in good_line and "9.9" in good_line
+    assert "eventonight_routes" in good_line and "GET /api/good/ping" in good_line
+    broken_line = next(line for line in out.splitlines() if line.startswith("broken "))
+    assert "ImportError: a dependency of this plugin is missing" in broken_line
+    assert status == 1, "a load error makes the command fail, so scripts notice"
+
+
+def test_hookspecs_all_have_docstrings():
+    from eventonight.hooks import specs
+
+    names = [n for n in dir(specs) if n.startswith("eventonight_")]
+    assert len(names) >= 10
+    for name in names:
+        assert (getattr(specs, name).__doc__ or "").strip(), f"{name} needs a docstring: it is public API"
+
+
+def test_kernel_hook_reference_in_docs_matches_specs():
+    """docs/hooks.md is generated from the specs; regenerate it with `python -m eventonight.kernel.hookdocs`."""
+    from pathlib import Path
+
+    from eventonight.kernel.hookdocs import render
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "hooks.md"
+    assert docs.read_text() == render(), "docs/hooks.md is stale: python -m eventonight.kernel.hookdocs > docs/hooks.md"

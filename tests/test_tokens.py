@@ -1,0 +1,226 @@
+"""Access tokens: issue, verify, expiry, tampering, algorithm confusion, rotation, external issuers."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from eventonight.hooks import hookimpl
+from eventonight.kernel.auth.keys import KEYS
+from eventonight.kernel.auth.tokens import TokenError
+from eventonight.kernel.db import utcnow
+from eventonight.kernel.http import require_owner, require_role, require_user
+
+
+class Protected:
+    """A plugin with routes guarded by each auth helper."""
+
+    @hookimpl
+    def eventonight_routes(self, kernel):
+        async def me(request):
+            principal = await require_user(request)
+            return web.json_response({"sub": principal.user_id, "role": principal.role, "iss": principal.issuer})
+
+        async def org_only(request):
+            await require_role(request, "organization")
+            return web.json_response({"ok": True})
+
+        async def owner_only(request):
+            await require_owner(request, request.match_info["user_id"])
+            return web.json_response({"ok": True})
+
+        return [
+            web.get("/api/t/me", me),
+            web.get("/api/t/org", org_only),
+            web.get("/api/t/users/{user_id}", owner_only),
+        ]
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _claims(kernel, **overrides):
+    now = int(time.time())
+    claims = {
+        "sub": "u1",
+        "role": "member",
+        "iat": now,
+        "exp": now + 60,
+        "iss": kernel.settings.jwt_issuer,
+        "aud": kernel.settings.jwt_audience,
+        "jti": "x",
+    }
+    claims.update(overrides)
+    return claims
+
+
+def _sign(kernel, claims, key=None):
+    key = key or kernel.keys.signing_key
+    return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+
+
+async def test_issued_token_verifies_with_all_claims(platform):
+    p = await platform()
+    token = p.kernel.tokens.issue_access_token("user-1", "organization")
+    principal = await p.kernel.tokens.verify(token)
+    assert principal.user_id == "user-1" and principal.role == "organization"
+    claims = principal.claims
+    assert {"sub", "role", "iat", "exp", "iss", "aud", "jti"} <= set(claims)
+    assert claims["exp"] - claims["iat"] == p.kernel.settings.access_token_ttl_seconds
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header["alg"] == "RS256" and header["kid"] == p.kernel.keys.signing_key.kid
+
+
+async def test_token_checks_over_http(platform):
+    p = await platform(extra_plugins=[("protected", Protected())])
+    c = p.client
+    response = await c.get("/api/t/me")
+    assert response.status == 401
+    assert (await response.json())["statusCode"] == 401
+    assert "Bearer" in response.headers["WWW-Authenticate"]
+    response = await c.get("/api/t/me", headers=p.auth("abc", "member"))
+    assert response.status == 200 and (await response.json())["sub"] == "abc"
+    assert (await c.get("/api/t/org", headers=p.auth("abc", "member"))).status == 403
+    assert (await c.get("/api/t/org", headers=p.auth("abc", "organization"))).status == 200
+    assert (await c.get("/api/t/users/abc", headers=p.auth("abc"))).status == 200
+    assert (await c.get("/api/t/users/other", headers=p.auth("abc"))).status == 403
+    assert (await c.get("/api/t/me", headers={"Authorization": "Basic Zm9vOmJhcg=="})).status == 401
+    assert (await c.get("/api/t/me", headers={"Authorization": "Bearer not-a-jwt"})).status == 401
+
+
+async def test_expired_tampered_and_foreign_tokens_are_rejected(platform):
+    p = await platform()
+    tokens, kernel = p.kernel.tokens, p.kernel
+    now = int(time.time())
+    expired = _sign(kernel, _claims(kernel, iat=now - 600, exp=now - 300))
+    with pytest.raises(TokenError, match="expired"):
+        await tokens.verify(expired)
+
+    good = tokens.issue_access_token("u1", "member")
+    header, payload, signature = good.split(".")
+    forged_payload = _b64({**json.loads(base64.urlsafe_b64decode(payload + "==")), "role": "organization"})
+    with pytest.raises(TokenError):
+        await tokens.verify(f"{header}.{forged_payload}.{signature}")
+
+    for bad in (_claims(kernel, aud="someone-else"), _claims(kernel, iss="https://evil.example")):
+        with pytest.raises(TokenError):
+            await tokens.verify(_sign(kernel, bad))
+
+    stranger = RSAKey.generate_key(2048, parameters={"kid": kernel.keys.signing_key.kid}, private=True)
+    with pytest.raises(TokenError):
+        await tokens.verify(_sign(kernel, _claims(kernel), key=stranger))
+
+
+async def test_alg_none_and_hs256_confusion_are_rejected(platform):
+    p = await platform()
+    kernel = p.kernel
+    unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(kernel))}."
+    with pytest.raises(TokenError, match="not accepted"):
+        await kernel.tokens.verify(unsigned)
+    # HS256 signed with the *public* key as the shared secret: the classic RS/HS confusion.
+    # Built by hand: JOSE libraries refuse to make such a token, an attacker does not.
+    public_pem = kernel.keys.signing_key.as_pem(private=False)
+    signing_input = f"{_b64({'alg': 'HS256', 'kid': kernel.keys.signing_key.kid})}.{_b64(_claims(kernel))}"
+    mac = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+    confused = f"{signing_input}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+    with pytest.raises(TokenError, match="not accepted"):
+        await kernel.tokens.verify(confused)
+
+
+async def test_rotation_keeps_old_tokens_valid_until_they_expire(platform):
+    p = await platform()
+    kernel = p.kernel
+    old_kid = kernel.keys.signing_key.kid
+    old_token = kernel.tokens.issue_access_token("u1", "member")
+    new_kid = await kernel.keys.rotate()
+    assert new_kid != old_kid and kernel.keys.signing_key.kid == new_kid
+    new_token = kernel.tokens.issue_access_token("u2", "member")
+    assert (await kernel.tokens.verify(old_token)).user_id == "u1"
+    assert (await kernel.tokens.verify(new_token)).user_id == "u2"
+    jwks = await (await p.client.get("/.well-known/jwks.json")).json()
+    assert {k["kid"] for k in jwks["keys"]} == {old_kid, new_kid}
+    assert all("d" not in k for k in jwks["keys"]), "private parts must never be published"
+
+    # Once every token of the old key has expired, the key leaves the set.
+    past = utcnow() - timedelta(seconds=kernel.settings.access_token_ttl_seconds + 120)
+    await kernel.database.db[KEYS].update_one({"_id": old_kid}, {"$set": {"retiredAt": past}})
+    await kernel.keys.refresh_if_stale(force=True)
+    jwks = await (await p.client.get("/.well-known/jwks.json")).json()
+    assert [k["kid"] for k in jwks["keys"]] == [new_kid]
+    fresh_claims_old_key = _claims(kernel, sub="u3")
+    old_key_doc = await kernel.database.db[KEYS].find_one({"_id": old_kid})
+    with pytest.raises(TokenError):
+        await kernel.tokens.verify(_sign(kernel, fresh_claims_old_key, key=RSAKey.import_key(old_key_doc["jwk"])))
+
+
+async def test_key_set_persists_across_restarts_and_rotation_reaches_other_processes(platform, settings):
+    first = await platform()
+    second = await platform()  # another process of the same deployment
+    assert first.kernel.keys.signing_key.kid == second.kernel.keys.signing_key.kid
+    await first.kernel.keys.rotate()
+    token = first.kernel.tokens.issue_access_token("u1", "member")
+    # The second process does not know the new kid yet: it reloads the set and accepts it.
+    assert (await second.kernel.tokens.verify(token)).user_id == "u1"
+
+
+async def test_external_issuer_tokens_are_accepted(platform, settings):
+    """A second in-process issuer plays Keycloak: JWKS over HTTP, roles in realm_access.roles."""
+    key = RSAKey.generate_key(2048, parameters={"kid": "kc-1", "alg": "RS256", "use": "sig"}, private=True)
+    fetches = []
+
+    async def jwks(request):
+        fetches.append(1)
+        return web.json_response({"keys": [key.as_dict(private=False)]})
+
+    issuer_app = web.Application()
+    issuer_app.router.add_get("/realms/eventonight/protocol/openid-connect/certs", jwks)
+    issuer_server = TestServer(issuer_app)
+    await issuer_server.start_server()
+    try:
+        issuer = str(issuer_server.make_url("/realms/eventonight"))
+        configured = type(settings)(
+            **{
+                **settings.model_dump(),
+                "trusted_issuers": [
+                    {
+                        "issuer": issuer,
+                        "jwks_url": f"{issuer}/protocol/openid-connect/certs",
+                        "audience": "eventonight-web",
+                        "role_claim": "realm_access.roles",
+                    }
+                ],
+            }
+        )
+        p = await platform(extra_plugins=[("protected", Protected())], settings_override=configured)
+        now = int(time.time())
+        claims = {
+            "sub": "kc-user",
+            "iss": issuer,
+            "aud": "eventonight-web",
+            "iat": now,
+            "exp": now + 60,
+            "realm_access": {"roles": ["offline_access", "organization"]},
+        }
+        token = jwt.encode({"alg": "RS256", "kid": "kc-1"}, claims, key)
+        response = await p.client.get("/api/t/org", headers={"Authorization": f"Bearer {token}"})
+        assert response.status == 200
+        body = await (await p.client.get("/api/t/me", headers={"Authorization": f"Bearer {token}"})).json()
+        assert body == {"sub": "kc-user", "role": "organization", "iss": issuer}
+        wrong_aud = jwt.encode({"alg": "RS256", "kid": "kc-1"}, {**claims, "aud": "other"}, key)
+        assert (await p.client.get("/api/t/me", headers={"Authorization": f"Bearer {wrong_aud}"})).status == 401
+        # Signed by a key the issuer does not publish: rejected even after a refetch.
+        rogue = RSAKey.generate_key(2048, parameters={"kid": "kc-1"}, private=True)
+        forged = jwt.encode({"alg": "RS256", "kid": "kc-1"}, claims, rogue)
+        assert (await p.client.get("/api/t/me", headers={"Authorization": f"Bearer {forged}"})).status == 401
+        assert fetches, "the JWKS was fetched over HTTP"
+    finally:
+        await issuer_server.close()
