@@ -133,7 +133,7 @@ def test_a_path_claimed_by_two_plugins_names_both(settings):
         pass
 
     kernel = Kernel(settings, extra_plugins=[("things", Things()), ("clash", Clash())])
-    with pytest.raises(ValueError, match="/api/things contributed by (things and clash|clash and things)"):
+    with pytest.raises(ValueError, match=r"/api/things contributed by (things and clash|clash and things)"):
         create_app(kernel)
 
 
