@@ -97,6 +97,9 @@ def load_plugins(settings: Settings, extra: list[tuple[str, Any]] = ()) -> Plugi
         info = PluginInfo(entry_point.name, *distributions.get(entry_point.name, ("-", "-")))
         registry._fail(info, f"{type(exc).__name__}: {exc}")
 
+    # stevedore memoises entry points per namespace for the life of the process; a kernel
+    # must see the plugins installed now (tests install and remove them in one process).
+    ExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
     manager = ExtensionManager(
         namespace=ENTRY_POINT_GROUP,
         invoke_on_load=False,

@@ -12,7 +12,9 @@ log = logging.getLogger(__name__)
 
 
 async def run_job_forever(kernel, job: ScheduledJob) -> None:
-    lease = Lease(kernel.database, f"job:{job.name}", job.interval_seconds)
+    # The holder renews every interval; the lease outlives one missed renewal so a busy
+    # holder keeps its turn, and another process takes over only when it is gone.
+    lease = Lease(kernel.database, f"job:{job.name}", job.interval_seconds * 2)
     if not job.run_at_start:
         await asyncio.sleep(job.interval_seconds)
     while True:

@@ -88,11 +88,18 @@ class TokenService:
         key = self.keys.signing_key
         return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, claims, key, algorithms=ALGORITHMS)
 
-    async def verify(self, token: str) -> Principal:
-        """Verify signature, algorithm, ``exp``, ``iss`` and ``aud``; return the caller."""
+    def cached(self, token: str) -> Principal | None:
+        """The caller if this exact token was verified before and has not expired."""
         cached = self._cache.get(token)
         if cached is not None and cached[1] > time.time():
             return cached[0]
+        return None
+
+    async def verify(self, token: str) -> Principal:
+        """Verify signature, algorithm, ``exp``, ``iss`` and ``aud``; return the caller."""
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
         header = _unverified_part(token, 0)
         if header.get("alg") not in ALGORITHMS:
             raise TokenError(f"algorithm {header.get('alg')!r} is not accepted")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
 from eventonight.kernel.hookcall import call_each
 from eventonight.kernel.http import openapi
+from eventonight.kernel.http.handling import add_catch_all, wrap_routes
 from eventonight.kernel.http.keys import KERNEL
-from eventonight.kernel.http.middleware import request_context
 from eventonight.kernel.kernel import Kernel
 from eventonight.kernel.runtime import Runtime, broker_reachable
 
@@ -67,17 +68,24 @@ def create_app(
     kernel: Kernel, *, relay: bool = True, consumers: bool = True, scheduler: bool = True
 ) -> web.Application:
     """Build the web application; its startup starts the kernel and the requested background roles."""
-    app = web.Application(middlewares=[request_context], client_max_size=8 * 1024 * 1024)
+    app = web.Application(client_max_size=8 * 1024 * 1024)
     app[KERNEL] = kernel
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", ready)
-    app.router.add_get("/.well-known/jwks.json", jwks)
-    app.router.add_get("/api/openapi.json", openapi_document)
+    app.router.add_routes(
+        wrap_routes(
+            [
+                web.get("/health", health),
+                web.get("/ready", ready),
+                web.get("/.well-known/jwks.json", jwks),
+                web.get("/api/openapi.json", openapi_document),
+            ]
+        )
+    )
     for plugin, routes in call_each(kernel.pm, "eventonight_routes", kernel=kernel):
-        added = app.router.add_routes(routes or [])
+        added = app.router.add_routes(wrap_routes(routes or []))
         info = kernel.plugins.info_for(plugin)
         if info is not None:
             info.routes = [f"{r.method} {r.resource.canonical}" for r in added if r.resource is not None]
+    add_catch_all(app)
     app[OPENAPI] = build_openapi(kernel)
 
     runtime = Runtime(kernel, relay=relay, consumers=consumers, scheduler=scheduler)
@@ -85,6 +93,10 @@ def create_app(
 
     async def lifecycle(app: web.Application):
         await runtime.start()
+        # Everything built at startup lives as long as the process: keep it out of the
+        # cyclic GC's scans, which otherwise walk every module and model on each full pass.
+        gc.collect()
+        gc.freeze()
         yield
         await runtime.stop()
 

@@ -9,8 +9,6 @@ from eventonight.kernel.auth.tokens import TokenError
 from eventonight.kernel.errors import ApiError
 from eventonight.kernel.http.keys import KERNEL
 
-_PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("eventonight_principal", Principal | None)
-
 
 def _bearer(request: web.Request, allow_query: bool) -> str | None:
     header = request.headers.get("Authorization")
@@ -31,24 +29,29 @@ def _challenge(error: str | None = None) -> dict[str, str]:
     return {"WWW-Authenticate": value}
 
 
+async def _principal(request: web.Request, allow_query: bool) -> Principal | None:
+    token = _bearer(request, allow_query)
+    if token is None:
+        return None
+    tokens = request.app[KERNEL].tokens
+    # The common case, a token seen before, costs no coroutine and no crypto.
+    principal = tokens.cached(token)
+    if principal is not None:
+        return principal
+    try:
+        return await tokens.verify(token)
+    except TokenError as exc:
+        raise ApiError(401, str(exc), headers=_challenge(str(exc))) from exc
+
+
 async def current_user(request: web.Request, *, allow_query: bool = False) -> Principal | None:
     """The caller, or ``None`` for a guest. A token that is present but invalid is a 401."""
-    if _PRINCIPAL in request:
-        return request[_PRINCIPAL]
-    token = _bearer(request, allow_query)
-    principal = None
-    if token is not None:
-        try:
-            principal = await request.app[KERNEL].tokens.verify(token)
-        except TokenError as exc:
-            raise ApiError(401, str(exc), headers=_challenge(str(exc))) from exc
-    request[_PRINCIPAL] = principal
-    return principal
+    return await _principal(request, allow_query)
 
 
 async def require_user(request: web.Request, *, allow_query: bool = False) -> Principal:
     """The caller; 401 when there is no valid token."""
-    principal = await current_user(request, allow_query=allow_query)
+    principal = await _principal(request, allow_query)
     if principal is None:
         raise ApiError(401, "authentication required", headers=_challenge())
     return principal

@@ -55,5 +55,5 @@ def json_response(data: Any, status: int = 200, **kwargs: Any) -> web.Response:
     return web.json_response(data, status=status, dumps=_dumps, **kwargs)
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, default=str, separators=(",", ":"))
+# One encoder, built once: json.dumps with non-default options builds a new one per call.
+_dumps = json.JSONEncoder(default=str, separators=(",", ":")).encode

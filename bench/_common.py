@@ -1,0 +1,61 @@
+"""Helpers shared by the benchmarks (not part of the test run)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from eventonight.kernel.embedded_mongo import EmbeddedMongo, free_port
+
+HERE = Path(__file__).resolve().parent
+
+
+def start_mongo() -> EmbeddedMongo:
+    mongo = EmbeddedMongo(":memory:", free_port())
+    mongo.start()
+    return mongo
+
+
+def spawn(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True)
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def require_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("this benchmark needs wrk as the load generator: apt-get install wrk")
+    return wrk
+
+
+def wrk(url: str, *, seconds: int = 8, connections: int = 32, header: str | None = None) -> dict[str, float]:
+    """Run wrk on one thread (the other core serves) and return req/s and mean latency in ms."""
+    args = [require_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if header:
+        args += ["-H", header]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} failed responses")
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%")}

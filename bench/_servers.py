@@ -1,0 +1,64 @@
+"""Servers the benchmarks measure: `bare PORT` or `kernel PORT MONGO_URI`."""
+
+from __future__ import annotations
+
+import sys
+
+from aiohttp import web
+
+PAYLOAD = {"id": "6f1c", "title": "Warehouse techno night", "city": "Berlin", "likes": 42, "tags": ["techno", "club"]}
+
+
+async def bare_handler(request: web.Request) -> web.Response:
+    return web.json_response(PAYLOAD)
+
+
+def bare(port: int) -> None:
+    app = web.Application()
+    app.router.add_get("/api/bench", bare_handler)
+    print("ready", flush=True)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+class BenchPlugin:
+    """An authenticated JSON GET, as a plugin route."""
+
+    @staticmethod
+    def _routes():
+        from eventonight.kernel.http import json_response, require_user
+
+        async def handler(request: web.Request) -> web.Response:
+            await require_user(request)
+            return json_response(PAYLOAD)
+
+        return [web.get("/api/bench", handler)]
+
+    from eventonight.hooks import hookimpl
+
+    @hookimpl
+    def eventonight_routes(self, kernel):
+        return self._routes()
+
+
+def kernel(port: int, mongo_uri: str, database: str = "bench_kernel") -> None:
+    from eventonight.kernel import Kernel
+    from eventonight.kernel.http.app import create_app
+    from eventonight.settings import Settings
+
+    settings = Settings(mongodb_uri=mongo_uri, database=database, port=port, disabled_plugins=[])
+    k = Kernel(settings, extra_plugins=[("bench", BenchPlugin())])
+    app = create_app(k, relay=False, consumers=False, scheduler=False)
+
+    async def announce(app):
+        print("token", k.tokens.issue_access_token("bench-user", "member"), flush=True)
+
+    app.on_startup.append(announce)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    kind, port = sys.argv[1], int(sys.argv[2])
+    if kind == "bare":
+        bare(port)
+    else:
+        kernel(port, *sys.argv[3:])
