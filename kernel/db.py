@@ -77,7 +77,6 @@ class UnitOfWork:
                 "eventType": event.event_type,
                 "occurredAt": event.occurred_at,
                 "payload": event.payload,
-                "sentAt": None,
             },
             session=self.session,
         )
@@ -105,7 +104,6 @@ class Database:
 
     async def ensure_indexes(self, models: list[type]) -> None:
         await self.engine.configure_database(models)
-        await self.db[OUTBOX].create_index([("sentAt", 1), ("_id", 1)])
 
     def close(self) -> None:
         self.client.close()

@@ -1,9 +1,10 @@
 """The outbox relay: forwards recorded domain events to the broker, in order.
 
 Records are written by :meth:`UnitOfWork.record` in the same transaction as
-the state change. The relay holding the ``outbox-relay`` lease reads unsent
-records in ``_id`` order, publishes them with publisher confirms, and marks
-them sent only after the broker confirmed. While the broker is away it backs
+the state change. The relay holding the ``outbox-relay`` lease reads them in
+``_id`` order, publishes them with publisher confirms, and deletes them only
+after the broker confirmed (the outbox holds exactly what is not yet sent, which
+keeps its reads cheap). While the broker is away it backs
 off exponentially with jitter and resumes by itself. Other relays wait for the
 lease, so no record is published twice by two relays.
 """
@@ -15,9 +16,12 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 
+from bson import ObjectId
+from pymongo import DeleteOne
+
 from eventonight.hooks.types import DomainEvent
 from eventonight.kernel.bus.publisher import PartialPublish, Publisher
-from eventonight.kernel.db import OUTBOX, Database, utcnow
+from eventonight.kernel.db import OUTBOX, Database
 from eventonight.kernel.leases import Lease
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,7 @@ class OutboxRelay:
         database: Database,
         publisher: Publisher,
         *,
-        batch_size: int = 200,
+        batch_size: int = 1000,
         poll_seconds: float = 0.25,
         lease_seconds: float = 10.0,
         backoff_initial: float = 0.2,
@@ -68,10 +72,8 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 if await self.lease.acquire():
-                    sent = await self.relay_batch()
+                    await self.drain()
                     failures = 0
-                    if sent >= self.batch_size:
-                        continue  # more may be waiting: no pause
                 await self._sleep(self.poll_seconds)
             except asyncio.CancelledError:
                 raise
@@ -89,31 +91,54 @@ class OutboxRelay:
             pass
         self._wake.clear()
 
-    async def relay_batch(self) -> int:
-        """Publish one batch of unsent records; returns how many were sent."""
-        records = (
-            await self.database.db[OUTBOX]
-            .find({"sentAt": None})
-            .sort("_id", 1)
-            .limit(self.batch_size)
-            .to_list(self.batch_size)
-        )
-        if not records:
-            return 0
-        events = [event_from_record(r) for r in records]
+    async def _read(self, after: ObjectId | None) -> list[dict]:
+        query = {"_id": {"$gt": after}} if after is not None else {}
+        cursor = self.database.db[OUTBOX].find(query).sort("_id", 1).hint([("_id", 1)]).limit(self.batch_size)
+        return await cursor.to_list(self.batch_size)
+
+    async def _delete(self, records: list[dict]) -> None:
+        await self.database.db[OUTBOX].bulk_write([DeleteOne({"_id": r["_id"]}) for r in records], ordered=False)
+
+    async def drain(self) -> int:
+        """Publish every unsent record, in ``_id`` order; returns how many were sent.
+
+        Reading the next batch and deleting the previous one overlap with
+        publishing, so the database and the broker work at the same time. A
+        record is deleted only after the broker confirmed it; a crash in
+        between re-publishes it (consumers de-duplicate by envelope id).
+        """
+        sent = 0
+        deleting: asyncio.Task | None = None
+        batch = await self._read(None)
         try:
-            confirmed = await self.publisher.publish([e.to_envelope() for e in events])
-            failure = None
-        except PartialPublish as exc:
-            confirmed, failure = exc.confirmed, exc.cause
-        if confirmed:
-            ids = [r["_id"] for r in records[:confirmed]]
-            await self.database.db[OUTBOX].update_many({"_id": {"$in": ids}}, {"$set": {"sentAt": utcnow()}})
-            self.published += confirmed
-            await self._observe(events[:confirmed])
-        if failure is not None:
-            raise failure
-        return confirmed
+            while batch and not self._stopping:
+                events = [event_from_record(r) for r in batch]
+                publishing = asyncio.ensure_future(self.publisher.publish([e.to_envelope() for e in events]))
+                try:
+                    following = await self._read(batch[-1]["_id"])
+                finally:
+                    try:
+                        confirmed, failure = await publishing, None
+                    except PartialPublish as exc:
+                        confirmed, failure = exc.confirmed, exc.cause
+                if deleting is not None:
+                    await deleting
+                    deleting = None
+                if confirmed:
+                    deleting = asyncio.ensure_future(self._delete(batch[:confirmed]))
+                    sent += confirmed
+                    self.published += confirmed
+                    await self._observe(events[:confirmed])
+                if failure is not None:
+                    raise failure
+                # Records committed late with a smaller _id are picked up by the next drain.
+                batch = following
+                if batch and not await self.lease.acquire():
+                    break  # a long backlog must not outlive our lease: another relay may own it now
+        finally:
+            if deleting is not None:
+                await deleting
+        return sent
 
     async def _observe(self, events: list[DomainEvent]) -> None:
         if self.observer is None:

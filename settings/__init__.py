@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     consumer_prefetch: int = Field(default=16, ge=1)
 
     # Outbox relay
-    relay_batch_size: int = Field(default=200, ge=1)
+    relay_batch_size: int = Field(default=1000, ge=1)
     relay_poll_seconds: float = Field(default=0.25, gt=0)
     relay_lease_seconds: float = Field(default=10.0, gt=0)
     relay_backoff_initial: float = Field(default=0.2, gt=0)

@@ -1,0 +1,152 @@
+"""Outbox relay: throughput against direct kombu publishing, and commit-to-consumer latency.
+
+Run by hand: ``.venv/bin/python bench/outbox_throughput.py``; needs RabbitMQ at
+127.0.0.1:5672 (or EVENTONIGHT_BENCH_BROKER_URL). Targets: relay throughput at
+least 0.5x direct publishing of the same messages with confirms; p99
+commit->consumer latency under 100 ms at 200 events/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import threading
+import time
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from _common import start_mongo
+from kombu import Exchange, Queue
+
+from eventonight.kernel.bus.publisher import Publisher
+from eventonight.kernel.bus.topology import connection_for
+from eventonight.kernel.db import OUTBOX, Database
+from eventonight.kernel.outbox import OutboxRelay
+
+BROKER = os.environ.get("EVENTONIGHT_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+N = 5000
+
+
+def envelope(i: int) -> dict:
+    return {
+        "id": str(uuid4()),
+        "eventType": "bench.thing.happened",
+        "occurredAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "payload": {"seq": i, "title": "Warehouse techno night", "city": "Berlin"},
+    }
+
+
+def direct_publish(exchange_name: str) -> float:
+    publisher = Publisher(BROKER, exchange_name)
+    envelopes = [envelope(i) for i in range(N)]
+    publisher._publish_sync(envelopes[:50])  # connect and warm up
+    start = time.perf_counter()
+    publisher._publish_sync(envelopes)
+    elapsed = time.perf_counter() - start
+    publisher._reset()
+    return N / elapsed
+
+
+async def relay_publish(database: Database, exchange_name: str) -> float:
+    records = [envelope(i) for i in range(N)]
+    docs = [
+        {"eventId": r["id"], "eventType": r["eventType"], "occurredAt": datetime.now(UTC), "payload": r["payload"]}
+        for r in records
+    ]
+    await database.db[OUTBOX].delete_many({})
+    await database.db[OUTBOX].insert_many(docs)
+    publisher = Publisher(BROKER, exchange_name)
+    relay = OutboxRelay(database, publisher)
+    assert await relay.lease.acquire()
+    start = time.perf_counter()
+    sent = await relay.drain()
+    elapsed = time.perf_counter() - start
+    assert sent == N and await database.db[OUTBOX].count_documents({}) == 0
+    await relay.lease.release()  # let the next phase's relay take over at once
+    publisher.close()
+    return N / elapsed
+
+
+class Receiver(threading.Thread):
+    def __init__(self, exchange_name: str) -> None:
+        super().__init__(daemon=True)
+        self.exchange_name = exchange_name
+        self.received: dict[int, float] = {}
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        exchange = Exchange(self.exchange_name, type="topic", durable=True)
+        with connection_for(BROKER) as connection:
+            queue = Queue(f"bench.{uuid4().hex}", exchange, routing_key="bench.#", exclusive=True)
+
+            def on_message(body, message):
+                self.received[body["payload"]["seq"]] = time.time()
+                message.ack()
+
+            with connection.Consumer(queue, callbacks=[on_message], accept=["json"]):
+                self.ready.set()
+                while not self.stop.is_set():
+                    try:
+                        connection.drain_events(timeout=0.2)
+                    except TimeoutError:
+                        pass
+
+
+async def latency(database: Database, exchange_name: str, rate: int = 200, seconds: int = 10) -> list[float]:
+    receiver = Receiver(exchange_name)
+    receiver.start()
+    receiver.ready.wait(10)
+    publisher = Publisher(BROKER, exchange_name)
+    relay = OutboxRelay(database, publisher, poll_seconds=0.25)
+    task = asyncio.create_task(relay.run())
+    committed: dict[int, float] = {}
+    start = time.perf_counter()
+    for i in range(rate * seconds):
+        async with database.uow() as uow:
+            await uow.record("bench.thing.happened", {"seq": i})
+        committed[i] = time.time()
+        # Pace the producer at `rate` events per second.
+        delay = start + (i + 1) / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    deadline = time.monotonic() + 30
+    while len(receiver.received) < len(committed) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    relay.stop()
+    task.cancel()
+    receiver.stop.set()
+    publisher.close()
+    missing = len(committed) - len(receiver.received)
+    if missing:
+        raise SystemExit(f"{missing} events never arrived")
+    return [(receiver.received[i] - committed[i]) * 1000 for i in committed]
+
+
+async def main() -> None:
+    mongo = start_mongo()
+    database = Database(mongo.uri, "bench_outbox")
+    await database.ensure_indexes([])
+    exchange_name = f"eventonight.bench.{uuid4().hex[:8]}"
+    try:
+        direct = direct_publish(exchange_name)
+        relayed = await relay_publish(database, exchange_name)
+        print(f"direct kombu publish (confirms) : {direct:8.0f} msg/s")
+        print(f"outbox relay, committed->confirmed: {relayed:8.0f} msg/s")
+        ratio = relayed / direct
+        print(f"relay / direct: {ratio:.2f}x (target >= 0.50x) {'OK' if ratio >= 0.5 else 'MISSED'}")
+        samples = sorted(await latency(database, exchange_name))
+        p50 = statistics.median(samples)
+        p99 = samples[int(len(samples) * 0.99) - 1]
+        print(
+            f"commit -> consumer at 200 events/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+            f"(target p99 < 100 ms) {'OK' if p99 < 100 else 'MISSED'}"
+        )
+    finally:
+        database.close()
+        mongo.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
