@@ -38,6 +38,7 @@ class Kernel:
         self.publisher: Publisher | None = None
         self._embedded: EmbeddedMongo | None = None
         self._consumers: dict[str, list[Consumer]] | None = None
+        self._key_refresher: asyncio.Task | None = None
         self.started = False
 
     @property
@@ -68,11 +69,24 @@ class Kernel:
             access_ttl_seconds=self.settings.access_token_ttl_seconds,
             trusted_issuers=self.settings.trusted_issuers,
         )
+        self._key_refresher = asyncio.create_task(self._refresh_keys_forever(), name="key-refresh")
         self.publisher = Publisher(self.settings.broker_url, self.settings.exchange)
         await acall_each(self.pm, "eventonight_startup", kernel=self)
         self.started = True
 
+    async def _refresh_keys_forever(self) -> None:
+        # Another process may rotate the keys: sign with the new key within
+        # 30 s, well inside the window in which retired keys stay published.
+        while True:
+            await asyncio.sleep(self.keys.refresh_seconds)
+            try:
+                await self.keys.refresh_if_stale(force=True)
+            except Exception:  # database briefly away: keep the keys we have
+                log.warning("could not refresh the signing keys", exc_info=True)
+
     async def stop(self) -> None:
+        if self._key_refresher is not None:
+            self._key_refresher.cancel()
         for name, call in reversed(implementations(self.pm, "eventonight_shutdown")):
             try:
                 await await_me_maybe(call(kernel=self))

@@ -166,10 +166,13 @@ async def test_key_set_persists_across_restarts_and_rotation_reaches_other_proce
     first = await platform()
     second = await platform()  # another process of the same deployment
     assert first.kernel.keys.signing_key.kid == second.kernel.keys.signing_key.kid
-    await first.kernel.keys.rotate()
+    new_kid = await first.kernel.keys.rotate()
     token = first.kernel.tokens.issue_access_token("u1", "member")
     # The second process does not know the new kid yet: it reloads the set and accepts it.
     assert (await second.kernel.tokens.verify(token)).user_id == "u1"
+    # ...and its periodic refresh makes it sign with the new key too.
+    await second.kernel.keys.refresh_if_stale(force=True)
+    assert second.kernel.keys.signing_key.kid == new_kid
 
 
 async def test_external_issuer_tokens_are_accepted(platform, settings):
