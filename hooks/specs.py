@@ -136,3 +136,37 @@ def eventonight_demo_data(kernel):
     idempotent: running it twice creates nothing new. May be a coroutine.
     Return a list of lines to print (e.g. demo accounts and passwords) or None.
     """
+
+
+@hookspec
+def eventonight_tag_catalogue(kernel):
+    """Contribute to the catalogue of event tags.
+
+    Return ``{category: [tag, ...]}`` (e.g. ``{"music-style": ["techno", ...]}``)
+    or None. The kernel merges all contributions; ``kernel.tag_catalogue()``
+    returns the merged catalogue, empty when no plugin provides one (callers
+    then accept free-form tags). The events plugin implements it; a third
+    party may add categories or tags.
+    """
+
+
+@hookspec(firstresult=True)
+def eventonight_store_image(kernel, kind, entity_id, request):
+    """Store an uploaded image for ``kind`` (``"avatar"`` or ``"poster"``) of ``entity_id``.
+
+    Called by the plugin that owns the entity after it checked that the caller
+    may change it. ``request`` is the aiohttp request whose multipart body
+    holds one file; the implementation validates it (4xx ``ApiError`` on bad
+    input) and stores it. Return ``{"url": str, ...}`` (extra keys such as
+    ``thumbnailUrl`` allowed). The first non-None result wins; when no plugin
+    implements it the caller answers 501.
+    """
+
+
+@hookspec(firstresult=True)
+def eventonight_delete_image(kernel, kind, entity_id):
+    """Delete the stored image for ``kind`` of ``entity_id``.
+
+    Return True when an image was deleted, False when there was none; None
+    (no implementation) means no media plugin is installed.
+    """

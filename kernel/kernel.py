@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from eventonight.hooks.types import Consumer, DomainEvent, ScheduledJob
 from eventonight.kernel.auth.keys import KeyStore
+from eventonight.kernel.auth.revocations import Revocations
 from eventonight.kernel.auth.tokens import TokenService
 from eventonight.kernel.bus.publisher import Publisher
 from eventonight.kernel.bus.topology import pattern_matches
@@ -21,6 +22,7 @@ from eventonight.settings import Settings
 log = logging.getLogger(__name__)
 
 PROCESSED = "kernel_processed_messages"
+REVOCATION_REFRESH_SECONDS = 5.0
 T = TypeVar("T")
 
 
@@ -32,9 +34,12 @@ class Kernel:
         self.plugins: PluginRegistry = load_plugins(self.settings, list(extra_plugins))
         self.pm = self.plugins.pm
         self.plugin_settings: dict[str, Any] = {}
+        #: Per-kernel objects a plugin builds once (its services), keyed by plugin name.
+        self.plugin_state: dict[str, Any] = {}
         self.database: Database | None = None
         self.tokens: TokenService | None = None
         self.keys: KeyStore | None = None
+        self.revocations: Revocations | None = None
         self.publisher: Publisher | None = None
         self._embedded: EmbeddedMongo | None = None
         self._consumers: dict[str, list[Consumer]] | None = None
@@ -62,12 +67,16 @@ class Kernel:
         await self.database.db[PROCESSED].create_index("at", expireAfterSeconds=14 * 24 * 3600)
         self.keys = KeyStore(self.database, token_ttl_seconds=self.settings.access_token_ttl_seconds)
         await self.keys.load()
+        self.revocations = Revocations(self.database, keep_seconds=self.settings.access_token_ttl_seconds + 60)
+        await self.revocations.ensure_indexes()
+        await self.revocations.load()
         self.tokens = TokenService(
             self.keys,
             issuer=self.settings.jwt_issuer,
             audience=self.settings.jwt_audience,
             access_ttl_seconds=self.settings.access_token_ttl_seconds,
             trusted_issuers=self.settings.trusted_issuers,
+            revocations=self.revocations,
         )
         self._key_refresher = asyncio.create_task(self._refresh_keys_forever(), name="key-refresh")
         self.publisher = Publisher(self.settings.broker_url, self.settings.exchange)
@@ -75,14 +84,29 @@ class Kernel:
         self.started = True
 
     async def _refresh_keys_forever(self) -> None:
-        # Another process may rotate the keys: sign with the new key within
-        # 30 s, well inside the window in which retired keys stay published.
+        # Another process may rotate the keys (sign with the new key within 30 s,
+        # well inside the window in which retired keys stay published) or revoke
+        # tokens (applied here within REVOCATION_REFRESH_SECONDS).
+        ticks = 0
         while True:
-            await asyncio.sleep(self.keys.refresh_seconds)
+            await asyncio.sleep(REVOCATION_REFRESH_SECONDS)
+            ticks += 1
             try:
-                await self.keys.refresh_if_stale(force=True)
-            except Exception:  # database briefly away: keep the keys we have
-                log.warning("could not refresh the signing keys", exc_info=True)
+                await self.revocations.load()
+                if ticks * REVOCATION_REFRESH_SECONDS >= self.keys.refresh_seconds:
+                    ticks = 0
+                    await self.keys.refresh_if_stale(force=True)
+            except Exception:  # database briefly away: keep what we have
+                log.warning("could not refresh signing keys or revocations", exc_info=True)
+
+    def tag_catalogue(self) -> dict[str, list[str]]:
+        """The merged tag catalogue from ``eventonight_tag_catalogue`` (empty without a provider)."""
+        merged: dict[str, list[str]] = {}
+        for _, contribution in call_each(self.pm, "eventonight_tag_catalogue", kernel=self):
+            for category, tags in (contribution or {}).items():
+                known = merged.setdefault(category, [])
+                known.extend(t for t in tags if t not in known)
+        return merged
 
     async def stop(self) -> None:
         if self._key_refresher is not None:

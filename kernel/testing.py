@@ -104,6 +104,11 @@ def _delete_queues(url: str, prefix: str) -> None:
                     channel = connection.channel()
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for an access token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 class BusTap:
     """An exclusive queue bound to the test exchange, collecting envelopes in a thread."""
 

@@ -227,3 +227,26 @@ async def test_external_issuer_tokens_are_accepted(platform, settings):
         assert fetches, "the JWKS was fetched over HTTP"
     finally:
         await issuer_server.close()
+
+
+async def test_revoked_sessions_and_subjects_stop_working_everywhere(platform):
+    p = await platform(extra_plugins=[("protected", Protected())])
+    other_process = await platform()
+    tokens = p.kernel.tokens
+    session_token = tokens.issue_access_token("u1", "member", {"sid": "s-1"})
+    other_session = tokens.issue_access_token("u1", "member", {"sid": "s-2"})
+    doomed_user = tokens.issue_access_token("u2", "member", {"sid": "s-3"})
+    for token in (session_token, other_session, doomed_user):
+        assert (await p.client.get("/api/t/me", headers={"Authorization": f"Bearer {token}"})).status == 200
+
+    await p.kernel.revocations.revoke(session="s-1")
+    await p.kernel.revocations.revoke(subject="u2")
+    for token in (session_token, doomed_user):
+        response = await p.client.get("/api/t/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status == 401 and "revoked" in (await response.json())["message"]
+    assert (await p.client.get("/api/t/me", headers={"Authorization": f"Bearer {other_session}"})).status == 200
+
+    # Another process applies them at its next reload (every few seconds).
+    await other_process.kernel.revocations.load()
+    with pytest.raises(TokenError, match="revoked"):
+        await other_process.kernel.tokens.verify(session_token)

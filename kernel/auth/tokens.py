@@ -15,6 +15,7 @@ from joserfc.errors import JoseError
 from eventonight.kernel.auth.external import ExternalIssuer
 from eventonight.kernel.auth.keys import KeyStore
 from eventonight.kernel.auth.principal import ROLES, Principal
+from eventonight.kernel.auth.revocations import Revocations
 from eventonight.settings import TrustedIssuer
 
 ALGORITHMS = ["RS256"]
@@ -61,9 +62,11 @@ class TokenService:
         audience: str,
         access_ttl_seconds: int,
         trusted_issuers: list[TrustedIssuer] = (),
+        revocations: Revocations | None = None,
         cache_size: int = 10_000,
     ) -> None:
         self.keys = keys
+        self.revocations = revocations
         self.issuer = issuer
         self.audience = audience
         self.access_ttl_seconds = access_ttl_seconds
@@ -92,11 +95,13 @@ class TokenService:
         """The caller if this exact token was verified before and has not expired."""
         cached = self._cache.get(token)
         if cached is not None and cached[1] > time.time():
+            if self.revocations is not None and self.revocations.is_revoked(cached[0].claims):
+                return None  # verify() will say why
             return cached[0]
         return None
 
     async def verify(self, token: str) -> Principal:
-        """Verify signature, algorithm, ``exp``, ``iss`` and ``aud``; return the caller."""
+        """Verify signature, algorithm, ``exp``, ``iss``, ``aud`` and revocation; return the caller."""
         cached = self.cached(token)
         if cached is not None:
             return cached
@@ -137,6 +142,8 @@ class TokenService:
         except (ValueError, TypeError) as exc:
             raise TokenError("invalid token") from exc
         claims = decoded.claims
+        if self.revocations is not None and self.revocations.is_revoked(claims):
+            raise TokenError("token has been revoked")
         role = claims.get("role") if role_claim == "role" and issuer == self.issuer else _role_from(claims, role_claim)
         if role not in ROLES:
             raise TokenError("token carries no eventonight role")

@@ -1,0 +1,1 @@
+"""eventonight users plugin: accounts, profiles, authentication."""

@@ -1,0 +1,284 @@
+"""Use cases that change accounts: register, log in, refresh, log out, update, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from eventonight_users.application.ports import PasswordHasher, Repos, TagCatalogue, TokenIssuer, Transaction
+from eventonight_users.domain import events
+from eventonight_users.domain.accounts import (
+    ROLES,
+    Account,
+    DomainError,
+    NotFound,
+    Profile,
+    Throttled,
+    Unauthorized,
+    User,
+    check_interests,
+    check_password,
+    check_username,
+)
+from eventonight_users.domain.throttling import ThrottlePolicy
+
+# Verified against when the login names no account, so both paths cost one argon2 verify.
+_DUMMY_PASSWORD = "not-a-password-" + secrets.token_hex(8)
+
+
+def hash_refresh_token(token: str) -> str:
+    # Refresh tokens are 256 random bits: a fast hash is enough to make a stolen database useless.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: str
+    user: User
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "accessToken": self.access_token,
+            "refreshToken": self.refresh_token,
+            "tokenType": "Bearer",
+            "expiresIn": self.expires_in,
+            "user": self.user.owner_view(),
+        }
+
+
+@dataclass
+class AccountChanges:
+    """A partial update; ``None`` means "leave as is" (use ``clear`` to empty an optional field)."""
+
+    username: str | None = None
+    email: str | None = None
+    dark_mode: bool | None = None
+    language: str | None = None
+    gender: str | None = None
+    birth_date: date | None = None
+    interests: list[str] | None = None
+    name: str | None = None
+    bio: str | None = None
+    contacts: list[str] | None = None
+    clear: frozenset[str] = frozenset()
+
+
+class AccountService:
+    def __init__(
+        self,
+        transaction: Transaction,
+        read: Transaction,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        tag_catalogue: TagCatalogue,
+        *,
+        refresh_ttl: timedelta,
+        throttle: ThrottlePolicy,
+    ) -> None:
+        self.transaction = transaction
+        self.read = read
+        self.hasher = hasher
+        self.tokens = tokens
+        self.tag_catalogue = tag_catalogue
+        self.refresh_ttl = refresh_ttl
+        self.throttle = throttle
+        self._dummy_hash: str | None = None
+
+    # -- sessions ----------------------------------------------------------
+    async def _open_session(self, repos: Repos, user: User) -> TokenPair:
+        now = _now()
+        session_id = await repos.sessions.create(user.id, now, now + self.refresh_ttl)
+        refresh = secrets.token_urlsafe(32)
+        await repos.sessions.add_token(hash_refresh_token(refresh), session_id, user.id, now + self.refresh_ttl)
+        access = self.tokens.issue_access(user.id, user.role, session_id)
+        return TokenPair(access, refresh, self.tokens.access_ttl_seconds, session_id, user)
+
+    async def register(self, *, username: str, email: str, password: str, role: str, name: str = "") -> TokenPair:
+        check_username(username)
+        check_password(password)
+        if role not in ROLES:
+            raise DomainError("role must be 'member' or 'organization'", "role")
+        password_hash = await self.hasher.hash(password)
+        now = _now()
+        user = User(
+            id=uuid4().hex,
+            role=role,
+            account=Account(username=username, email=email.lower()),
+            profile=Profile(name=name.strip()),
+            password_hash=password_hash,
+            created_at=now,
+            updated_at=now,
+        )
+
+        async def work(repos: Repos) -> TokenPair:
+            await repos.users.add(user)
+            await repos.events.record(events.USER_CREATED, user.public_fields())
+            return await self._open_session(repos, user)
+
+        return await self.transaction(work)
+
+    async def login(self, login: str, password: str) -> TokenPair:
+        async def find(repos: Repos):
+            user = await repos.users.by_login(login.strip())
+            failures = await repos.failures.recent(user.id) if user else []
+            return user, failures
+
+        user, failures = await self.read(find)
+        if user is None:
+            await self._verify_dummy(password)
+            raise Unauthorized("wrong username/email or password")
+        now = _now()
+        retry_after = self.throttle.retry_after(failures, now)
+        if retry_after is not None:
+            raise Throttled(retry_after)
+        if not await self.hasher.verify(user.password_hash, password):
+
+            async def fail(repos: Repos) -> None:
+                await repos.failures.add(user.id, now, now - self.throttle.window)
+
+            await self.transaction(fail)
+            raise Unauthorized("wrong username/email or password")
+
+        async def succeed(repos: Repos) -> TokenPair:
+            await repos.failures.clear(user.id)
+            return await self._open_session(repos, user)
+
+        return await self.transaction(succeed)
+
+    async def _verify_dummy(self, password: str) -> None:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hasher.hash(_DUMMY_PASSWORD)
+        await self.hasher.verify(self._dummy_hash, password)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        token_hash = hash_refresh_token(refresh_token)
+
+        async def work(repos: Repos) -> TokenPair | str:
+            now = _now()
+            token = await repos.sessions.take_token(token_hash)
+            if token is None:
+                known = await repos.sessions.find_token(token_hash)
+                if known is None:
+                    raise Unauthorized("invalid refresh token")
+                # Presented again after rotation: someone else may hold it. End the whole session.
+                await repos.sessions.revoke(known.session_id, now)
+                return known.session_id
+            if token.expires_at <= now or not await repos.sessions.is_active(token.session_id, now):
+                raise Unauthorized("refresh token expired or revoked")
+            user = await repos.users.get(token.user_id)
+            if user is None:
+                raise Unauthorized("the account no longer exists")
+            refresh = secrets.token_urlsafe(32)
+            await repos.sessions.add_token(hash_refresh_token(refresh), token.session_id, user.id, token.expires_at)
+            access = self.tokens.issue_access(user.id, user.role, token.session_id)
+            return TokenPair(access, refresh, self.tokens.access_ttl_seconds, token.session_id, user)
+
+        result = await self.transaction(work)
+        if isinstance(result, str):
+            await self.tokens.revoke(session=result)
+            raise Unauthorized("refresh token reuse detected; the session has been revoked")
+        return result
+
+    async def logout(self, refresh_token: str) -> None:
+        token_hash = hash_refresh_token(refresh_token)
+
+        async def work(repos: Repos) -> str:
+            token = await repos.sessions.find_token(token_hash)
+            if token is None:
+                raise Unauthorized("invalid refresh token")
+            await repos.sessions.revoke(token.session_id, _now())
+            return token.session_id
+
+        session_id = await self.transaction(work)
+        await self.tokens.revoke(session=session_id)
+
+    # -- account -------------------------------------------------------------
+    async def update(self, user_id: str, changes: AccountChanges) -> User:
+        if changes.username is not None:
+            check_username(changes.username)
+        interests = None
+        if changes.interests is not None:
+            interests = check_interests(changes.interests, self.tag_catalogue())
+
+        async def work(repos: Repos) -> User:
+            user = await repos.users.get(user_id)
+            if user is None:
+                raise NotFound("user not found")
+            before = user.public_fields()
+            account, profile = user.account, user.profile
+            account = replace(
+                account,
+                username=changes.username if changes.username is not None else account.username,
+                email=changes.email.lower() if changes.email is not None else account.email,
+                dark_mode=changes.dark_mode if changes.dark_mode is not None else account.dark_mode,
+                language=changes.language if changes.language is not None else account.language,
+                gender=None if "gender" in changes.clear else (changes.gender or account.gender),
+                birth_date=None if "birthDate" in changes.clear else (changes.birth_date or account.birth_date),
+                interests=interests if interests is not None else account.interests,
+            )
+            profile = replace(
+                profile,
+                name=changes.name.strip() if changes.name is not None else profile.name,
+                bio=changes.bio if changes.bio is not None else profile.bio,
+                contacts=changes.contacts if changes.contacts is not None else profile.contacts,
+            )
+            updated = replace(user, account=account, profile=profile, updated_at=_now())
+            await repos.users.save(updated)
+            if updated.public_fields() != before:
+                await repos.events.record(events.USER_UPDATED, updated.public_fields())
+            return updated
+
+        return await self.transaction(work)
+
+    async def set_avatar(self, user_id: str, avatar_url: str | None) -> User:
+        async def work(repos: Repos) -> User:
+            user = await repos.users.get(user_id)
+            if user is None:
+                raise NotFound("user not found")
+            updated = replace(user, profile=replace(user.profile, avatar_url=avatar_url), updated_at=_now())
+            await repos.users.save(updated)
+            await repos.events.record(events.USER_UPDATED, updated.public_fields())
+            return updated
+
+        return await self.transaction(work)
+
+    async def change_password(self, user_id: str, current: str, new: str, confirm: str, session_id: str | None) -> None:
+        check_password(new, "newPassword")
+        if new != confirm:
+            raise DomainError("newPassword and confirmPassword differ", "confirmPassword")
+        user = await self.read(lambda repos: repos.users.get(user_id))
+        if user is None:
+            raise NotFound("user not found")
+        if not await self.hasher.verify(user.password_hash, current):
+            raise Unauthorized("current password is incorrect")
+        new_hash = await self.hasher.hash(new)
+
+        async def work(repos: Repos) -> list[str]:
+            fresh = await repos.users.get(user_id)
+            await repos.users.save(replace(fresh, password_hash=new_hash, updated_at=_now()))
+            return await repos.sessions.revoke_all(user_id, _now(), keep=session_id)
+
+        for revoked in await self.transaction(work):
+            await self.tokens.revoke(session=revoked)
+
+    async def delete(self, user_id: str) -> None:
+        async def work(repos: Repos) -> None:
+            if not await repos.users.delete(user_id):
+                raise NotFound("user not found")
+            await repos.sessions.delete_user(user_id)
+            await repos.failures.clear(user_id)
+            await repos.events.record(events.USER_DELETED, {"userId": user_id})
+
+        await self.transaction(work)
+        await self.tokens.revoke(subject=user_id)

@@ -1,0 +1,79 @@
+"""Builds the use cases on top of the kernel: transactions, repositories, hashing, tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eventonight_users.application.accounts import AccountService
+from eventonight_users.application.ports import Repos
+from eventonight_users.application.queries import UserQueries
+from eventonight_users.domain.throttling import ThrottlePolicy
+from eventonight_users.infrastructure.passwords import Argon2Hasher
+from eventonight_users.infrastructure.repositories import MongoLoginFailures, MongoSessions, MongoUsers, OutboxEvents
+
+
+class UsersSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVENTONIGHT_USERS_", extra="ignore")
+
+    refresh_token_ttl_days: float = Field(default=30, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: float = Field(default=15 * 60, gt=0)
+    # argon2id parameters (RFC 9106 "second recommended" option by default)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+
+class KernelTokens:
+    """The kernel's signing service, seen through the users plugin's port."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+
+    @property
+    def access_ttl_seconds(self) -> int:
+        return self.kernel.tokens.access_ttl_seconds
+
+    def issue_access(self, user_id: str, role: str, session_id: str) -> str:
+        return self.kernel.tokens.issue_access_token(user_id, role, {"sid": session_id})
+
+    async def revoke(self, *, session: str | None = None, subject: str | None = None) -> None:
+        await self.kernel.revocations.revoke(session=session, subject=subject)
+
+
+def _repos(kernel: Any, uow: Any) -> Repos:
+    engine, session = kernel.database.engine, uow.session if uow is not None else None
+    return Repos(
+        users=MongoUsers(engine, session),
+        sessions=MongoSessions(engine, session),
+        failures=MongoLoginFailures(engine, session),
+        events=OutboxEvents(uow),
+    )
+
+
+class Users:
+    """The plugin's services, built once the kernel has started."""
+
+    def __init__(self, kernel: Any, settings: UsersSettings) -> None:
+        async def transaction(work):
+            return await kernel.transaction(lambda uow: work(_repos(kernel, uow)))
+
+        async def read(work):
+            return await work(_repos(kernel, None))
+
+        self.settings = settings
+        self.hasher = Argon2Hasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+        self.accounts = AccountService(
+            transaction,
+            read,
+            self.hasher,
+            KernelTokens(kernel),
+            kernel.tag_catalogue,
+            refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
+            throttle=ThrottlePolicy(settings.login_max_failures, timedelta(seconds=settings.login_window_seconds)),
+        )
+        self.queries = UserQueries(read)

@@ -1,0 +1,206 @@
+"""HTTP handlers of ``/api/users``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from eventonight.kernel import ApiError
+from eventonight.kernel.hookcall import await_me_maybe
+from eventonight.kernel.http import (
+    Page,
+    current_user,
+    json_response,
+    page_params,
+    parse_body,
+    require_owner,
+)
+from eventonight_users.application.accounts import AccountChanges
+from eventonight_users.domain.accounts import Conflict, DomainError, NotFound, Throttled, Unauthorized
+from eventonight_users.infrastructure.wiring import Users
+from eventonight_users.presentation.schemas import LoginBody, PasswordBody, RefreshBody, RegisterBody, UpdateBody
+
+
+def api_error(exc: DomainError) -> ApiError:
+    if isinstance(exc, Throttled):
+        return ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after_seconds)})
+    if isinstance(exc, Conflict):
+        return ApiError(409, str(exc), details=[{"field": exc.field, "message": str(exc), "type": "conflict"}])
+    if isinstance(exc, NotFound):
+        return ApiError(404, str(exc))
+    if isinstance(exc, Unauthorized):
+        return ApiError(401, str(exc))
+    details = [{"field": exc.field, "message": str(exc), "type": "value_error"}] if exc.field else None
+    return ApiError(400, str(exc), details=details)
+
+
+class UsersApi:
+    def __init__(self, kernel, services) -> None:
+        self.kernel = kernel
+        self._services = services
+
+    @property
+    def users(self) -> Users:
+        return self._services()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/users/register", self.register),
+            web.post("/api/users/login", self.login),
+            web.post("/api/users/refresh", self.refresh),
+            web.post("/api/users/logout", self.logout),
+            web.get("/api/users/public-keys", self.public_keys),
+            web.get("/api/users/search", self.search),
+            web.get("/api/users/{userId}", self.get_user),
+            web.put("/api/users/{userId}", self.update_user),
+            web.delete("/api/users/{userId}", self.delete_user),
+            web.put("/api/users/{userId}/password", self.change_password),
+            web.post("/api/users/{userId}/avatar", self.upload_avatar),
+            web.delete("/api/users/{userId}/avatar", self.delete_avatar),
+        ]
+
+    async def register(self, request: web.Request) -> web.Response:
+        body = await parse_body(request, RegisterBody)
+        try:
+            pair = await self.users.accounts.register(
+                username=body.username, email=body.email, password=body.password, role=body.role, name=body.name
+            )
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(pair.view(), status=201)
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = await parse_body(request, LoginBody)
+        try:
+            pair = await self.users.accounts.login(body.login, body.password)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(pair.view())
+
+    async def refresh(self, request: web.Request) -> web.Response:
+        body = await parse_body(request, RefreshBody)
+        try:
+            pair = await self.users.accounts.refresh(body.refresh_token)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(pair.view())
+
+    async def logout(self, request: web.Request) -> web.Response:
+        body = await parse_body(request, RefreshBody)
+        try:
+            await self.users.accounts.logout(body.refresh_token)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return web.Response(status=204)
+
+    async def public_keys(self, request: web.Request) -> web.Response:
+        keys = self.kernel.keys
+        await keys.refresh_if_stale()
+        return web.json_response(keys.public_jwks(), headers={"Cache-Control": "public, max-age=60"})
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        user_id = request.match_info["userId"]
+        try:
+            user = await self.users.queries.get(user_id)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        caller = await current_user(request)
+        owner = caller is not None and caller.user_id == user.id
+        return json_response(user.owner_view() if owner else user.public_view())
+
+    async def update_user(self, request: web.Request) -> web.Response:
+        user_id = request.match_info["userId"]
+        await require_owner(request, user_id)
+        body = await parse_body(request, UpdateBody)
+        account, profile = body.account, body.profile
+        clear = set()
+        if account is not None:
+            clear = {
+                alias
+                for name, alias in (("gender", "gender"), ("birth_date", "birthDate"))
+                if name in account.model_fields_set and getattr(account, name) is None
+            }
+        changes = AccountChanges(
+            username=account.username if account else None,
+            email=account.email if account else None,
+            dark_mode=account.dark_mode if account else None,
+            language=account.language if account else None,
+            gender=account.gender if account else None,
+            birth_date=account.birth_date if account else None,
+            interests=account.interests if account else None,
+            name=profile.name if profile else None,
+            bio=profile.bio if profile else None,
+            contacts=[str(c) for c in profile.contacts] if profile and profile.contacts is not None else None,
+            clear=frozenset(clear),
+        )
+        try:
+            user = await self.users.accounts.update(user_id, changes)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(user.owner_view())
+
+    async def change_password(self, request: web.Request) -> web.Response:
+        user_id = request.match_info["userId"]
+        caller = await require_owner(request, user_id)
+        body = await parse_body(request, PasswordBody)
+        try:
+            await self.users.accounts.change_password(
+                user_id, body.current_password, body.new_password, body.confirm_password, caller.claims.get("sid")
+            )
+        except Unauthorized as exc:
+            raise ApiError(403, str(exc)) from exc  # the caller is authenticated; the check failed
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return web.Response(status=204)
+
+    async def delete_user(self, request: web.Request) -> web.Response:
+        user_id = request.match_info["userId"]
+        await require_owner(request, user_id)
+        try:
+            await self.users.accounts.delete(user_id)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return web.Response(status=204)
+
+    async def search(self, request: web.Request) -> web.Response:
+        limit, offset = page_params(request, default=20, maximum=20)
+        prefix = request.query.get("prefix", "")
+        if len(prefix) > 100:
+            raise ApiError(400, "prefix is at most 100 characters")
+        try:
+            users, total = await self.users.queries.search(prefix, request.query.get("role") or None, limit, offset)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(Page([u.public_view() for u in users], limit=limit, offset=offset, total=total))
+
+    async def upload_avatar(self, request: web.Request) -> web.Response:
+        user_id = request.match_info["userId"]
+        await require_owner(request, user_id)
+        await self._existing(user_id)
+        # firstresult hook: None when no media plugin implements it.
+        stored = await await_me_maybe(
+            self.kernel.hook.eventonight_store_image(
+                kernel=self.kernel, kind="avatar", entity_id=user_id, request=request
+            )
+        )
+        if stored is None:
+            raise ApiError(501, "avatar upload needs the media plugin, which is not installed")
+        user = await self.users.accounts.set_avatar(user_id, stored["url"])
+        return json_response(user.owner_view())
+
+    async def delete_avatar(self, request: web.Request) -> web.Response:
+        user_id = request.match_info["userId"]
+        await require_owner(request, user_id)
+        await self._existing(user_id)
+        deleted = await await_me_maybe(
+            self.kernel.hook.eventonight_delete_image(kernel=self.kernel, kind="avatar", entity_id=user_id)
+        )
+        if deleted is None:
+            raise ApiError(501, "avatars need the media plugin, which is not installed")
+        await self.users.accounts.set_avatar(user_id, None)
+        return web.Response(status=204)
+
+    async def _existing(self, user_id: str) -> None:
+        try:
+            await self.users.queries.get(user_id)
+        except DomainError as exc:
+            raise api_error(exc) from exc
