@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -55,5 +56,15 @@ def json_response(data: Any, status: int = 200, **kwargs: Any) -> web.Response:
     return web.json_response(data, status=status, dumps=_dumps, **kwargs)
 
 
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)  # the kernel stores UTC; naive means UTC
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 # One encoder, built once: json.dumps with non-default options builds a new one per call.
-_dumps = json.JSONEncoder(default=str, separators=(",", ":")).encode
+_dumps = json.JSONEncoder(default=_default, separators=(",", ":")).encode

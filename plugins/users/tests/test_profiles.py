@@ -24,6 +24,7 @@ async def test_public_view_hides_private_fields_and_owner_sees_all(platform, reg
 
     public = await (await p.client.get(f"/api/users/{user_id}")).json()
     assert public["account"] == {"username": "alice"}
+    assert public["createdAt"].endswith("Z") and "T" in public["createdAt"]
     assert public["profile"]["name"] == "Alice Moreau"
     stranger = await register(p.client, "mallory")
     seen = await (await p.client.get(f"/api/users/{user_id}", headers=bearer(stranger["accessToken"]))).json()

@@ -45,16 +45,18 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     session_id: str
-    user: User
+    user: User | None = None  # absent on refresh, which touches no user data
 
     def view(self) -> dict[str, Any]:
-        return {
+        view = {
             "accessToken": self.access_token,
             "refreshToken": self.refresh_token,
             "tokenType": "Bearer",
             "expiresIn": self.expires_in,
-            "user": self.user.owner_view(),
         }
+        if self.user is not None:
+            view["user"] = self.user.owner_view()
+        return view
 
 
 @dataclass
@@ -78,7 +80,7 @@ class AccountService:
     def __init__(
         self,
         transaction: Transaction,
-        read: Transaction,
+        direct: Transaction,
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         tag_catalogue: TagCatalogue,
@@ -87,7 +89,8 @@ class AccountService:
         throttle: ThrottlePolicy,
     ) -> None:
         self.transaction = transaction
-        self.read = read
+        # Single-document operations that need no transaction (reads, refresh-token rotation).
+        self.direct = direct
         self.hasher = hasher
         self.tokens = tokens
         self.tag_catalogue = tag_catalogue
@@ -100,7 +103,9 @@ class AccountService:
         now = _now()
         session_id = await repos.sessions.create(user.id, now, now + self.refresh_ttl)
         refresh = secrets.token_urlsafe(32)
-        await repos.sessions.add_token(hash_refresh_token(refresh), session_id, user.id, now + self.refresh_ttl)
+        await repos.sessions.add_token(
+            hash_refresh_token(refresh), session_id, user.id, user.role, now + self.refresh_ttl
+        )
         access = self.tokens.issue_access(user.id, user.role, session_id)
         return TokenPair(access, refresh, self.tokens.access_ttl_seconds, session_id, user)
 
@@ -134,7 +139,7 @@ class AccountService:
             failures = await repos.failures.recent(user.id) if user else []
             return user, failures
 
-        user, failures = await self.read(find)
+        user, failures = await self.direct(find)
         if user is None:
             await self._verify_dummy(password)
             raise Unauthorized("wrong username/email or password")
@@ -174,17 +179,20 @@ class AccountService:
                 # Presented again after rotation: someone else may hold it. End the whole session.
                 await repos.sessions.revoke(known.session_id, now)
                 return known.session_id
-            if token.expires_at <= now or not await repos.sessions.is_active(token.session_id, now):
-                raise Unauthorized("refresh token expired or revoked")
-            user = await repos.users.get(token.user_id)
-            if user is None:
-                raise Unauthorized("the account no longer exists")
+            # Revoking a session or deleting a user deactivates or deletes its tokens, so an
+            # active, unexpired token is all the proof needed: no session or user lookup.
+            if token.expires_at <= now:
+                raise Unauthorized("refresh token expired")
             refresh = secrets.token_urlsafe(32)
-            await repos.sessions.add_token(hash_refresh_token(refresh), token.session_id, user.id, token.expires_at)
-            access = self.tokens.issue_access(user.id, user.role, token.session_id)
-            return TokenPair(access, refresh, self.tokens.access_ttl_seconds, token.session_id, user)
+            await repos.sessions.add_token(
+                hash_refresh_token(refresh), token.session_id, token.user_id, token.role, token.expires_at
+            )
+            access = self.tokens.issue_access(token.user_id, token.role, token.session_id)
+            return TokenPair(access, refresh, self.tokens.access_ttl_seconds, token.session_id)
 
-        result = await self.transaction(work)
+        # No transaction: taking the old token is one atomic document update and nothing
+        # else must commit with it (a crash before the insert only ends the session).
+        result = await self.direct(work)
         if isinstance(result, str):
             await self.tokens.revoke(session=result)
             raise Unauthorized("refresh token reuse detected; the session has been revoked")
@@ -257,7 +265,7 @@ class AccountService:
         check_password(new, "newPassword")
         if new != confirm:
             raise DomainError("newPassword and confirmPassword differ", "confirmPassword")
-        user = await self.read(lambda repos: repos.users.get(user_id))
+        user = await self.direct(lambda repos: repos.users.get(user_id))
         if user is None:
             raise NotFound("user not found")
         if not await self.hasher.verify(user.password_hash, current):

@@ -34,6 +34,7 @@ class RefreshToken:
     token_hash: str
     session_id: str
     user_id: str
+    role: str
     active: bool
     expires_at: datetime
 
@@ -41,9 +42,9 @@ class RefreshToken:
 class SessionRepository(Protocol):
     async def create(self, user_id: str, now: datetime, expires_at: datetime) -> str: ...
 
-    async def is_active(self, session_id: str, now: datetime) -> bool: ...
-
-    async def add_token(self, token_hash: str, session_id: str, user_id: str, expires_at: datetime) -> None: ...
+    async def add_token(
+        self, token_hash: str, session_id: str, user_id: str, role: str, expires_at: datetime
+    ) -> None: ...
 
     async def take_token(self, token_hash: str) -> RefreshToken | None:
         """Mark an active token rotated and return it; None if it is not active."""

@@ -62,6 +62,7 @@ class RefreshTokenDocument(Model):
     id: str = Field(primary_field=True)  # sha256 of the token
     session_id: str
     user_id: str
+    role: str
     active: bool = True
     expires_at: datetime
 

@@ -128,18 +128,22 @@ class MongoSessions:
         await self.engine.save(doc, session=self.session)
         return doc.id
 
-    async def is_active(self, session_id: str, now: datetime) -> bool:
-        doc = await self.engine.find_one(SessionDocument, SessionDocument.id == session_id, session=self.session)
-        return doc is not None and doc.revoked_at is None and doc.expires_at > now
-
-    async def add_token(self, token_hash: str, session_id: str, user_id: str, expires_at: datetime) -> None:
-        doc = RefreshTokenDocument(id=token_hash, session_id=session_id, user_id=user_id, expires_at=expires_at)
+    async def add_token(self, token_hash: str, session_id: str, user_id: str, role: str, expires_at: datetime) -> None:
+        doc = RefreshTokenDocument(
+            id=token_hash, session_id=session_id, user_id=user_id, role=role, expires_at=expires_at
+        )
         await self.engine.save(doc, session=self.session)
 
     async def take_token(self, token_hash: str) -> RefreshToken | None:
-        raw = await self.engine.get_collection(RefreshTokenDocument).find_one_and_update(
+        # A conditional update_one is the atomic "take": exactly one caller sees modified_count 1.
+        # (Not find_one_and_update: SecantusDB scans the collection for it, MongoDB does not.)
+        collection = self.engine.get_collection(RefreshTokenDocument)
+        result = await collection.update_one(
             {"_id": token_hash, "active": True}, {"$set": {"active": False}}, session=self.session
         )
+        if result.modified_count != 1:
+            return None
+        raw = await collection.find_one({"_id": token_hash}, session=self.session)
         return _token(RefreshTokenDocument.model_validate_doc(raw)) if raw else None
 
     async def find_token(self, token_hash: str) -> RefreshToken | None:
@@ -172,7 +176,7 @@ class MongoSessions:
 
 
 def _token(doc: RefreshTokenDocument) -> RefreshToken:
-    return RefreshToken(doc.id, doc.session_id, doc.user_id, doc.active, doc.expires_at)
+    return RefreshToken(doc.id, doc.session_id, doc.user_id, doc.role, doc.active, doc.expires_at)
 
 
 class MongoLoginFailures:

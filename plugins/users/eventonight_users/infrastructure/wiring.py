@@ -62,18 +62,18 @@ class Users:
         async def transaction(work):
             return await kernel.transaction(lambda uow: work(_repos(kernel, uow)))
 
-        async def read(work):
+        async def direct(work):
             return await work(_repos(kernel, None))
 
         self.settings = settings
         self.hasher = Argon2Hasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
         self.accounts = AccountService(
             transaction,
-            read,
+            direct,
             self.hasher,
             KernelTokens(kernel),
             kernel.tag_catalogue,
             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
             throttle=ThrottlePolicy(settings.login_max_failures, timedelta(seconds=settings.login_window_seconds)),
         )
-        self.queries = UserQueries(read)
+        self.queries = UserQueries(direct)
