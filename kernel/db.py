@@ -17,6 +17,7 @@ from pymongo.errors import PyMongoError
 
 from eventonight.hooks.types import DomainEvent
 from eventonight.kernel.errors import ConcurrencyConflict
+from eventonight.kernel.jsonable import jsonable
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class UnitOfWork:
 
     async def record(self, event_type: str, payload: dict[str, Any]) -> DomainEvent:
         """Write a domain event to the outbox in this transaction."""
+        # Stored as the consumers will see it: JSON types only (datetimes as ISO-8601 UTC strings).
+        payload = jsonable(payload)
         event = DomainEvent(id=str(uuid4()), event_type=event_type, occurred_at=utcnow(), payload=payload)
         await self.database.db[OUTBOX].insert_one(
             {

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from eventonight.kernel.errors import ApiError
+from eventonight.kernel.jsonable import dumps
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,18 +53,4 @@ def parse_query(request: web.Request, model: type[M]) -> M:
 def json_response(data: Any, status: int = 200, **kwargs: Any) -> web.Response:
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json", by_alias=True)
-    return web.json_response(data, status=status, dumps=_dumps, **kwargs)
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)  # the kernel stores UTC; naive means UTC
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-# One encoder, built once: json.dumps with non-default options builds a new one per call.
-_dumps = json.JSONEncoder(default=_default, separators=(",", ":")).encode
+    return web.json_response(data, status=status, dumps=dumps, **kwargs)

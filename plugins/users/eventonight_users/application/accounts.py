@@ -245,6 +245,10 @@ class AccountService:
             await repos.users.save(updated)
             if updated.public_fields() != before:
                 await repos.events.record(events.USER_UPDATED, updated.public_fields())
+            if updated.account.interests != user.account.interests:
+                await repos.events.record(
+                    events.USER_INTERESTS_UPDATED, {"userId": user.id, "interests": updated.account.interests}
+                )
             return updated
 
         return await self.transaction(work)

@@ -3,3 +3,5 @@
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
 USER_DELETED = "user.deleted"
+# Not public profile data, but the events plugin builds personal feeds from it.
+USER_INTERESTS_UPDATED = "user.interests.updated"

@@ -1,0 +1,1 @@
+"""eventonight events plugin: the event catalogue."""

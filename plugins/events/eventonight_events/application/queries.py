@@ -1,0 +1,130 @@
+"""Read side: one event, search, feeds, tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from eventonight_events.application.ports import EventFilter, Repos, TagCatalogue, Transaction
+from eventonight_events.domain.model import (
+    CANCELLED,
+    COMPLETED,
+    DRAFT,
+    PUBLIC_STATUSES,
+    PUBLISHED,
+    DomainError,
+    Event,
+    NotFound,
+)
+from eventonight_events.domain.search import query_tokens
+
+SORTS = ("date", "title", "price", "popularity")
+FEEDS = ("upcoming", "popular", "recently_added", "feed")
+POPULAR_WINDOW = timedelta(days=7)
+
+
+class Unauthenticated(DomainError):
+    pass
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    tags: list[str] = field(default_factory=list)
+    all_tags: bool = False
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    organization: str | None = None
+    near: tuple[float, float, float] | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+    status: str | None = None
+    sort: str = "date"
+    descending: bool = False
+    limit: int = 20
+    offset: int = 0
+
+
+class EventQueries:
+    def __init__(self, read: Transaction, tag_catalogue: TagCatalogue) -> None:
+        self.read = read
+        self.tag_catalogue = tag_catalogue
+
+    async def get(self, event_id: str, viewer: str | None) -> Event:
+        event = await self.read(lambda repos: repos.events.get(event_id))
+        if event is None or not event.visible_to(viewer):
+            raise NotFound("event not found")  # a draft is "not found" for others, not "forbidden"
+        return event
+
+    async def search(self, params: SearchParams, viewer: str | None) -> tuple[list[Event], int]:
+        if params.sort not in SORTS:
+            raise DomainError(f"sort must be one of {', '.join(SORTS)}", "sort")
+        if params.date_from and params.date_to and params.date_from > params.date_to:
+            raise DomainError("from must not be after to", "from")
+        flt = EventFilter(
+            statuses=PUBLIC_STATUSES,
+            text=query_tokens(params.q),
+            tags=params.tags,
+            all_tags=params.all_tags,
+            date_from=params.date_from,
+            date_to=params.date_to,
+            organization=params.organization,
+            near=params.near,
+            min_price=params.min_price,
+            max_price=params.max_price,
+        )
+        if params.status is not None:
+            if params.status not in (DRAFT, PUBLISHED, COMPLETED, CANCELLED):
+                raise DomainError("status must be DRAFT, PUBLISHED, COMPLETED or CANCELLED", "status")
+            flt.statuses = (params.status,)
+            if params.status in (DRAFT, CANCELLED):
+                if viewer is None:
+                    raise Unauthenticated("log in to list your own draft or cancelled events")
+                flt.member = viewer  # one's own events only
+        return await self.read(
+            lambda repos: repos.events.search(flt, params.sort, params.descending, params.limit, params.offset)
+        )
+
+    async def feed(self, kind: str, viewer: str | None, limit: int, offset: int) -> tuple[list[Event], int]:
+        now = datetime.now(UTC)
+        upcoming = EventFilter(statuses=(PUBLISHED,), date_from=now)
+        if kind == "upcoming":
+            return await self.read(lambda repos: repos.events.search(upcoming, "date", False, limit, offset))
+        if kind == "recently_added":
+            return await self.read(lambda repos: repos.events.search(upcoming, "published", True, limit, offset))
+        if kind == "popular":
+
+            async def popular(repos: Repos):
+                ranked = await repos.directory.popular(now - POPULAR_WINDOW, 500)
+                events, _ = await repos.events.search(
+                    EventFilter(statuses=(PUBLISHED,), date_from=now, ids=ranked), "date", False, 500, 0
+                )
+                by_id = {e.id: e for e in events}
+                ordered = [by_id[i] for i in ranked if i in by_id]
+                return ordered[offset : offset + limit], len(ordered)
+
+            return await self.read(popular)
+        if kind == "feed":
+            if viewer is None:
+                raise Unauthenticated("the personal feed needs a logged-in user")
+
+            async def personal(repos: Repos):
+                interests = await repos.directory.interests(viewer)
+                followed = await repos.directory.followed_by(viewer)
+                flt = EventFilter(
+                    statuses=(PUBLISHED,), date_from=now, tags=interests, creators=followed, any_tags_or_creators=True
+                )
+                if not interests and not followed:
+                    return [], 0
+                return await repos.events.search(flt, "date", False, limit, offset)
+
+            return await self.read(personal)
+        raise NotFound(f"no feed {kind!r}; feeds: {', '.join(FEEDS)}")
+
+    def tags(self, category: str | None = None) -> dict[str, list[str]]:
+        catalogue = self.tag_catalogue()
+        if category is None:
+            return catalogue
+        if category not in catalogue:
+            raise NotFound(f"no tag category {category!r}")
+        return {category: catalogue[category]}

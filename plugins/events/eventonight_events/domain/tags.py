@@ -1,0 +1,62 @@
+"""The tag catalogue shipped with the plugin, grouped by category.
+
+Third parties extend it through the ``eventonight_tag_catalogue`` hook; the
+merged catalogue is what events and interests are checked against.
+"""
+
+CATALOGUE: dict[str, list[str]] = {
+    "event-type": [
+        "party",
+        "concert",
+        "festival",
+        "club-night",
+        "dj-set",
+        "live-music",
+        "open-mic",
+        "karaoke",
+        "quiz",
+        "comedy",
+        "theatre",
+        "workshop",
+        "meetup",
+        "exhibition",
+        "film-screening",
+    ],
+    "venue": [
+        "club",
+        "bar",
+        "pub",
+        "rooftop",
+        "open-air",
+        "warehouse",
+        "boat",
+        "beach",
+        "concert-hall",
+        "gallery",
+        "basement",
+        "garden",
+    ],
+    "music-style": [
+        "techno",
+        "house",
+        "drum-and-bass",
+        "hip-hop",
+        "rnb",
+        "jazz",
+        "blues",
+        "rock",
+        "indie",
+        "pop",
+        "latin",
+        "reggaeton",
+        "afrobeats",
+        "funk",
+        "soul",
+        "classical",
+        "metal",
+        "electronic",
+        "disco",
+    ],
+    "vibe": ["chill", "dance", "romantic", "underground", "fancy", "student", "lgbtq-friendly", "family"],
+    "price": ["free", "budget", "premium"],
+}

@@ -1,0 +1,252 @@
+"""MongoDB implementations of the events ports (plain dict documents: no per-row model parsing)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from eventonight_events.application.ports import EventFilter
+from eventonight_events.domain.model import PUBLISHED, Event, Location
+from eventonight_events.domain.search import tokens
+
+EARTH_RADIUS_KM = 6378.1
+SORT_FIELDS = {
+    "date": "date",
+    "title": "title_sort",
+    "price": "lowest_price",
+    "popularity": "popularity",
+    "published": "published_at",
+}
+_EDITABLE = (
+    "status", "title", "title_sort", "description", "date", "location", "point", "tags", "collaborator_ids",
+    "members", "poster_url", "updated_at", "published_at", "search_tokens",
+)  # fmt: skip
+
+
+def to_document(event: Event) -> dict[str, Any]:
+    location = event.location
+    point = None
+    if location is not None and location.has_coordinates:
+        point = {"type": "Point", "coordinates": [location.lon, location.lat]}
+    return {
+        "_id": event.id,
+        "creator_id": event.creator_id,
+        "status": event.status,
+        "title": event.title,
+        "title_sort": event.title.lower(),
+        "description": event.description,
+        "date": event.date,
+        "location": vars(location) if location else None,
+        "point": point,
+        "tags": event.tags,
+        "collaborator_ids": event.collaborator_ids,
+        "members": [event.creator_id, *event.collaborator_ids],
+        "poster_url": event.poster_url,
+        "created_at": event.created_at,
+        "updated_at": event.updated_at,
+        "published_at": event.published_at,
+        "lowest_price": event.lowest_price,
+        "currency": event.currency,
+        "likes": event.likes,
+        "tickets_sold": event.tickets_sold,
+        "popularity": event.likes + event.tickets_sold,
+        "search_tokens": tokens(event.title, event.description, *(event.tags or [])),
+    }
+
+
+def to_event(doc: dict[str, Any]) -> Event:
+    location = doc.get("location")
+    return Event(
+        id=doc["_id"],
+        creator_id=doc["creator_id"],
+        status=doc["status"],
+        title=doc.get("title", ""),
+        description=doc.get("description", ""),
+        date=doc.get("date"),
+        location=Location(**location) if location else None,
+        tags=doc.get("tags", []),
+        collaborator_ids=doc.get("collaborator_ids", []),
+        poster_url=doc.get("poster_url"),
+        created_at=doc.get("created_at"),
+        updated_at=doc.get("updated_at"),
+        published_at=doc.get("published_at"),
+        lowest_price=doc.get("lowest_price"),
+        currency=doc.get("currency"),
+        likes=doc.get("likes", 0),
+        tickets_sold=doc.get("tickets_sold", 0),
+    )
+
+
+def build_query(flt: EventFilter) -> dict[str, Any]:
+    clauses: list[dict[str, Any]] = [{"status": {"$in": list(flt.statuses)}}]
+    # Each word must start a word of the title, description or tags (anchored regex: index prefix scan).
+    clauses += [{"search_tokens": {"$regex": f"^{re.escape(t)}"}} for t in flt.text]
+    if flt.any_tags_or_creators:
+        either = []
+        if flt.tags:
+            either.append({"tags": {"$in": flt.tags}})
+        if flt.creators:
+            either.append({"members": {"$in": flt.creators}})
+        clauses.append({"$or": either})
+    elif flt.tags:
+        clauses.append({"tags": {"$all" if flt.all_tags else "$in": flt.tags}})
+    date: dict[str, Any] = {}
+    if flt.date_from is not None:
+        date["$gte"] = flt.date_from
+    if flt.date_to is not None:
+        date["$lte"] = flt.date_to
+    if date:
+        clauses.append({"date": date})
+    if flt.organization:
+        clauses.append({"members": flt.organization})
+    if flt.member:
+        clauses.append({"members": flt.member})
+    if flt.near is not None:
+        lat, lon, radius_km = flt.near
+        # $geoWithin/$centerSphere (not $near): it combines with count, other sorts and skip on both servers.
+        clauses.append({"point": {"$geoWithin": {"$centerSphere": [[lon, lat], radius_km / EARTH_RADIUS_KM]}}})
+    price: dict[str, Any] = {}
+    if flt.min_price is not None:
+        price["$gte"] = flt.min_price
+    if flt.max_price is not None:
+        price["$lte"] = flt.max_price
+    if price:
+        clauses.append({"lowest_price": price})
+    if flt.ids is not None:
+        clauses.append({"_id": {"$in": flt.ids}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class MongoEvents:
+    def __init__(self, db: Any, session: Any) -> None:
+        self.collection = db["events_events"]
+        self.session = session
+
+    async def add(self, event: Event) -> None:
+        await self.collection.insert_one(to_document(event), session=self.session)
+
+    async def save(self, event: Event) -> None:
+        # Only the fields an edit owns: counters and prices are kept by consumers with $inc/$set.
+        doc = to_document(event)
+        await self.collection.update_one(
+            {"_id": event.id}, {"$set": {k: doc[k] for k in _EDITABLE}}, session=self.session
+        )
+
+    async def get(self, event_id: str) -> Event | None:
+        doc = await self.collection.find_one({"_id": event_id}, session=self.session)
+        return to_event(doc) if doc else None
+
+    async def delete(self, event_id: str) -> None:
+        await self.collection.delete_one({"_id": event_id}, session=self.session)
+
+    async def search(self, flt: EventFilter, sort: str, descending: bool, limit: int, offset: int):
+        query = build_query(flt)
+        direction = -1 if descending else 1
+        cursor = (
+            self.collection.find(query, session=self.session)
+            .sort([(SORT_FIELDS[sort], direction), ("_id", direction)])
+            .skip(offset)
+            .limit(limit)
+        )
+        docs = await cursor.to_list(limit)
+        total = await self.collection.count_documents(query, session=self.session)
+        return [to_event(d) for d in docs], total
+
+    async def due_for_completion(self, now: datetime, limit: int) -> list[Event]:
+        cursor = self.collection.find({"status": PUBLISHED, "date": {"$lt": now}}, session=self.session).limit(limit)
+        return [to_event(d) for d in await cursor.to_list(limit)]
+
+    async def with_collaborator(self, user_id: str) -> list[Event]:
+        cursor = self.collection.find({"collaborator_ids": user_id}, session=self.session)
+        return [to_event(d) for d in await cursor.to_list(None)]
+
+    async def created_by(self, user_id: str) -> list[Event]:
+        cursor = self.collection.find({"creator_id": user_id}, session=self.session)
+        return [to_event(d) for d in await cursor.to_list(None)]
+
+    async def add_likes(self, event_id: str, delta: int) -> None:
+        await self.collection.update_one(
+            {"_id": event_id}, {"$inc": {"likes": delta, "popularity": delta}}, session=self.session
+        )
+
+    async def add_tickets(self, event_id: str, count: int) -> None:
+        await self.collection.update_one(
+            {"_id": event_id}, {"$inc": {"tickets_sold": count, "popularity": count}}, session=self.session
+        )
+
+    async def set_price(self, event_id: str, lowest: float | None, currency: str | None) -> None:
+        await self.collection.update_one(
+            {"_id": event_id}, {"$set": {"lowest_price": lowest, "currency": currency}}, session=self.session
+        )
+
+
+class MongoDirectory:
+    def __init__(self, db: Any, session: Any) -> None:
+        self.db, self.session = db, session
+
+    async def upsert_user(self, user_id: str, role: str, name: str, avatar_url: str | None) -> None:
+        await self.db["events_users"].update_one(
+            {"_id": user_id}, {"$set": {"role": role, "name": name, "avatar_url": avatar_url}},
+            upsert=True, session=self.session,
+        )  # fmt: skip
+
+    async def delete_user(self, user_id: str) -> None:
+        s = self.session
+        await self.db["events_users"].delete_one({"_id": user_id}, session=s)
+        await self.db["events_interests"].delete_one({"_id": user_id}, session=s)
+        await self.db["events_follows"].delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]}, session=s)
+
+    async def organizations(self, ids: list[str]) -> set[str]:
+        if not ids:
+            return set()
+        cursor = self.db["events_users"].find(
+            {"_id": {"$in": ids}, "role": "organization"}, {"_id": 1}, session=self.session
+        )
+        return {d["_id"] async for d in cursor}
+
+    async def set_interests(self, user_id: str, interests: list[str]) -> None:
+        await self.db["events_interests"].update_one(
+            {"_id": user_id}, {"$set": {"interests": interests}}, upsert=True, session=self.session
+        )
+
+    async def interests(self, user_id: str) -> list[str]:
+        doc = await self.db["events_interests"].find_one({"_id": user_id}, session=self.session)
+        return doc["interests"] if doc else []
+
+    async def follow(self, follower_id: str, followed_id: str) -> None:
+        await self.db["events_follows"].update_one(
+            {"_id": f"{follower_id}:{followed_id}"}, {"$set": {"follower": follower_id, "followed": followed_id}},
+            upsert=True, session=self.session,
+        )  # fmt: skip
+
+    async def unfollow(self, follower_id: str, followed_id: str) -> None:
+        await self.db["events_follows"].delete_one({"_id": f"{follower_id}:{followed_id}"}, session=self.session)
+
+    async def followed_by(self, user_id: str) -> list[str]:
+        cursor = self.db["events_follows"].find({"follower": user_id}, {"followed": 1}, session=self.session)
+        return [d["followed"] async for d in cursor]
+
+    async def add_activity(self, event_id: str, weight: int, at: datetime) -> None:
+        await self.db["events_activity"].insert_one(
+            {"event_id": event_id, "at": at, "weight": weight}, session=self.session
+        )
+
+    async def popular(self, since: datetime, limit: int) -> list[str]:
+        pipeline = [
+            {"$match": {"at": {"$gte": since}}},
+            {"$group": {"_id": "$event_id", "score": {"$sum": "$weight"}}},
+            {"$sort": {"score": -1, "_id": 1}},
+            {"$limit": limit},
+        ]
+        return [d["_id"] async for d in self.db["events_activity"].aggregate(pipeline, session=self.session)]
+
+
+class OutboxEvents:
+    def __init__(self, uow: Any) -> None:
+        self.uow = uow
+
+    async def record(self, event_type: str, payload: dict[str, Any]) -> None:
+        if self.uow is None:
+            raise RuntimeError("domain events can only be recorded inside a transaction")
+        await self.uow.record(event_type, payload)

@@ -1,0 +1,59 @@
+"""Hook implementations of the events plugin (entry point ``events``)."""
+
+from __future__ import annotations
+
+from eventonight.hooks import ScheduledJob, hookimpl
+from eventonight_events.domain.tags import CATALOGUE
+from eventonight_events.infrastructure.documents import MODELS
+from eventonight_events.infrastructure.wiring import EventsServices
+from eventonight_events.presentation import demo, openapi
+from eventonight_events.presentation.consumers import consumers
+from eventonight_events.presentation.handlers import EventsApi
+
+HOOK_API_VERSION = 1
+NAME = "events"
+COMPLETION_INTERVAL_SECONDS = 60
+
+
+def services(kernel) -> EventsServices:
+    if NAME not in kernel.plugin_state:
+        kernel.plugin_state[NAME] = EventsServices(kernel)
+    return kernel.plugin_state[NAME]
+
+
+@hookimpl
+def eventonight_models():
+    return MODELS
+
+
+@hookimpl
+def eventonight_tag_catalogue(kernel):
+    return CATALOGUE
+
+
+@hookimpl
+def eventonight_routes(kernel):
+    return EventsApi(kernel, lambda: services(kernel)).routes()
+
+
+@hookimpl
+def eventonight_openapi(kernel):
+    return openapi.fragment()
+
+
+@hookimpl
+def eventonight_consumers(kernel):
+    return consumers(kernel, lambda: services(kernel))
+
+
+@hookimpl
+def eventonight_scheduled_jobs(kernel):
+    async def complete_past_events(kernel):
+        await services(kernel).commands.complete_due()
+
+    return [ScheduledJob("events.complete-past-events", COMPLETION_INTERVAL_SECONDS, complete_past_events)]
+
+
+@hookimpl
+async def eventonight_demo_data(kernel):
+    return await demo.seed(kernel, services(kernel))

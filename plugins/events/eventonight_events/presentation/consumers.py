@@ -1,0 +1,54 @@
+"""Bus consumers: local copies of users, interests, follows, likes, ticket sales and prices."""
+
+from __future__ import annotations
+
+from eventonight.hooks import Consumer
+from eventonight_events.domain import events as de
+from eventonight_events.infrastructure.wiring import repos_for
+
+
+def consumers(kernel, services) -> list[Consumer]:
+    async def users(event, uow):
+        repos, p = repos_for(kernel, uow), event.payload
+        if event.event_type == de.USER_DELETED:
+            await services().commands.user_deleted(repos, p["userId"])
+        elif event.event_type == de.USER_INTERESTS_UPDATED:
+            await repos.directory.set_interests(p["userId"], list(p.get("interests") or []))
+        else:
+            await repos.directory.upsert_user(
+                p["userId"], p.get("role", "member"), p.get("name", ""), p.get("avatarUrl")
+            )
+
+    async def follows(event, uow):
+        repos, p = repos_for(kernel, uow), event.payload
+        if event.event_type == de.FOLLOW_CREATED:
+            await repos.directory.follow(p["followerId"], p["followedId"])
+        else:
+            await repos.directory.unfollow(p["followerId"], p["followedId"])
+
+    async def likes(event, uow):
+        repos, p = repos_for(kernel, uow), event.payload
+        delta = 1 if event.event_type == de.LIKE_CREATED else -1
+        await repos.events.add_likes(p["eventId"], delta)
+        await repos.directory.add_activity(p["eventId"], delta, event.occurred_at)
+
+    async def tickets(event, uow):
+        repos, p = repos_for(kernel, uow), event.payload
+        count = int(p.get("ticketCount", 1))
+        await repos.events.add_tickets(p["eventId"], count)
+        await repos.directory.add_activity(p["eventId"], count, event.occurred_at)
+
+    async def prices(event, uow):
+        p = event.payload
+        lowest = p.get("lowestPrice")
+        await repos_for(kernel, uow).events.set_price(
+            p["eventId"], float(lowest) if lowest is not None else None, p.get("currency")
+        )
+
+    return [
+        Consumer("users", (de.USER_CREATED, de.USER_UPDATED, de.USER_DELETED, de.USER_INTERESTS_UPDATED), users),
+        Consumer("follows", (de.FOLLOW_CREATED, de.FOLLOW_DELETED), follows),
+        Consumer("likes", (de.LIKE_CREATED, de.LIKE_DELETED), likes),
+        Consumer("tickets", (de.ORDER_CONFIRMED,), tickets),
+        Consumer("prices", (de.PRICES_CHANGED,), prices),
+    ]

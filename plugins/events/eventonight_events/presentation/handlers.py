@@ -1,0 +1,225 @@
+"""HTTP handlers of ``/api/events``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from eventonight.kernel import ApiError
+from eventonight.kernel.hookcall import await_me_maybe
+from eventonight.kernel.http import (
+    Page,
+    current_user,
+    json_response,
+    page_params,
+    parse_body,
+    parse_query,
+    require_role,
+    require_user,
+)
+from eventonight_events.application.commands import EventInput
+from eventonight_events.application.queries import SearchParams, Unauthenticated
+from eventonight_events.domain.model import DomainError, Event, Forbidden, InvalidTransition, Location, NotFound
+from eventonight_events.presentation.schemas import CreateEventBody, EventFields, SearchQuery, UpdateEventBody
+
+
+def api_error(exc: DomainError) -> ApiError:
+    if isinstance(exc, NotFound):
+        return ApiError(404, str(exc))
+    if isinstance(exc, Forbidden):
+        return ApiError(403, str(exc))
+    if isinstance(exc, InvalidTransition):
+        return ApiError(409, str(exc))
+    if isinstance(exc, Unauthenticated):
+        return ApiError(401, str(exc))
+    details = [{"field": exc.field, "message": str(exc), "type": "value_error"}] if exc.field else None
+    return ApiError(400, str(exc), details=details)
+
+
+def event_view(event: Event) -> dict:
+    return {
+        "id": event.id,
+        "title": event.title,
+        "description": event.description,
+        "date": event.date,
+        "location": vars(event.location) if event.location else None,
+        "tags": event.tags,
+        "creatorId": event.creator_id,
+        "collaborators": event.collaborator_ids,
+        "posterUrl": event.poster_url,
+        "status": event.status,
+        "likes": event.likes,
+        "ticketsSold": event.tickets_sold,
+        "lowestPrice": event.lowest_price,
+        "currency": event.currency,
+        "createdAt": event.created_at,
+        "updatedAt": event.updated_at,
+        "publishedAt": event.published_at,
+    }
+
+
+def to_input(body: EventFields) -> EventInput:
+    given = body.model_fields_set
+    data = EventInput()
+    for name in ("title", "description", "date", "tags", "collaborators"):
+        if name in given:
+            setattr(data, name, getattr(body, name))
+    if "location" in given:
+        data.location = Location(**body.location.model_dump()) if body.location else None
+    return data
+
+
+class EventsApi:
+    def __init__(self, kernel, services) -> None:
+        self.kernel = kernel
+        self._services = services
+
+    @property
+    def commands(self):
+        return self._services().commands
+
+    @property
+    def queries(self):
+        return self._services().queries
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/events", self.create),
+            web.get("/api/events", self.search),
+            web.get("/api/events/search", self.search),
+            web.get("/api/events/tags", self.tags),
+            web.get("/api/events/tags/{category}", self.tags),
+            web.get("/api/events/feed/{kind}", self.feed),
+            web.get("/api/events/{eventId}", self.get),
+            web.put("/api/events/{eventId}", self.update),
+            web.delete("/api/events/{eventId}", self.delete),
+            web.post("/api/events/{eventId}/publish", self.publish),
+            web.post("/api/events/{eventId}/cancel", self.cancel),
+            web.post("/api/events/{eventId}/poster", self.upload_poster),
+            web.delete("/api/events/{eventId}/poster", self.delete_poster),
+        ]
+
+    async def create(self, request: web.Request) -> web.Response:
+        caller = await require_role(request, "organization")
+        body = await parse_body(request, CreateEventBody)
+        try:
+            event = await self.commands.create(caller.user_id, body.status, to_input(body))
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(event_view(event), status=201)
+
+    async def get(self, request: web.Request) -> web.Response:
+        caller = await current_user(request)
+        try:
+            event = await self.queries.get(request.match_info["eventId"], caller.user_id if caller else None)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(event_view(event))
+
+    async def update(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        body = await parse_body(request, UpdateEventBody)
+        return await self._run(self.commands.update(request.match_info["eventId"], caller.user_id, to_input(body)))
+
+    async def publish(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        return await self._run(self.commands.publish(request.match_info["eventId"], caller.user_id))
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        return await self._run(self.commands.cancel(request.match_info["eventId"], caller.user_id))
+
+    async def delete(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        try:
+            await self.commands.delete(request.match_info["eventId"], caller.user_id)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return web.Response(status=204)
+
+    async def _run(self, command) -> web.Response:
+        try:
+            event = await command
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(event_view(event))
+
+    async def search(self, request: web.Request) -> web.Response:
+        query = parse_query(request, SearchQuery)
+        caller = await current_user(request)
+        try:
+            near = query.near_point()
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from exc
+        params = SearchParams(
+            q=query.q,
+            tags=[t for t in (s.strip() for s in query.tags.split(",")) if t],
+            all_tags=query.tags_mode == "all",
+            date_from=query.date_from,
+            date_to=query.date_to,
+            organization=query.organization,
+            near=near,
+            min_price=query.min_price,
+            max_price=query.max_price,
+            status=query.status,
+            sort=query.sort,
+            descending=query.order == "desc",
+            limit=query.limit,
+            offset=query.offset,
+        )
+        try:
+            events, total = await self.queries.search(params, caller.user_id if caller else None)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(Page([event_view(e) for e in events], limit=query.limit, offset=query.offset, total=total))
+
+    async def feed(self, request: web.Request) -> web.Response:
+        limit, offset = page_params(request)
+        caller = await current_user(request)
+        try:
+            events, total = await self.queries.feed(
+                request.match_info["kind"], caller.user_id if caller else None, limit, offset
+            )
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(Page([event_view(e) for e in events], limit=limit, offset=offset, total=total))
+
+    async def tags(self, request: web.Request) -> web.Response:
+        try:
+            catalogue = self.queries.tags(request.match_info.get("category"))
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        return json_response(
+            {"categories": [{"category": c, "tags": tags} for c, tags in catalogue.items()]},
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    async def upload_poster(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        event_id = request.match_info["eventId"]
+        try:
+            await self.commands.check_member(event_id, caller.user_id)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        stored = await await_me_maybe(
+            self.kernel.hook.eventonight_store_image(
+                kernel=self.kernel, kind="poster", entity_id=event_id, request=request
+            )
+        )
+        if stored is None:
+            raise ApiError(501, "poster upload needs the media plugin, which is not installed")
+        return await self._run(self.commands.set_poster(event_id, stored["url"]))
+
+    async def delete_poster(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        event_id = request.match_info["eventId"]
+        try:
+            await self.commands.check_member(event_id, caller.user_id)
+        except DomainError as exc:
+            raise api_error(exc) from exc
+        deleted = await await_me_maybe(
+            self.kernel.hook.eventonight_delete_image(kernel=self.kernel, kind="poster", entity_id=event_id)
+        )
+        if deleted is None:
+            raise ApiError(501, "posters need the media plugin, which is not installed")
+        await self.commands.set_poster(event_id, None)
+        return web.Response(status=204)
