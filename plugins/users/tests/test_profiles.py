@@ -3,6 +3,7 @@
 from aiohttp import FormData
 
 from eventonight.hooks import hookimpl
+from eventonight.settings import Settings
 from eventonight.kernel.testing import bearer
 
 
@@ -52,8 +53,9 @@ async def test_only_the_owner_may_change_a_profile(platform, register):
     assert own["profile"]["bio"] == ""
 
 
-async def test_update_validation_and_uniqueness(platform, register):
-    p = await platform()
+async def test_update_validation_and_uniqueness(platform, register, settings):
+    # Without a tag catalogue (no events plugin) interests are short free strings.
+    p = await platform(settings_override=Settings(**{**settings.model_dump(), "disabled_plugins": ["events"]}))
     alice = await register(p.client, "alice")
     await register(p.client, "bob")
     target, auth = f"/api/users/{alice['user']['id']}", bearer(alice["accessToken"])

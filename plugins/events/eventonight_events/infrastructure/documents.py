@@ -16,7 +16,8 @@ class EventDocument(Model):
     model_config = {
         "collection": "events_events",
         "indexes": lambda: [
-            pymongo.IndexModel([("point", pymongo.GEOSPHERE)], name="geo"),
+            # The version spelled out: SecantusDB otherwise sees a re-creation as a conflicting spec.
+            pymongo.IndexModel([("point", pymongo.GEOSPHERE)], name="geo", **{"2dsphereIndexVersion": 3}),
             pymongo.IndexModel([("status", 1), ("date", 1)], name="status_date"),
             pymongo.IndexModel([("status", 1), ("published_at", -1)], name="status_published"),
             pymongo.IndexModel([("status", 1), ("popularity", -1)], name="status_popularity"),
