@@ -104,6 +104,24 @@ def _delete_queues(url: str, prefix: str) -> None:
                     channel = connection.channel()
 
 
+def publish_event(settings: Settings, event_type: str, payload: dict[str, Any], event_id: str | None = None) -> str:
+    """Publish a domain event envelope on the real broker, as another plugin's relay would."""
+    from datetime import UTC, datetime
+
+    envelope = {
+        "id": event_id or str(uuid4()),
+        "eventType": event_type,
+        "occurredAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "payload": payload,
+    }
+    exchange = Exchange(settings.exchange, type="topic", durable=True)
+    with connection_for(settings.broker_url) as connection:
+        connection.Producer().publish(
+            envelope, exchange=exchange, routing_key=event_type, serializer="json", delivery_mode=2, declare=[exchange]
+        )
+    return envelope["id"]
+
+
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for an access token."""
     return {"Authorization": f"Bearer {token}"}

@@ -3,8 +3,8 @@
 from aiohttp import FormData
 
 from eventonight.hooks import hookimpl
-from eventonight.settings import Settings
 from eventonight.kernel.testing import bearer
+from eventonight.settings import Settings
 
 
 class TagCatalogue:

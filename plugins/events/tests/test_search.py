@@ -1,0 +1,226 @@
+"""Search, filters, sorting, pagination, feeds and the tag catalogue."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from eventonight.hooks import hookimpl
+from eventonight.kernel.testing import publish_event, wait_until
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def at(days: int) -> str:
+    return (NOW + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
+
+BERLIN = {"city": "Berlin", "lat": 52.52, "lon": 13.405}
+POTSDAM = {"city": "Potsdam", "lat": 52.39, "lon": 13.06}
+PARIS = {"city": "Paris", "lat": 48.857, "lon": 2.352}
+
+EVENTS = [
+    # title, days ahead, location, tags, description
+    ("Warehouse Techno Night", 3, BERLIN, ["techno", "warehouse"], "Industrial beats till dawn"),
+    ("Jazz in the Cellar", 5, BERLIN, ["jazz", "basement"], "Smoky late-night jazz quartet"),
+    ("Rooftop House Session", 1, POTSDAM, ["house", "rooftop"], "Sunset grooves"),
+    ("Café Électro", 8, PARIS, ["electronic", "bar"], "Électro au café"),
+    ("Techno Boat Party", 12, PARIS, ["techno", "boat"], "Techno on the Seine"),
+]
+
+
+@pytest.fixture
+async def catalogue(platform, account):
+    """Two organizations and five published events (plus one draft), ids by title."""
+    p = await platform()
+    berlin = await account(p, "berlinclub", role="organization")
+    paris = await account(p, "parisclub", role="organization")
+    ids = {}
+    for title, days, location, tags, description in EVENTS:
+        org = paris if location is PARIS else berlin
+        body = {
+            "title": title,
+            "description": description,
+            "date": at(days),
+            "location": location,
+            "tags": tags,
+            "status": "PUBLISHED",
+        }
+        response = await p.client.post("/api/events", json=body, headers=org.headers)
+        assert response.status == 201, await response.text()
+        ids[title] = (await response.json())["id"]
+    draft = await p.client.post("/api/events", json={"title": "Techno draft"}, headers=berlin.headers)
+    ids["draft"] = (await draft.json())["id"]
+    return p, berlin, paris, ids
+
+
+async def titles(p, query: str, headers=None) -> list[str]:
+    response = await p.client.get(f"/api/events?{query}", headers=headers)
+    assert response.status == 200, await response.text()
+    return [e["title"] for e in (await response.json())["items"]]
+
+
+async def test_free_text_tags_dates_and_organization(catalogue):
+    p, berlin, paris, _ = catalogue
+    assert await titles(p, "q=techno") == ["Warehouse Techno Night", "Techno Boat Party"]
+    assert await titles(p, "q=TECH%20boat") == ["Techno Boat Party"]
+    assert await titles(p, "q=electro") == ["Café Électro"], "accents and case are folded"
+    assert await titles(p, "q=smok") == ["Jazz in the Cellar"], "words match by prefix, description included"
+    assert len(await titles(p, "q=.*")) == 5, "no words: no text filter (and no regex injection)"
+    assert await titles(p, "tags=techno,jazz") == ["Warehouse Techno Night", "Jazz in the Cellar", "Techno Boat Party"]
+    assert await titles(p, "tags=techno,boat&tagsMode=all") == ["Techno Boat Party"]
+    window = f"from={at(2).replace('+', '%2B')}&to={at(9)}"
+    assert await titles(p, window) == ["Warehouse Techno Night", "Jazz in the Cellar", "Café Électro"]
+    assert await titles(p, f"organization={paris.id}") == ["Café Électro", "Techno Boat Party"]
+    assert "Techno draft" not in await titles(p, "q=techno", headers=berlin.headers)
+
+
+async def test_geo_search_near_a_point(catalogue):
+    p, *_ = catalogue
+    assert await titles(p, "near=52.52,13.405&radiusKm=5") == ["Warehouse Techno Night", "Jazz in the Cellar"]
+    assert await titles(p, "near=52.52,13.405&radiusKm=40") == [
+        "Rooftop House Session",
+        "Warehouse Techno Night",
+        "Jazz in the Cellar",
+    ]
+    assert await titles(p, "near=48.85,2.35&radiusKm=10&q=boat") == ["Techno Boat Party"]
+    for bad in ("near=100,0", "near=abc", "near=52,13&radiusKm=0", "near=52,13&radiusKm=5000"):
+        assert (await p.client.get(f"/api/events?{bad}")).status == 400, bad
+
+
+async def test_sorting_and_pagination(catalogue):
+    p, *_ = catalogue
+    by_date = [
+        "Rooftop House Session",
+        "Warehouse Techno Night",
+        "Jazz in the Cellar",
+        "Café Électro",
+        "Techno Boat Party",
+    ]
+    assert await titles(p, "sort=date") == by_date
+    assert await titles(p, "sort=date&order=desc") == by_date[::-1]
+    assert await titles(p, "sort=title") == sorted(by_date, key=str.lower)
+    page = await (await p.client.get("/api/events?sort=date&limit=2&offset=2")).json()
+    assert [e["title"] for e in page["items"]] == by_date[2:4]
+    assert page["total"] == 5 and page["hasMore"] is True and page["limit"] == 2 and page["offset"] == 2
+    assert (await (await p.client.get("/api/events?limit=2&offset=4")).json())["hasMore"] is False
+    assert await titles(p, "limit=2&offset=10") == []
+    for bad in ("limit=101", "limit=0", "offset=-1", "sort=colour", "order=up", "status=LOST", "nonsense=1"):
+        assert (await p.client.get(f"/api/events?{bad}")).status == 400, bad
+    assert (await p.client.get("/api/events/search?sort=date&limit=1")).status == 200
+
+
+async def test_price_and_popularity_come_from_other_plugins_events(catalogue, settings):
+    p, _, _, ids = catalogue
+    prices = {"Warehouse Techno Night": 25.0, "Jazz in the Cellar": 12.5, "Techno Boat Party": 40.0}
+    for title, price in prices.items():
+        publish_event(
+            settings, "ticketing.prices.changed", {"eventId": ids[title], "lowestPrice": price, "currency": "EUR"}
+        )
+    for _ in range(3):
+        publish_event(settings, "interactions.like.created", {"eventId": ids["Café Électro"], "userId": "u"})
+    publish_event(
+        settings,
+        "ticketing.order.confirmed",
+        {"orderId": "o1", "userId": "u", "eventId": ids["Jazz in the Cellar"], "ticketCount": 2},
+    )
+
+    async def synced():
+        cafe = await (await p.client.get(f"/api/events/{ids['Café Électro']}")).json()
+        jazz = await (await p.client.get(f"/api/events/{ids['Jazz in the Cellar']}")).json()
+        priced = await (await p.client.get("/api/events?minPrice=0")).json()
+        return cafe["likes"] == 3 and jazz["ticketsSold"] == 2 and priced["total"] == 3
+
+    await wait_until(synced)
+    assert (await titles(p, "sort=popularity&order=desc"))[:2] == ["Café Électro", "Jazz in the Cellar"]
+    assert await titles(p, "sort=price&minPrice=0") == [
+        "Jazz in the Cellar",
+        "Warehouse Techno Night",
+        "Techno Boat Party",
+    ]
+    assert await titles(p, "minPrice=20&maxPrice=30") == ["Warehouse Techno Night"]
+    cafe = await (await p.client.get(f"/api/events/{ids['Café Électro']}")).json()
+    assert cafe["likes"] == 3
+    jazz = await (await p.client.get(f"/api/events/{ids['Jazz in the Cellar']}")).json()
+    assert jazz["ticketsSold"] == 2 and jazz["lowestPrice"] == 12.5 and jazz["currency"] == "EUR"
+
+
+async def test_status_filter_lists_only_ones_own_drafts(catalogue):
+    p, berlin, paris, _ = catalogue
+    assert await titles(p, "status=DRAFT", headers=berlin.headers) == ["Techno draft"]
+    assert await titles(p, "status=DRAFT", headers=paris.headers) == []
+    assert (await p.client.get("/api/events?status=DRAFT")).status == 401
+
+
+async def test_feeds(catalogue, settings, account):
+    p, _, paris, ids = catalogue
+
+    async def feed(kind, headers=None):
+        response = await p.client.get(f"/api/events/feed/{kind}", headers=headers)
+        assert response.status == 200, await response.text()
+        return [e["title"] for e in (await response.json())["items"]]
+
+    assert await feed("upcoming") == [
+        "Rooftop House Session",
+        "Warehouse Techno Night",
+        "Jazz in the Cellar",
+        "Café Électro",
+        "Techno Boat Party",
+    ]
+    assert (await feed("recently_added"))[0] == "Techno Boat Party"
+    for _ in range(2):
+        publish_event(settings, "interactions.like.created", {"eventId": ids["Jazz in the Cellar"], "userId": "u"})
+    publish_event(
+        settings,
+        "ticketing.order.confirmed",
+        {"orderId": "o", "userId": "u", "eventId": ids["Café Électro"], "ticketCount": 1},
+    )
+
+    async def popular_ready():
+        return await feed("popular") == ["Jazz in the Cellar", "Café Électro"]
+
+    await wait_until(popular_ready)
+
+    # Personal feed: interests (through the users API) and followed organizations (interactions' events).
+    fan = await account(p, "fan")
+    assert (await p.client.get("/api/events/feed/feed")).status == 401
+    assert await feed("feed", fan.headers) == []
+    response = await p.client.put(
+        f"/api/users/{fan.id}", json={"account": {"interests": ["jazz"]}}, headers=fan.headers
+    )
+    assert response.status == 200, await response.text()
+    publish_event(settings, "interactions.follow.created", {"followerId": fan.id, "followedId": paris.id})
+
+    async def personal_ready():
+        return await feed("feed", fan.headers) == ["Jazz in the Cellar", "Café Électro", "Techno Boat Party"]
+
+    await wait_until(personal_ready)
+    publish_event(settings, "interactions.follow.deleted", {"followerId": fan.id, "followedId": paris.id})
+
+    async def unfollowed():
+        return await feed("feed", fan.headers) == ["Jazz in the Cellar"]
+
+    await wait_until(unfollowed)
+    assert (await p.client.get("/api/events/feed/trending")).status == 404
+
+
+class ExtraTags:
+    @hookimpl
+    def eventonight_tag_catalogue(self, kernel):
+        return {"music-style": ["sea-shanty"], "accessibility": ["step-free"]}
+
+
+async def test_tag_catalogue_is_public_and_extendable(platform, account):
+    p = await platform(extra_plugins=[("extra-tags", ExtraTags())])
+    body = await (await p.client.get("/api/events/tags")).json()
+    categories = {c["category"]: c["tags"] for c in body["categories"]}
+    assert {"event-type", "venue", "music-style"} <= set(categories)
+    assert "techno" in categories["music-style"] and "sea-shanty" in categories["music-style"]
+    assert categories["accessibility"] == ["step-free"]
+    one = await (await p.client.get("/api/events/tags/venue")).json()
+    assert [c["category"] for c in one["categories"]] == ["venue"]
+    assert (await p.client.get("/api/events/tags/nope")).status == 404
+    org = await account(p, "club", role="organization")
+    response = await p.client.post(
+        "/api/events", json={"title": "Shanties", "tags": ["sea-shanty"]}, headers=org.headers
+    )
+    assert response.status == 201
