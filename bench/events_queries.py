@@ -18,12 +18,11 @@ from uuid import uuid4
 
 import aiohttp
 from _common import HERE, free_port, start_mongo, wait_http
-from motor.motor_asyncio import AsyncIOMotorClient
-
 from eventonight_events.application.ports import EventFilter
 from eventonight_events.domain.model import PUBLISHED, Event, Location
 from eventonight_events.domain.tags import CATALOGUE
 from eventonight_events.infrastructure.repository import SORT_FIELDS, build_query, to_document
+from motor.motor_asyncio import AsyncIOMotorClient
 
 N = 10_000
 CITIES = [("Berlin", 52.52, 13.405), ("Paris", 48.857, 2.352), ("London", 51.507, -0.128), ("Madrid", 40.417, -3.704)]
@@ -75,8 +74,15 @@ async def load(worker, seconds: float = 8, workers: int = 8) -> tuple[float, flo
 async def main() -> None:
     mongo = start_mongo()
     port = free_port()
-    env = {**os.environ, "EVENTONIGHT_MONGODB_URI": mongo.uri, "EVENTONIGHT_PORT": str(port), "EVENTONIGHT_LOG_LEVEL": "WARNING"}
-    web = subprocess.Popen([str(HERE.parent / ".venv" / "bin" / "eventonight"), "web"], env=env, stdout=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "EVENTONIGHT_MONGODB_URI": mongo.uri,
+        "EVENTONIGHT_PORT": str(port),
+        "EVENTONIGHT_LOG_LEVEL": "WARNING",
+    }
+    web = subprocess.Popen(
+        [str(HERE.parent / ".venv" / "bin" / "eventonight"), "web"], env=env, stdout=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/health")  # indexes exist once the web process is up
@@ -113,9 +119,11 @@ async def main() -> None:
             for name, direct, api in (("list page", direct_list, api_list), ("GET /{id}", direct_get, api_get)):
                 d = await load(direct)
                 a = await load(api)
-                print(f"{name:10} direct: {d[0]:7.0f}/s p50 {d[1]:6.2f} ms p99 {d[2]:6.2f} ms | "
-                      f"API: {a[0]:7.0f}/s p50 {a[1]:6.2f} ms p99 {a[2]:6.2f} ms | "
-                      f"API/direct time {d[0] / a[0]:.2f}x (target <= 1.5x)")
+                print(
+                    f"{name:10} direct: {d[0]:7.0f}/s p50 {d[1]:6.2f} ms p99 {d[2]:6.2f} ms | "
+                    f"API: {a[0]:7.0f}/s p50 {a[1]:6.2f} ms p99 {a[2]:6.2f} ms | "
+                    f"API/direct time {d[0] / a[0]:.2f}x (target <= 1.5x)"
+                )
         client.close()
     finally:
         web.terminate()

@@ -117,7 +117,10 @@ async def test_price_and_popularity_come_from_other_plugins_events(catalogue, se
             settings, "ticketing.prices.changed", {"eventId": ids[title], "lowestPrice": price, "currency": "EUR"}
         )
     for _ in range(3):
-        publish_event(settings, "interactions.like.created", {"eventId": ids["Café Électro"], "userId": "u"})
+        like_id = publish_event(settings, "interactions.like.created", {"eventId": ids["Café Électro"], "userId": "u"})
+    publish_event(
+        settings, "interactions.like.created", {"eventId": ids["Café Électro"], "userId": "u"}, event_id=like_id
+    )
     publish_event(
         settings,
         "ticketing.order.confirmed",
@@ -139,7 +142,7 @@ async def test_price_and_popularity_come_from_other_plugins_events(catalogue, se
     ]
     assert await titles(p, "minPrice=20&maxPrice=30") == ["Warehouse Techno Night"]
     cafe = await (await p.client.get(f"/api/events/{ids['Café Électro']}")).json()
-    assert cafe["likes"] == 3
+    assert cafe["likes"] == 3, "the redelivered like counted once"
     jazz = await (await p.client.get(f"/api/events/{ids['Jazz in the Cellar']}")).json()
     assert jazz["ticketsSold"] == 2 and jazz["lowestPrice"] == 12.5 and jazz["currency"] == "EUR"
 

@@ -1,0 +1,1 @@
+"""eventonight interactions plugin: follows, likes, participations, reviews."""

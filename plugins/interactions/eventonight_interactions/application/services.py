@@ -1,0 +1,270 @@
+"""Use cases of the interactions plugin: commands record domain events; queries enrich with local copies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from eventonight_interactions.domain import events as de
+from eventonight_interactions.domain.rules import (
+    DomainError,
+    Forbidden,
+    KnownEvent,
+    NotFound,
+    check_follow,
+    check_likeable,
+    check_rating,
+    check_reviewable,
+    statistics,
+)
+
+Work = Callable[[Any], Awaitable[Any]]  # work(store, uow) in a transaction; work(store, None) outside
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _party(users: dict[str, dict], user_id: str | None) -> dict:
+    user = users.get(user_id) if user_id else None
+    if user is None:
+        return {"userId": user_id, "name": "Deleted user" if user_id is None else None, "avatarUrl": None}
+    return {"userId": user_id, "name": user.get("name"), "avatarUrl": user.get("avatar_url"), "role": user.get("role")}
+
+
+def _event_brief(events: dict[str, dict], event_id: str) -> dict:
+    event = events.get(event_id) or {}
+    return {"eventId": event_id, "title": event.get("title"), "date": event.get("date"), "status": event.get("status")}
+
+
+class Interactions:
+    def __init__(self, transaction: Callable[[Work], Awaitable[Any]], direct: Callable[[Work], Awaitable[Any]]) -> None:
+        self.transaction = transaction
+        self.direct = direct
+
+    # -- follows ----------------------------------------------------------------------------------
+    async def follow(self, follower: str, followed: str) -> dict:
+        check_follow(follower, followed)
+
+        async def work(store, uow):
+            if not await store.user_exists(followed):
+                raise NotFound("user not found")
+            now = _now()
+            await store.add_follow(follower, followed, now)
+            await uow.record(de.FOLLOW_CREATED, {"followerId": follower, "followedId": followed})
+            return {"followerId": follower, "followedId": followed, "createdAt": now}
+
+        return await self.transaction(work)
+
+    async def unfollow(self, follower: str, followed: str) -> None:
+        async def work(store, uow):
+            if not await store.remove_follow(follower, followed):
+                raise NotFound("not following this user")
+            await uow.record(de.FOLLOW_DELETED, {"followerId": follower, "followedId": followed})
+
+        await self.transaction(work)
+
+    async def is_following(self, follower: str, followed: str) -> bool:
+        return await self.direct(lambda store, _: store.is_following(follower, followed))
+
+    async def follow_page(self, user_id: str, direction: str, limit: int, offset: int):
+        async def work(store, _):
+            docs, total = await (store.following if direction == "following" else store.followers)(
+                user_id, limit, offset
+            )
+            other = "followed" if direction == "following" else "follower"
+            users = await store.users([d[other] for d in docs])
+            return [{**_party(users, d[other]), "since": d["created_at"]} for d in docs], total
+
+        return await self.direct(work)
+
+    # -- likes ----------------------------------------------------------------------------------
+    async def like(self, event_id: str, user_id: str) -> dict:
+        async def work(store, uow):
+            event = check_likeable(await store.event(event_id))
+            now = _now()
+            await store.add_like(event_id, user_id, now)
+            await uow.record(
+                de.LIKE_CREATED,
+                {"eventId": event_id, "userId": user_id, "eventCreatorId": event.creator_id, "eventTitle": event.title},
+            )
+            return {"eventId": event_id, "userId": user_id, "createdAt": now}
+
+        return await self.transaction(work)
+
+    async def unlike(self, event_id: str, user_id: str) -> None:
+        async def work(store, uow):
+            if not await store.remove_like(event_id, user_id):
+                raise NotFound("this user has not liked this event")
+            event = await store.event(event_id)
+            await uow.record(
+                de.LIKE_DELETED,
+                {"eventId": event_id, "userId": user_id, "eventCreatorId": event.creator_id if event else None},
+            )
+
+        await self.transaction(work)
+
+    async def has_liked(self, event_id: str, user_id: str) -> bool:
+        return await self.direct(lambda store, _: store.has_liked(event_id, user_id))
+
+    async def likers(self, event_id: str, limit: int, offset: int):
+        async def work(store, _):
+            docs, total = await store.likes_of_event(event_id, limit, offset)
+            users = await store.users([d["user_id"] for d in docs])
+            return [{**_party(users, d["user_id"]), "likedAt": d["created_at"]} for d in docs], total
+
+        return await self.direct(work)
+
+    async def liked_events(self, user_id: str, limit: int, offset: int):
+        async def work(store, _):
+            docs, total = await store.likes_of_user(user_id, limit, offset)
+            events = await store.events([d["event_id"] for d in docs])
+            return [{**_event_brief(events, d["event_id"]), "likedAt": d["created_at"]} for d in docs], total
+
+        return await self.direct(work)
+
+    # -- participations -----------------------------------------------------------------------------
+    async def participations(self, user_id: str, limit: int, offset: int):
+        async def work(store, _):
+            docs, total = await store.participations_of_user(user_id, limit, offset)
+            events = await store.events([d["event_id"] for d in docs])
+            return [{**_event_brief(events, d["event_id"]), "since": d["created_at"]} for d in docs], total
+
+        return await self.direct(work)
+
+    async def participants(self, event_id: str, limit: int, offset: int):
+        async def work(store, _):
+            docs, total = await store.participants_of_event(event_id, limit, offset)
+            users = await store.users([d["user_id"] for d in docs])
+            return [{**_party(users, d["user_id"]), "since": d["created_at"]} for d in docs], total
+
+        return await self.direct(work)
+
+    async def is_participating(self, user_id: str, event_id: str) -> bool:
+        return await self.direct(lambda store, _: store.is_participating(user_id, event_id))
+
+    # -- reviews ----------------------------------------------------------------------------------
+    def _review_payload(self, review: dict, event: KnownEvent | None) -> dict:
+        return {
+            "eventId": review["event_id"],
+            "userId": review["user_id"],
+            "rating": review["rating"],
+            "title": review["title"],
+            "eventCreatorId": event.creator_id if event else None,
+            "collaboratorIds": event.collaborator_ids if event else [],
+            "eventTitle": event.title if event else None,
+        }
+
+    async def review(self, event_id: str, user_id: str, rating: int, title: str, comment: str) -> dict:
+        check_rating(rating)
+
+        async def work(store, uow):
+            event = check_reviewable(
+                await store.event(event_id), await store.is_participating(user_id, event_id), _now()
+            )
+            now = _now()
+            doc = {
+                "_id": f"{event_id}:{user_id}",
+                "event_id": event_id,
+                "user_id": user_id,
+                "rating": rating,
+                "title": title,
+                "comment": comment,
+                "hosts": event.hosts,
+                "reply": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            await store.add_review(doc)
+            await uow.record(de.REVIEW_CREATED, self._review_payload(doc, event))
+            return await self._view(store, doc)
+
+        return await self.transaction(work)
+
+    async def edit_review(self, event_id: str, user_id: str, changes: dict) -> dict:
+        if "rating" in changes:
+            check_rating(changes["rating"])
+
+        async def work(store, uow):
+            review = await store.review(event_id, user_id)
+            if review is None:
+                raise NotFound("review not found")
+            fields = {**changes, "updated_at": _now()}
+            await store.update_review(event_id, user_id, fields)
+            review.update(fields)
+            await uow.record(de.REVIEW_UPDATED, self._review_payload(review, await store.event(event_id)))
+            return await self._view(store, review)
+
+        return await self.transaction(work)
+
+    async def delete_review(self, event_id: str, user_id: str) -> None:
+        async def work(store, uow):
+            review = await store.review(event_id, user_id)
+            if review is None or not await store.delete_review(event_id, user_id):
+                raise NotFound("review not found")
+            await uow.record(de.REVIEW_DELETED, self._review_payload(review, await store.event(event_id)))
+
+        await self.transaction(work)
+
+    async def reply(self, event_id: str, user_id: str, organization_id: str, text: str | None) -> dict | None:
+        """Set (text) or remove (None) the event creator's reply to a review."""
+
+        async def work(store, uow):
+            review = await store.review(event_id, user_id)
+            if review is None:
+                raise NotFound("review not found")
+            event = await store.event(event_id)
+            if event is None or event.creator_id != organization_id:
+                raise Forbidden("only the event's creator may reply to its reviews")
+            if text is None and review.get("reply") is None:
+                raise NotFound("this review has no reply")
+            reply = {"text": text, "organizationId": organization_id, "at": _now()} if text is not None else None
+            await store.update_review(event_id, user_id, {"reply": reply})
+            review["reply"] = reply
+            return await self._view(store, review)
+
+        return await self.transaction(work)
+
+    async def get_review(self, event_id: str, user_id: str) -> dict:
+        async def work(store, _):
+            review = await store.review(event_id, user_id)
+            if review is None:
+                raise NotFound("review not found")
+            return await self._view(store, review)
+
+        return await self.direct(work)
+
+    async def reviews(self, query: dict, limit: int, offset: int):
+        async def work(store, _):
+            docs, total = await store.reviews(query, limit, offset)
+            users = await store.users([d["user_id"] for d in docs if d["user_id"]])
+            events = await store.events([d["event_id"] for d in docs])
+            return [self._render(d, users, events) for d in docs], total
+
+        return await self.direct(work)
+
+    async def organization_statistics(self, organization_id: str) -> dict:
+        counts = await self.direct(lambda store, _: store.rating_counts(organization_id))
+        return {"organizationId": organization_id, **statistics(counts)}
+
+    async def _view(self, store, review: dict) -> dict:
+        users = await store.users([review["user_id"]] if review["user_id"] else [])
+        events = await store.events([review["event_id"]])
+        return self._render(review, users, events)
+
+    @staticmethod
+    def _render(review: dict, users: dict, events: dict) -> dict:
+        return {
+            "event": _event_brief(events, review["event_id"]),
+            "author": _party(users, review["user_id"]),
+            "rating": review["rating"],
+            "title": review["title"],
+            "comment": review["comment"],
+            "reply": review.get("reply"),
+            "createdAt": review["created_at"],
+            "updatedAt": review["updated_at"],
+        }
+
+
+__all__ = ["DomainError", "Interactions"]

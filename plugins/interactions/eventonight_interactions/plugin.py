@@ -1,0 +1,39 @@
+"""Hook implementations of the interactions plugin (entry point ``interactions``)."""
+
+from __future__ import annotations
+
+from eventonight.hooks import hookimpl
+from eventonight_interactions.infrastructure.store import MODELS
+from eventonight_interactions.infrastructure.wiring import build
+from eventonight_interactions.presentation import openapi
+from eventonight_interactions.presentation.consumers import consumers
+from eventonight_interactions.presentation.handlers import InteractionsApi
+
+HOOK_API_VERSION = 1
+NAME = "interactions"
+
+
+def services(kernel):
+    if NAME not in kernel.plugin_state:
+        kernel.plugin_state[NAME] = build(kernel)
+    return kernel.plugin_state[NAME]
+
+
+@hookimpl
+def eventonight_models():
+    return MODELS
+
+
+@hookimpl
+def eventonight_routes(kernel):
+    return InteractionsApi(lambda: services(kernel)).routes()
+
+
+@hookimpl
+def eventonight_openapi(kernel):
+    return openapi.fragment(InteractionsApi(lambda: None).routes())
+
+
+@hookimpl
+def eventonight_consumers(kernel):
+    return consumers(kernel)
