@@ -143,7 +143,7 @@ class Database:
                     continue
                 raise
 
-    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 8) -> T:
+    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]], *, attempts: int = 16) -> T:
         """Run ``work(uow)`` in a transaction, re-running it on transient conflicts.
 
         After ``attempts`` conflicting tries raises :class:`ConcurrencyConflict` (409).

@@ -96,3 +96,47 @@ def merge(document: dict[str, Any], fragment: dict[str, Any], plugin: str, owner
         document["components"].setdefault(section, {}).update(copy.deepcopy(entries))
     known = {t["name"] for t in document["tags"]}
     document["tags"].extend(t for t in fragment.get("tags", []) if t["name"] not in known)
+
+
+def fragment_from_routes(
+    routes,
+    *,
+    tag: str,
+    summaries: dict[str, str],
+    bodies: dict[str, type[BaseModel]],
+    paginated: set[str] = frozenset(),
+) -> dict[str, Any]:
+    """An OpenAPI fragment derived from a plugin's ``RouteDef`` list.
+
+    Operations are named after the handlers (``summaries`` and ``bodies`` are keyed
+    by handler name); path parameters come from the path; handlers in ``paginated``
+    get ``limit``/``offset``. For plugins whose endpoints share one response shape.
+    """
+    import re
+
+    paths: dict[str, Any] = {}
+    for route in routes:
+        method, path, name = route.method, route.path, route.handler.__name__
+        params = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in re.findall(r"{(\w+)}", path)
+        ]
+        if name in paginated:
+            params += [
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+            ]
+        success = "204" if method == "DELETE" else "201" if method == "POST" else "200"
+        operation: dict[str, Any] = {
+            "tags": [tag],
+            "summary": summaries.get(name, name.replace("_", " ")),
+            "operationId": f"{tag}_{name}",
+            "parameters": params,
+            "responses": {success: {"description": "ok"}, **error_responses(400, 401, 403, 404, 409)},
+        }
+        if name in bodies:
+            operation["requestBody"] = json_body(bodies[name])
+        if method != "GET":
+            operation["security"] = [{"bearer": []}]
+        paths.setdefault(path, {})[method.lower()] = operation
+    return {"tags": [{"name": tag}], "components": components_for(*set(bodies.values())), "paths": paths}

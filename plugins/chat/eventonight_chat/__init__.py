@@ -1,0 +1,1 @@
+"""eventonight chat plugin: member <-> organization conversations."""

@@ -1,0 +1,66 @@
+"""Hook implementations of the chat plugin (entry point ``chat``)."""
+
+from __future__ import annotations
+
+from eventonight.hooks import Consumer, hookimpl
+from eventonight.kernel.http.openapi import fragment_from_routes
+from eventonight_chat.application.chat import Chat
+from eventonight_chat.infrastructure.store import MODELS, Store
+from eventonight_chat.presentation.handlers import ChatApi, FirstMessageBody, MessageBody
+
+HOOK_API_VERSION = 1
+NAME = "chat"
+
+
+def services(kernel) -> Chat:
+    if NAME not in kernel.plugin_state:
+
+        async def transaction(work):
+            return await kernel.transaction(lambda uow: work(Store(kernel.database.db, uow.session), uow))
+
+        async def direct(work):
+            return await work(Store(kernel.database.db, None), None)
+
+        kernel.plugin_state[NAME] = Chat(transaction, direct)
+    return kernel.plugin_state[NAME]
+
+
+@hookimpl
+def eventonight_models():
+    return MODELS
+
+
+@hookimpl
+def eventonight_routes(kernel):
+    return ChatApi(lambda: services(kernel)).routes()
+
+
+@hookimpl
+def eventonight_openapi(kernel):
+    return fragment_from_routes(
+        ChatApi(lambda: None).routes(),
+        tag="chat",
+        summaries={
+            "start": "First message to a recipient (creates the conversation or appends to it)",
+            "inbox": "The user's conversations, newest activity first",
+            "search": "Conversations by the other party's name or username (query: q)",
+            "messages": "Messages newest first (limit, before=<messageId>); marks them read",
+            "between": "The conversation between an organization and a user, for either of them",
+        },
+        bodies={"start": FirstMessageBody, "send": MessageBody},
+        paginated={"inbox", "search"},
+    )
+
+
+@hookimpl
+def eventonight_consumers(kernel):
+    async def users(event, uow):
+        store, p = Store(kernel.database.db, uow.session), event.payload
+        if event.event_type == "user.deleted":
+            await store.mark_deleted(p["userId"])  # messages stay; the party shows as a deleted user
+        else:
+            await store.upsert_user(
+                p["userId"], p.get("role", "member"), p.get("name", ""), p.get("username", ""), p.get("avatarUrl")
+            )
+
+    return [Consumer("users", ("user.created", "user.updated", "user.deleted"), users)]

@@ -1,0 +1,120 @@
+"""HTTP handlers of ``/api/chat``: every ``{userId}`` route is the owner's only."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from eventonight.kernel import ApiError
+from eventonight.kernel.http import Page, json_response, page_params, parse_body, require_owner, require_user
+from eventonight_chat.domain.rules import DomainError, Forbidden, NotFound
+
+BASE = "/api/chat"
+
+
+class FirstMessageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    recipient_id: str = Field(alias="recipientId", min_length=1, max_length=100)
+    content: str = Field(max_length=10_000)
+
+
+class MessageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: str = Field(max_length=10_000)
+
+
+def api_error(exc: DomainError) -> ApiError:
+    status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 400
+    details = (
+        [{"field": exc.field, "message": str(exc), "type": "value_error"}] if exc.field and status == 400 else None
+    )
+    return ApiError(status, str(exc), details=details)
+
+
+async def call(coroutine):
+    try:
+        return await coroutine
+    except DomainError as exc:
+        raise api_error(exc) from exc
+
+
+class ChatApi:
+    def __init__(self, services) -> None:
+        self._services = services
+
+    @property
+    def chat(self):
+        return self._services()
+
+    def routes(self) -> list[web.RouteDef]:
+        u = f"{BASE}/users/{{userId}}"
+        c = f"{u}/conversations/{{conversationId}}"
+        return [
+            web.post(f"{u}/conversations", self.start),
+            web.get(f"{u}/conversations", self.inbox),
+            web.get(f"{u}/conversations/search", self.search),
+            web.get(c, self.conversation),
+            web.get(f"{c}/messages", self.messages),
+            web.post(f"{c}/messages", self.send),
+            web.patch(f"{c}/read", self.read),
+            web.get(f"{u}/unread/count", self.unread),
+            web.get(f"{BASE}/conversations/{{organizationId}}/{{otherUserId}}", self.between),
+        ]
+
+    async def _owner(self, request: web.Request) -> str:
+        user_id = request.match_info["userId"]
+        await require_owner(request, user_id)
+        return user_id
+
+    async def start(self, request: web.Request) -> web.Response:
+        user_id = await self._owner(request)
+        body = await parse_body(request, FirstMessageBody)
+        return json_response(await call(self.chat.send(user_id, body.recipient_id, body.content)), status=201)
+
+    async def send(self, request: web.Request) -> web.Response:
+        user_id = await self._owner(request)
+        body = await parse_body(request, MessageBody)
+        return json_response(
+            await call(self.chat.reply(request.match_info["conversationId"], user_id, body.content)), status=201
+        )
+
+    async def inbox(self, request: web.Request) -> web.Response:
+        user_id = await self._owner(request)
+        limit, offset = page_params(request)
+        items, total = await self.chat.inbox(user_id, limit, offset)
+        return json_response(Page(items, limit=limit, offset=offset, total=total))
+
+    async def search(self, request: web.Request) -> web.Response:
+        user_id = await self._owner(request)
+        limit, offset = page_params(request)
+        query = request.query.get("q", "").strip()
+        if not 1 <= len(query) <= 100:
+            raise ApiError(400, "q must be 1-100 characters")
+        items, total = await self.chat.inbox(user_id, limit, offset, search=query)
+        return json_response(Page(items, limit=limit, offset=offset, total=total))
+
+    async def conversation(self, request: web.Request) -> web.Response:
+        user_id = await self._owner(request)
+        return json_response(await call(self.chat.conversation(request.match_info["conversationId"], user_id)))
+
+    async def messages(self, request: web.Request) -> web.Response:
+        user_id = await self._owner(request)
+        limit, _ = page_params(request, default=30)
+        before = request.query.get("before") or None
+        return json_response(
+            await call(self.chat.read_messages(request.match_info["conversationId"], user_id, limit, before))
+        )
+
+    async def read(self, request: web.Request) -> web.Response:
+        user_id = await self._owner(request)
+        await call(self.chat.mark_read(request.match_info["conversationId"], user_id))
+        return web.Response(status=204)
+
+    async def unread(self, request: web.Request) -> web.Response:
+        user_id = await self._owner(request)
+        return json_response({"unread": await self.chat.unread_total(user_id)})
+
+    async def between(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        m = request.match_info
+        return json_response(await call(self.chat.between(m["organizationId"], m["otherUserId"], caller.user_id)))
