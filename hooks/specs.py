@@ -158,8 +158,10 @@ def eventonight_store_image(kernel, kind, entity_id, request):
     may change it. ``request`` is the aiohttp request whose multipart body
     holds one file; the implementation validates it (4xx ``ApiError`` on bad
     input) and stores it. Return ``{"url": str, ...}`` (extra keys such as
-    ``thumbnailUrl`` allowed). The first non-None result wins; when no plugin
-    implements it the caller answers 501.
+    ``thumbnailUrl`` allowed). The first non-None result wins (callers use
+    ``eventonight.kernel.hookcall.afirst_result``, which awaits coroutine
+    implementations before judging them); when none answers the caller
+    answers 501.
     """
 
 
@@ -169,4 +171,16 @@ def eventonight_delete_image(kernel, kind, entity_id):
 
     Return True when an image was deleted, False when there was none; None
     (no implementation) means no media plugin is installed.
+    """
+
+
+@hookspec(firstresult=True)
+def eventonight_may_change_image(kernel, kind, entity_id, user_id):
+    """May ``user_id`` change the image ``kind`` of ``entity_id``?
+
+    Asked by the media plugin before a direct upload or deletion through
+    ``/api/media/{kind}/{entityId}``. The plugin that owns the entity answers
+    (users: the account's owner; events: the creator or a collaborator).
+    Return True or False; None means no plugin owns this kind of entity, and
+    the media plugin answers 404. May be a coroutine.
     """

@@ -38,3 +38,19 @@ def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[t
 async def acall_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
     """Like :func:`call_each`, awaiting coroutine results one at a time."""
     return [(name, await await_me_maybe(call(**kwargs))) for name, call in implementations(pm, hook_name)]
+
+
+async def afirst_result(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> Any:
+    """A ``firstresult`` call that awaits each implementation before judging it.
+
+    pluggy stops at the first non-None value, and an unawaited coroutine is
+    never None: with async implementations its own firstresult would pick the
+    first coroutine even when it resolves to None. This calls them in pluggy's
+    order (last registered first, tryfirst/trylast respected) and returns the
+    first awaited result that is not None.
+    """
+    for _, call in reversed(implementations(pm, hook_name)):
+        result = await await_me_maybe(call(**kwargs))
+        if result is not None:
+            return result
+    return None

@@ -55,5 +55,13 @@ def eventonight_scheduled_jobs(kernel):
 
 
 @hookimpl
+async def eventonight_may_change_image(kernel, kind, entity_id, user_id):
+    if kind != "poster":
+        return None
+    event = await services(kernel).queries.read(lambda repos: repos.events.get(entity_id))
+    return event is not None and event.is_member(user_id)
+
+
+@hookimpl
 async def eventonight_demo_data(kernel):
     return await demo.seed(kernel, services(kernel))

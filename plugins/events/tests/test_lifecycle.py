@@ -186,8 +186,10 @@ async def test_deleted_organization_leaves_collaborator_lists(platform, account)
     assert (await p.client.get(f"/api/events/{own['id']}")).status == 404
 
 
-async def test_poster_without_media_plugin_is_501(platform, account):
-    p = await platform()
+async def test_poster_without_media_plugin_is_501(platform, account, settings):
+    from eventonight.settings import Settings
+
+    p = await platform(settings_override=Settings(**{**settings.model_dump(), "disabled_plugins": ["media"]}))
     org = await account(p, "club", role="organization")
     other = await account(p, "other", role="organization")
     created = await (await p.client.post("/api/events", json=complete(), headers=org.headers)).json()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from eventonight.hooks import hookimpl
-from eventonight_users.domain.accounts import Conflict
+from eventonight.hooks import Consumer, hookimpl
+from eventonight_users.domain.accounts import Conflict, NotFound
 from eventonight_users.infrastructure.documents import MODELS
 from eventonight_users.infrastructure.wiring import Users, UsersSettings
 from eventonight_users.presentation import openapi
@@ -48,6 +48,30 @@ def eventonight_routes(kernel):
 @hookimpl
 def eventonight_openapi(kernel):
     return openapi.fragment()
+
+
+@hookimpl
+def eventonight_may_change_image(kernel, kind, entity_id, user_id):
+    if kind == "avatar":
+        return entity_id == user_id  # an account's avatar is its owner's
+    return None
+
+
+@hookimpl
+def eventonight_consumers(kernel):
+    async def avatar_changed(event, uow):
+        # Uploads made through /api/media directly reach the profile this way.
+        p = event.payload
+        if p.get("kind") != "avatar":
+            return
+        url = p.get("url") if event.event_type == "media.image.stored" else None
+        try:
+            users = services(kernel)
+            await users.accounts.set_avatar(p["entityId"], url, within=users.within(uow))
+        except NotFound:
+            pass  # the account is gone
+
+    return [Consumer("avatars", ("media.image.stored", "media.image.deleted"), avatar_changed)]
 
 
 @hookimpl

@@ -215,8 +215,8 @@ class ImageStore:
         return self.stored.pop((kind, entity_id), None) is not None
 
 
-async def test_avatar_without_a_media_plugin_is_501(platform, register):
-    p = await platform()
+async def test_avatar_without_a_media_plugin_is_501(platform, register, settings):
+    p = await platform(settings_override=Settings(**{**settings.model_dump(), "disabled_plugins": ["media"]}))
     alice = await register(p.client, "alice")
     path, auth = f"/api/users/{alice['user']['id']}/avatar", bearer(alice["accessToken"])
     response = await p.client.post(path, data=_image_form(), headers=auth)
@@ -226,10 +226,11 @@ async def test_avatar_without_a_media_plugin_is_501(platform, register):
     assert (await p.client.get(f"/api/users/{alice['user']['id']}")).status == 200
 
 
-async def test_avatar_goes_through_the_image_hook(platform, register, bus_tap):
+async def test_avatar_goes_through_the_image_hook(platform, register, bus_tap, settings):
     tap = await bus_tap("user.updated")
     store = ImageStore()
-    p = await platform(extra_plugins=[("images", store)])
+    without_media = Settings(**{**settings.model_dump(), "disabled_plugins": ["media"]})
+    p = await platform(extra_plugins=[("images", store)], settings_override=without_media)
     alice = await register(p.client, "alice")
     mallory = await register(p.client, "mallory")
     path, auth = f"/api/users/{alice['user']['id']}/avatar", bearer(alice["accessToken"])

@@ -161,16 +161,25 @@ class EventCommands:
 
         return await self.transaction(work)
 
-    async def set_poster(self, event_id: str, poster_url: str | None) -> Event:
-        async def work(repos: Repos) -> Event:
+    async def set_poster(self, event_id: str, poster_url: str | None, *, repos: Repos | None = None) -> Event | None:
+        """``repos``: run in a transaction the caller already holds (a bus consumer's)."""
+
+        async def work(repos: Repos) -> Event | None:
             event = await repos.events.get(event_id)
             if event is None:
                 raise NotFound("event not found")
+            if event.poster_url == poster_url:
+                return event  # already so (the poster endpoint and the media event both say it)
             event.poster_url, event.updated_at = poster_url, _now()
             await repos.events.save(event)
             await repos.outbox.record(de.EVENT_UPDATED, event.summary())
             return event
 
+        if repos is not None:
+            try:
+                return await work(repos)
+            except NotFound:
+                return None  # deleted meanwhile: nothing to point at the image
         return await self.transaction(work)
 
     async def complete_due(self, limit: int = 200) -> int:

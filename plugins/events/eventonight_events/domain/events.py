@@ -14,3 +14,4 @@ FOLLOW_CREATED, FOLLOW_DELETED = "interactions.follow.created", "interactions.fo
 LIKE_CREATED, LIKE_DELETED = "interactions.like.created", "interactions.like.deleted"
 ORDER_CONFIRMED = "ticketing.order.confirmed"
 PRICES_CHANGED = "ticketing.prices.changed"
+MEDIA_STORED, MEDIA_DELETED = "media.image.stored", "media.image.deleted"

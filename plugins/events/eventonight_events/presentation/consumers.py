@@ -45,7 +45,16 @@ def consumers(kernel, services) -> list[Consumer]:
             p["eventId"], float(lowest) if lowest is not None else None, p.get("currency")
         )
 
+    async def posters(event, uow):
+        # Uploads made through /api/media directly reach the event this way.
+        p = event.payload
+        if p.get("kind") != "poster":
+            return
+        url = p.get("url") if event.event_type == de.MEDIA_STORED else None
+        await services().commands.set_poster(p["entityId"], url, repos=repos_for(kernel, uow))
+
     return [
+        Consumer("posters", (de.MEDIA_STORED, de.MEDIA_DELETED), posters),
         Consumer("users", (de.USER_CREATED, de.USER_UPDATED, de.USER_DELETED, de.USER_INTERESTS_UPDATED), users),
         Consumer("follows", (de.FOLLOW_CREATED, de.FOLLOW_DELETED), follows),
         Consumer("likes", (de.LIKE_CREATED, de.LIKE_DELETED), likes),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from eventonight.kernel import ApiError
-from eventonight.kernel.hookcall import await_me_maybe
+from eventonight.kernel.hookcall import afirst_result
 from eventonight.kernel.http import (
     Page,
     current_user,
@@ -200,10 +200,13 @@ class EventsApi:
             await self.commands.check_member(event_id, caller.user_id)
         except DomainError as exc:
             raise api_error(exc) from exc
-        stored = await await_me_maybe(
-            self.kernel.hook.eventonight_store_image(
-                kernel=self.kernel, kind="poster", entity_id=event_id, request=request
-            )
+        stored = await afirst_result(
+            self.kernel.pm,
+            "eventonight_store_image",
+            kernel=self.kernel,
+            kind="poster",
+            entity_id=event_id,
+            request=request,
         )
         if stored is None:
             raise ApiError(501, "poster upload needs the media plugin, which is not installed")
@@ -216,8 +219,8 @@ class EventsApi:
             await self.commands.check_member(event_id, caller.user_id)
         except DomainError as exc:
             raise api_error(exc) from exc
-        deleted = await await_me_maybe(
-            self.kernel.hook.eventonight_delete_image(kernel=self.kernel, kind="poster", entity_id=event_id)
+        deleted = await afirst_result(
+            self.kernel.pm, "eventonight_delete_image", kernel=self.kernel, kind="poster", entity_id=event_id
         )
         if deleted is None:
             raise ApiError(501, "posters need the media plugin, which is not installed")

@@ -253,17 +253,21 @@ class AccountService:
 
         return await self.transaction(work)
 
-    async def set_avatar(self, user_id: str, avatar_url: str | None) -> User:
+    async def set_avatar(self, user_id: str, avatar_url: str | None, *, within: Transaction | None = None) -> User:
+        """``within``: run in a transaction the caller already holds (a bus consumer's)."""
+
         async def work(repos: Repos) -> User:
             user = await repos.users.get(user_id)
             if user is None:
                 raise NotFound("user not found")
+            if user.profile.avatar_url == avatar_url:
+                return user  # already so (the avatar endpoint and the media event both say it)
             updated = replace(user, profile=replace(user.profile, avatar_url=avatar_url), updated_at=_now())
             await repos.users.save(updated)
             await repos.events.record(events.USER_UPDATED, updated.public_fields())
             return updated
 
-        return await self.transaction(work)
+        return await (within or self.transaction)(work)
 
     async def change_password(self, user_id: str, current: str, new: str, confirm: str, session_id: str | None) -> None:
         check_password(new, "newPassword")

@@ -77,3 +77,12 @@ class Users:
             throttle=ThrottlePolicy(settings.login_max_failures, timedelta(seconds=settings.login_window_seconds)),
         )
         self.queries = UserQueries(direct)
+        self._kernel = kernel
+
+    def within(self, uow: Any):
+        """A transaction runner for work inside a unit of work someone else opened."""
+
+        async def run(work):
+            return await work(_repos(self._kernel, uow))
+
+        return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from eventonight.kernel import ApiError
-from eventonight.kernel.hookcall import await_me_maybe
+from eventonight.kernel.hookcall import afirst_result
 from eventonight.kernel.http import (
     Page,
     current_user,
@@ -176,11 +176,14 @@ class UsersApi:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
         await self._existing(user_id)
-        # firstresult hook: None when no media plugin implements it.
-        stored = await await_me_maybe(
-            self.kernel.hook.eventonight_store_image(
-                kernel=self.kernel, kind="avatar", entity_id=user_id, request=request
-            )
+        # None when no media plugin implements it.
+        stored = await afirst_result(
+            self.kernel.pm,
+            "eventonight_store_image",
+            kernel=self.kernel,
+            kind="avatar",
+            entity_id=user_id,
+            request=request,
         )
         if stored is None:
             raise ApiError(501, "avatar upload needs the media plugin, which is not installed")
@@ -191,8 +194,8 @@ class UsersApi:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
         await self._existing(user_id)
-        deleted = await await_me_maybe(
-            self.kernel.hook.eventonight_delete_image(kernel=self.kernel, kind="avatar", entity_id=user_id)
+        deleted = await afirst_result(
+            self.kernel.pm, "eventonight_delete_image", kernel=self.kernel, kind="avatar", entity_id=user_id
         )
         if deleted is None:
             raise ApiError(501, "avatars need the media plugin, which is not installed")

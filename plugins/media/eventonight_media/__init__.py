@@ -1,0 +1,1 @@
+"""eventonight media plugin: avatars and posters in an object store."""

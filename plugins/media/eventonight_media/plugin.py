@@ -1,0 +1,132 @@
+"""Hook implementations of the media plugin (entry point ``media``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eventonight.hooks import Consumer, hookimpl
+from eventonight_media.presentation import MediaApi, store_from_request
+from eventonight_media.service import MediaService
+from eventonight_media.stores import LocalStore, S3Store
+
+HOOK_API_VERSION = 1
+NAME = "media"
+
+
+class MediaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVENTONIGHT_MEDIA_", extra="ignore")
+
+    s3_endpoint: str | None = None  # host:port; unset means the local directory store
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "eventonight-media"
+    s3_secure: bool = True
+    local_dir: str | None = None  # default: <data_dir>/media
+    max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+
+def services(kernel) -> MediaService:
+    if NAME not in kernel.plugin_state:
+        settings = kernel.plugin_settings.get(NAME) or MediaSettings()
+        if settings.s3_endpoint:
+            store = S3Store(
+                settings.s3_endpoint,
+                settings.s3_access_key,
+                settings.s3_secret_key,
+                settings.s3_bucket,
+                settings.s3_secure,
+            )
+        else:
+            store = LocalStore(settings.local_dir or kernel.settings.data_dir / "media")
+        kernel.plugin_state[NAME] = MediaService(kernel, store, settings.max_bytes)
+    return kernel.plugin_state[NAME]
+
+
+@hookimpl
+def eventonight_settings():
+    return MediaSettings
+
+
+@hookimpl
+def eventonight_routes(kernel):
+    return MediaApi(kernel, lambda: services(kernel)).routes()
+
+
+@hookimpl
+def eventonight_openapi(kernel):
+    target = {"parameters": [
+        {"name": "kind", "in": "path", "required": True, "schema": {"enum": ["avatar", "poster"]}},
+        {"name": "entityId", "in": "path", "required": True, "schema": {"type": "string"}},
+    ]}  # fmt: skip
+    upload = {
+        "tags": ["media"],
+        "security": [{"bearer": []}],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                }
+            },
+        },
+        "responses": {
+            "201": {"description": "stored: url, thumbnailUrl, width, height"},
+            "200": {"description": "replaced"},
+        },
+    }
+    return {
+        "tags": [{"name": "media", "description": "Images in an object store"}],
+        "paths": {
+            "/api/media/{kind}/{entityId}": {
+                **target,
+                "post": {
+                    **upload,
+                    "summary": "Upload (JPEG/PNG/WebP by content, 5 MB max)",
+                    "operationId": "media_upload",
+                },
+                "put": {**upload, "summary": "Replace", "operationId": "media_replace"},
+                "delete": {
+                    "tags": ["media"],
+                    "summary": "Delete",
+                    "security": [{"bearer": []}],
+                    "operationId": "media_delete",
+                    "responses": {"204": {"description": "deleted"}},
+                },
+            },
+            "/api/media/{key}": {
+                "get": {
+                    "tags": ["media"],
+                    "summary": "Serve an image (ETag, immutable caching: names are content hashes)",
+                    "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "the image"},
+                        "304": {"description": "not modified"},
+                        "404": {"description": "missing"},
+                    },
+                }
+            },
+        },
+    }
+
+
+@hookimpl
+async def eventonight_store_image(kernel, kind, entity_id, request):
+    return await store_from_request(services(kernel), kind, entity_id, request)
+
+
+@hookimpl
+async def eventonight_delete_image(kernel, kind, entity_id):
+    return await services(kernel).delete(kind, entity_id)
+
+
+@hookimpl
+def eventonight_consumers(kernel):
+    async def owner_deleted(event, uow):
+        # After the owner's deletion committed; object deletion is idempotent on redelivery.
+        if event.event_type == "user.deleted":
+            await services(kernel).delete("avatar", event.payload["userId"])
+        else:
+            await services(kernel).delete("poster", event.payload["eventId"])
+
+    return [Consumer("owner-deleted", ("user.deleted", "event.deleted"), owner_deleted)]

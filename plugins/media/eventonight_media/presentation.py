@@ -1,0 +1,115 @@
+"""HTTP: ``/api/media/{kind}/{entityId}`` uploads and deletions, ``GET /api/media/{key}`` serving."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from eventonight.kernel import ApiError
+from eventonight.kernel.hookcall import afirst_result
+from eventonight.kernel.http import json_response, require_user
+from eventonight_media.rules import KINDS, MediaError, check_kind
+
+CHUNK = 64 * 1024
+
+
+def api_error(exc: MediaError) -> ApiError:
+    return ApiError(exc.status, str(exc))
+
+
+async def read_upload(service, request: web.Request):
+    """The one file of a multipart request, streamed into the service's spool."""
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(400, "send the image as multipart/form-data with one file field")
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and not part.filename:
+        await part.release()
+        part = await reader.next()
+    if part is None:
+        raise ApiError(400, "no file in the request")
+
+    async def chunks():
+        while chunk := await part.read_chunk(CHUNK):
+            yield chunk
+
+    try:
+        upload = await service.receive(chunks())
+    except MediaError as exc:
+        raise api_error(exc) from exc
+    extra = await reader.next()
+    while extra is not None:
+        if extra.filename:
+            upload.file.close()
+            raise ApiError(400, "send exactly one file")
+        await extra.release()
+        extra = await reader.next()
+    return upload
+
+
+async def store_from_request(service, kind: str, entity_id: str, request: web.Request) -> dict:
+    upload = await read_upload(service, request)
+    try:
+        return await service.store(kind, entity_id, upload)
+    except MediaError as exc:
+        raise api_error(exc) from exc
+
+
+class MediaApi:
+    def __init__(self, kernel, services) -> None:
+        self.kernel = kernel
+        self._services = services
+
+    @property
+    def media(self):
+        return self._services()
+
+    def routes(self) -> list[web.RouteDef]:
+        kinds = "|".join(KINDS)
+        target = f"/api/media/{{kind:{kinds}}}/{{entityId:[^/]+}}"
+        return [
+            web.post(target, self.upload),
+            web.put(target, self.upload),
+            web.delete(target, self.delete),
+            web.get("/api/media/{key:.+}", self.serve),
+        ]
+
+    async def _authorize(self, request: web.Request) -> tuple[str, str]:
+        caller = await require_user(request)
+        kind, entity_id = check_kind(request.match_info["kind"]), request.match_info["entityId"]
+        allowed = await afirst_result(
+            self.kernel.pm,
+            "eventonight_may_change_image",
+            kernel=self.kernel,
+            kind=kind,
+            entity_id=entity_id,
+            user_id=caller.user_id,
+        )
+        if allowed is None:
+            raise ApiError(404, f"no installed plugin owns {kind} images")
+        if not allowed:
+            raise ApiError(403, f"you may not change this {kind}")
+        return kind, entity_id
+
+    async def upload(self, request: web.Request) -> web.Response:
+        kind, entity_id = await self._authorize(request)
+        stored = await store_from_request(self.media, kind, entity_id, request)
+        return json_response(stored, status=201 if request.method == "POST" else 200)
+
+    async def delete(self, request: web.Request) -> web.Response:
+        kind, entity_id = await self._authorize(request)
+        if not await self.media.delete(kind, entity_id):
+            raise ApiError(404, f"there is no {kind} to delete")
+        return web.Response(status=204)
+
+    async def serve(self, request: web.Request) -> web.StreamResponse:
+        key = request.match_info["key"]
+        etag = f'"{key.rsplit("/", 1)[-1].split(".")[0]}"'  # the name is a content hash
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable"}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        stored = await self.media.fetch(key)
+        if stored is None:
+            raise ApiError(404, "no such image")
+        if stored.path is not None:
+            return web.FileResponse(stored.path, headers={**headers, "Content-Type": stored.content_type})
+        return web.Response(body=stored.data, content_type=stored.content_type, headers=headers)
