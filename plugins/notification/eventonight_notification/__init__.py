@@ -1,0 +1,1 @@
+"""eventonight notification plugin: stored notifications, live over server-sent events."""

@@ -1,0 +1,199 @@
+"""MongoDB storage of the notification plugin (collections prefixed ``notification_``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pymongo
+from bson import ObjectId
+from bson.errors import InvalidId
+from odmantic import Field, Model
+
+P = "notification_"
+
+
+class Notification(Model):
+    model_config = {
+        "collection": P + "notifications",
+        "indexes": lambda: [
+            pymongo.IndexModel([("user_id", 1), ("_id", -1)], name="inbox"),
+            pymongo.IndexModel([("user_id", 1), ("read", 1)], name="unread"),
+        ],
+    }
+    user_id: str
+    type: str
+    metadata: dict = {}
+    read: bool = False
+    created_at: datetime
+
+
+class Follow(Model):
+    model_config = {
+        "collection": P + "follows",
+        "indexes": lambda: [pymongo.IndexModel([("followed", 1)], name="followed")],
+    }
+    id: str = Field(primary_field=True)
+    follower: str
+    followed: str
+
+
+class Holder(Model):
+    model_config = {
+        "collection": P + "holders",
+        "indexes": lambda: [pymongo.IndexModel([("event_id", 1)], name="event")],
+    }
+    id: str = Field(primary_field=True)
+    event_id: str
+    user_id: str
+    orders: list[str] = []
+
+
+class Presence(Model):
+    model_config = {
+        "collection": P + "presence",
+        "indexes": lambda: [
+            pymongo.IndexModel([("user_id", 1)], name="user"),
+            pymongo.IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0),
+        ],
+    }
+    id: str = Field(primary_field=True)
+    user_id: str
+    expires_at: datetime
+
+
+class UserCopy(Model):
+    model_config = {"collection": P + "users"}
+    id: str = Field(primary_field=True)
+    name: str = ""
+    avatar_url: str | None = None
+
+
+MODELS = [Notification, Follow, Holder, Presence, UserCopy]
+
+
+def parse_id(value: str | None) -> ObjectId | None:
+    try:
+        return ObjectId(value) if value else None
+    except (InvalidId, TypeError):
+        return None
+
+
+def view(doc: dict) -> dict:
+    return {
+        "id": str(doc["_id"]),
+        "userId": doc["user_id"],
+        "type": doc["type"],
+        "metadata": doc.get("metadata", {}),
+        "read": doc.get("read", False),
+        "createdAt": doc["created_at"],
+    }
+
+
+class Store:
+    def __init__(self, db: Any, session: Any) -> None:
+        self.db, self.s = db, session
+
+    def _c(self, name: str):
+        return self.db[P + name]
+
+    # local copies
+    async def upsert_user(self, user_id: str, name: str, avatar_url: str | None) -> None:
+        await self._c("users").update_one(
+            {"_id": user_id}, {"$set": {"name": name, "avatar_url": avatar_url}}, upsert=True, session=self.s
+        )
+
+    async def users(self, ids: list[str]) -> dict[str, dict]:
+        return {
+            d["_id"]: d async for d in self._c("users").find({"_id": {"$in": [i for i in ids if i]}}, session=self.s)
+        }
+
+    async def follow(self, follower: str, followed: str, present: bool) -> None:
+        key = {"_id": f"{follower}:{followed}"}
+        if present:
+            await self._c("follows").update_one(
+                key, {"$set": {"follower": follower, "followed": followed}}, upsert=True, session=self.s
+            )
+        else:
+            await self._c("follows").delete_one(key, session=self.s)
+
+    async def followers_of(self, user_ids: list[str]) -> list[str]:
+        cursor = self._c("follows").find({"followed": {"$in": user_ids}}, {"follower": 1}, session=self.s)
+        return [d["follower"] async for d in cursor]
+
+    async def add_holder(self, event_id: str, user_id: str, order_id: str) -> None:
+        await self._c("holders").update_one(
+            {"_id": f"{event_id}:{user_id}"},
+            {"$addToSet": {"orders": order_id}, "$set": {"event_id": event_id, "user_id": user_id}},
+            upsert=True,
+            session=self.s,
+        )
+
+    async def remove_holder_order(self, event_id: str, user_id: str, order_id: str) -> None:
+        key = {"_id": f"{event_id}:{user_id}"}
+        await self._c("holders").update_one(key, {"$pull": {"orders": order_id}}, session=self.s)
+        await self._c("holders").delete_one({**key, "orders": {"$size": 0}}, session=self.s)
+
+    async def holders(self, event_id: str) -> list[str]:
+        return [d["user_id"] async for d in self._c("holders").find({"event_id": event_id}, session=self.s)]
+
+    async def forget_user(self, user_id: str) -> None:
+        s = self.s
+        await self._c("notifications").delete_many({"user_id": user_id}, session=s)
+        await self._c("users").delete_one({"_id": user_id}, session=s)
+        await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]}, session=s)
+        await self._c("holders").delete_many({"user_id": user_id}, session=s)
+
+    # notifications
+    async def insert(self, docs: list[dict]) -> None:
+        if docs:
+            await self._c("notifications").insert_many(docs, session=self.s)
+
+    async def page(self, user_id: str, unread_only: bool, limit: int, offset: int) -> tuple[list[dict], int]:
+        query: dict = {"user_id": user_id}
+        if unread_only:
+            query["read"] = False
+        cursor = self._c("notifications").find(query, session=self.s).sort("_id", -1).skip(offset).limit(limit)
+        return await cursor.to_list(limit), await self._c("notifications").count_documents(query, session=self.s)
+
+    async def since(self, user_id: str, after: ObjectId, limit: int = 500) -> list[dict]:
+        cursor = (
+            self._c("notifications").find({"user_id": user_id, "_id": {"$gt": after}}, session=self.s).sort("_id", 1)
+        )
+        return await cursor.limit(limit).to_list(limit)
+
+    async def unread_count(self, user_id: str) -> int:
+        return await self._c("notifications").count_documents({"user_id": user_id, "read": False}, session=self.s)
+
+    async def mark_read(self, user_id: str, notification_id: ObjectId) -> bool:
+        result = await self._c("notifications").update_one(
+            {"_id": notification_id, "user_id": user_id}, {"$set": {"read": True}}, session=self.s
+        )
+        return result.matched_count == 1
+
+    async def mark_all_read(self, user_id: str) -> int:
+        result = await self._c("notifications").update_many(
+            {"user_id": user_id, "read": False}, {"$set": {"read": True}}, session=self.s
+        )
+        return result.modified_count
+
+    # presence
+    async def present(self, process_id: str, user_id: str, until: datetime) -> None:
+        await self._c("presence").update_one(
+            {"_id": f"{process_id}:{user_id}"},
+            {"$set": {"user_id": user_id, "expires_at": until}},
+            upsert=True,
+            session=self.s,
+        )
+
+    async def absent(self, process_id: str, user_id: str) -> None:
+        await self._c("presence").delete_one({"_id": f"{process_id}:{user_id}"}, session=self.s)
+
+    async def online(self, user_id: str, now: datetime) -> bool:
+        return (
+            await self._c("presence").count_documents({"user_id": user_id, "expires_at": {"$gt": now}}, session=self.s)
+            > 0
+        )
+
+
+PRESENCE_TTL = timedelta(seconds=45)

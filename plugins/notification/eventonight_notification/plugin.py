@@ -1,0 +1,100 @@
+"""Hook implementations of the notification plugin (entry point ``notification``)."""
+
+from __future__ import annotations
+
+from eventonight.hooks import Consumer, hookimpl
+from eventonight.kernel.http.openapi import fragment_from_routes
+from eventonight_notification.application.fanout import notify
+from eventonight_notification.infrastructure.store import MODELS, Store
+from eventonight_notification.presentation.handlers import NotificationsApi
+from eventonight_notification.presentation.live import Hub
+
+HOOK_API_VERSION = 1
+NAME = "notification"
+TRIGGERS = (
+    "interactions.follow.created",
+    "interactions.like.created",
+    "interactions.review.created",
+    "event.published",
+    "event.cancelled",
+    "chat.message.created",
+    "ticketing.order.confirmed",
+    "ticketing.order.cancelled",
+)
+
+
+def hub(kernel) -> Hub:
+    if NAME not in kernel.plugin_state:
+        kernel.plugin_state[NAME] = Hub(kernel)
+    return kernel.plugin_state[NAME]
+
+
+@hookimpl
+def eventonight_models():
+    return MODELS
+
+
+@hookimpl
+def eventonight_routes(kernel):
+    return NotificationsApi(kernel, lambda: hub(kernel)).routes()
+
+
+@hookimpl
+def eventonight_openapi(kernel):
+    return fragment_from_routes(
+        NotificationsApi(kernel, lambda: None).routes(),
+        tag="notifications",
+        summaries={
+            "listing": "The caller's notifications, newest first (query: unread=true)",
+            "stream": "Live server-sent events: notification, unread-count, presence; Last-Event-ID resumes; "
+            "?access_token= for EventSource",
+            "read_one": "Mark one notification read",
+            "read_all": "Mark all read",
+            "is_online": "Is the user connected to a live stream",
+        },
+        bodies={},
+        paginated={"listing"},
+    )
+
+
+@hookimpl
+async def eventonight_startup(kernel):
+    await hub(kernel).start()
+
+
+@hookimpl
+async def eventonight_shutdown(kernel):
+    await hub(kernel).stop()
+
+
+@hookimpl
+def eventonight_consumers(kernel):
+    def store(uow) -> Store:
+        return Store(kernel.database.db, uow.session)
+
+    async def triggers(event, uow):
+        await notify(event.event_type, event.payload, store(uow), uow)
+
+    async def copies(event, uow):
+        p, s = event.payload, store(uow)
+        if event.event_type == "user.deleted":
+            await s.forget_user(p["userId"])
+        elif event.event_type.startswith("user."):
+            await s.upsert_user(p["userId"], p.get("name", ""), p.get("avatarUrl"))
+        else:
+            await s.follow(p["followerId"], p["followedId"], event.event_type.endswith("created"))
+
+    return [
+        Consumer("notify", TRIGGERS, triggers),
+        Consumer(
+            "copies",
+            (
+                "user.created",
+                "user.updated",
+                "user.deleted",
+                "interactions.follow.created",
+                "interactions.follow.deleted",
+            ),
+            copies,
+        ),
+    ]

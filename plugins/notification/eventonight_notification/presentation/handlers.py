@@ -1,0 +1,132 @@
+"""REST under ``/api/notifications`` and the live stream (server-sent events)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiohttp_sse import sse_response
+
+from eventonight.kernel import ApiError
+from eventonight.kernel.http import Page, json_response, page_params, require_user
+from eventonight.kernel.jsonable import dumps
+from eventonight_notification.infrastructure.store import Store, parse_id, view
+from eventonight_notification.presentation.live import HEARTBEAT_SECONDS, UNREAD_CHANGED, Hub
+
+BASE = "/api/notifications"
+
+
+class NotificationsApi:
+    def __init__(self, kernel, hub) -> None:
+        self.kernel = kernel
+        self._hub = hub
+
+    @property
+    def hub(self) -> Hub:
+        return self._hub()
+
+    def store(self) -> Store:
+        return Store(self.kernel.database.db, None)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get(BASE, self.listing),
+            web.get(f"{BASE}/unread-count", self.unread_count),
+            web.get(f"{BASE}/stream", self.stream),
+            web.post(f"{BASE}/read-all", self.read_all),
+            web.post(f"{BASE}/{{notificationId}}/read", self.read_one),
+            web.get(f"{BASE}/users/{{userId}}/is-online", self.is_online),
+        ]
+
+    async def listing(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        limit, offset = page_params(request)
+        unread = request.query.get("unread", "false").lower()
+        if unread not in ("true", "false"):
+            raise ApiError(400, "unread must be true or false")
+        docs, total = await self.store().page(caller.user_id, unread == "true", limit, offset)
+        return json_response(Page([view(d) for d in docs], limit=limit, offset=offset, total=total))
+
+    async def unread_count(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        return json_response({"unread": await self.store().unread_count(caller.user_id)})
+
+    async def _unread_changed(self, uow, user_id: str) -> None:
+        unread = await Store(self.kernel.database.db, uow.session).unread_count(user_id)
+        await uow.record(UNREAD_CHANGED, {"userId": user_id, "unreadCount": unread})
+
+    async def read_one(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        notification_id = parse_id(request.match_info["notificationId"])
+
+        async def work(uow):
+            store = Store(self.kernel.database.db, uow.session)
+            # Someone else's notification is "not found": ids leak nothing.
+            if notification_id is None or not await store.mark_read(caller.user_id, notification_id):
+                raise ApiError(404, "notification not found")
+            await self._unread_changed(uow, caller.user_id)
+
+        await self.kernel.transaction(work)
+        return web.Response(status=204)
+
+    async def read_all(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+
+        async def work(uow):
+            updated = await Store(self.kernel.database.db, uow.session).mark_all_read(caller.user_id)
+            await self._unread_changed(uow, caller.user_id)
+            return updated
+
+        return json_response({"updated": await self.kernel.transaction(work)})
+
+    async def is_online(self, request: web.Request) -> web.Response:
+        await require_user(request)
+        user_id = request.match_info["userId"]
+        return json_response({"userId": user_id, "online": await self.store().online(user_id, datetime.now(UTC))})
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        # EventSource cannot set headers: a short-lived ?access_token= is accepted here.
+        caller = await require_user(request, allow_query=True)
+        user_id = caller.user_id
+        expires_at = float(caller.claims.get("exp", time.time() + 3600))
+        last = parse_id(request.headers.get("Last-Event-ID") or request.query.get("lastEventId"))
+        queue = await self.hub.open(user_id)  # before the replay: nothing falls between the two
+        try:
+            async with sse_response(request, ping_interval=HEARTBEAT_SECONDS) as response:
+                response.headers["X-Accel-Buffering"] = "no"
+                frame_id = str(last) if last else "0"
+                if last is not None:
+                    for doc in await self.store().since(user_id, last):
+                        frame_id = str(doc["_id"])
+                        await response.send(dumps(view(doc)), event="notification", id=frame_id)
+                unread = await self.store().unread_count(user_id)
+                await response.send(json.dumps({"unread": unread}), event="unread-count", id=frame_id)
+                while response.is_connected():
+                    remaining = expires_at - time.time()
+                    if remaining <= 0:
+                        break  # the token expired: end cleanly; the client reconnects with a fresh one
+                    try:
+                        kind, payload = await asyncio.wait_for(queue.get(), remaining)
+                    except TimeoutError:
+                        break
+                    if kind == "notification":
+                        notification = payload["notification"]
+                        if frame_id != "0" and notification["id"] <= frame_id:
+                            continue  # already sent by the replay
+                        frame_id = notification["id"]
+                        await response.send(dumps(notification), event="notification", id=frame_id)
+                        await response.send(
+                            json.dumps({"unread": payload["unreadCount"]}), event="unread-count", id=frame_id
+                        )
+                    elif kind == "unread":
+                        await response.send(
+                            json.dumps({"unread": payload["unreadCount"]}), event="unread-count", id=frame_id
+                        )
+                    else:
+                        await response.send(json.dumps(payload), event="presence", id=frame_id)
+        finally:
+            await self.hub.close(user_id, queue)
+        return response
