@@ -39,7 +39,16 @@ def cmd_serve(kernel: Kernel, args, *, relay: bool, consumers: bool, scheduler: 
         print(f"eventonight listening on http://{settings.host}:{settings.port}", flush=True)
 
     app.on_startup.append(announce)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    # handler_cancellation: a client that goes away ends its handler (long-lived streams included).
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        handler_cancellation=True,
+        shutdown_timeout=10,
+    )
     return 0
 
 

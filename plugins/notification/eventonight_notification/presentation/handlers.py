@@ -112,6 +112,8 @@ class NotificationsApi:
                         kind, payload = await asyncio.wait_for(queue.get(), remaining)
                     except TimeoutError:
                         break
+                    if kind == "close":
+                        break
                     if kind == "notification":
                         notification = payload["notification"]
                         if frame_id != "0" and notification["id"] <= frame_id:

@@ -48,6 +48,10 @@ class Hub:
         self._heartbeat = asyncio.create_task(self._beat())
 
     async def stop(self) -> None:
+        for queues in self.streams.values():
+            for queue in queues:
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(("close", None))  # end open streams so the process can stop
         if self._heartbeat:
             self._heartbeat.cancel()
         if self.listener:

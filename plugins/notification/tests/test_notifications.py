@@ -1,0 +1,314 @@
+"""Notifications: created from domain events, REST, live SSE stream with resume, presence, two processes."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from eventonight.kernel.embedded_mongo import free_port
+from eventonight.kernel.testing import bearer, publish_event, wait_until
+
+KNOWN = ("notification_users", "interactions_users")
+API = "/api/notifications"
+
+
+class SSE:
+    """Reads server-sent events from a streaming aiohttp response."""
+
+    def __init__(self, response) -> None:
+        self.response = response
+
+    async def next(self, timeout: float = 10.0) -> dict:
+        frame: dict = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("no event within the wait")
+            line = await asyncio.wait_for(self.response.content.readline(), remaining)
+            if not line:
+                raise EOFError("stream closed")
+            text = line.decode().rstrip("\r\n")
+            if not text:
+                if "event" in frame or "data" in frame:
+                    return frame
+                continue
+            if text.startswith(":"):
+                continue  # heartbeat comment
+            key, _, value = text.partition(":")
+            frame[key] = value.lstrip(" ")
+
+    async def next_of(self, event: str, timeout: float = 10.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await self.next(max(0.1, deadline - time.monotonic()))
+            if frame.get("event") == event:
+                frame["json"] = json.loads(frame["data"])
+                return frame
+
+
+async def open_stream(client, token, last_event_id=None, query=False):
+    headers = {} if query else bearer(token)
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    url = f"{API}/stream" + (f"?access_token={token}" if query else "")
+    response = await client.get(url, headers=headers)
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    return response, SSE(response)
+
+
+async def test_a_follow_appears_on_the_open_stream_and_resume_replays(platform, account):
+    p = await platform()
+    c = p.client
+    club = await account(p, "club", role="organization", known_in=KNOWN)
+    alice = await account(p, "alice", known_in=KNOWN)
+    bob = await account(p, "bob", known_in=KNOWN)
+    response, sse = await open_stream(c, club.token)
+    first = await sse.next_of("unread-count")
+    assert first["json"] == {"unread": 0} and first["id"] == "0"
+
+    follow = await c.post(
+        f"/api/interactions/users/{alice.id}/following", json={"followedId": club.id}, headers=alice.headers
+    )
+    assert follow.status == 201
+    frame = await sse.next_of("notification")
+    notification = frame["json"]
+    assert notification["type"] == "follower.new" and notification["userId"] == club.id
+    assert notification["metadata"]["actor"] == {"userId": alice.id, "name": "alice", "avatarUrl": None}
+    assert frame["id"] == notification["id"]
+    assert (await sse.next_of("unread-count"))["json"] == {"unread": 1}
+    response.close()
+
+    # Missed while disconnected: replayed after Last-Event-ID, in order.
+    await c.post(f"/api/interactions/users/{bob.id}/following", json={"followedId": club.id}, headers=bob.headers)
+
+    async def stored():
+        return (await (await c.get(f"{API}/unread-count", headers=club.headers)).json())["unread"] == 2
+
+    await wait_until(stored)
+    response, sse = await open_stream(c, club.token, last_event_id=frame["id"], query=True)
+    replayed = await sse.next_of("notification")
+    assert replayed["json"]["metadata"]["actor"]["userId"] == bob.id
+    assert (await sse.next_of("unread-count"))["json"] == {"unread": 2}
+    response.close()
+
+
+async def test_rest_listing_unread_and_marking_read(platform, account):
+    p = await platform()
+    c = p.client
+    club = await account(p, "club", role="organization", known_in=KNOWN)
+    fans = [await account(p, f"fan{i}", known_in=KNOWN) for i in range(3)]
+    for fan in fans:
+        await c.post(f"/api/interactions/users/{fan.id}/following", json={"followedId": club.id}, headers=fan.headers)
+
+    async def three():
+        return (await (await c.get(f"{API}/unread-count", headers=club.headers)).json())["unread"] == 3
+
+    await wait_until(three)
+    page = await (await c.get(f"{API}?limit=2", headers=club.headers)).json()
+    assert page["total"] == 3 and page["hasMore"] is True
+    newest = page["items"][0]
+    assert newest["metadata"]["actor"]["userId"] == fans[-1].id, "newest first"
+    assert (await c.post(f"{API}/{newest['id']}/read", headers=fans[0].headers)).status == 404, "not the recipient"
+    assert (await c.post(f"{API}/not-an-id/read", headers=club.headers)).status == 404
+    assert (await c.post(f"{API}/{newest['id']}/read", headers=club.headers)).status == 204
+    unread = await (await c.get(f"{API}?unread=true", headers=club.headers)).json()
+    assert unread["total"] == 2 and newest["id"] not in [n["id"] for n in unread["items"]]
+    assert (await (await c.post(f"{API}/read-all", headers=club.headers)).json())["updated"] == 2
+    assert (await (await c.get(f"{API}/unread-count", headers=club.headers)).json())["unread"] == 0
+    assert (await c.get(API)).status == 401
+    assert (await c.get(f"{API}?unread=maybe", headers=club.headers)).status == 400
+
+
+async def test_domain_events_that_notify(platform, account, settings):
+    p = await platform()
+    c = p.client
+    club = await account(p, "club", role="organization", known_in=(*KNOWN, "events_users", "chat_users"))
+    alice = await account(p, "alice", known_in=(*KNOWN, "chat_users"))
+    await c.post(f"/api/interactions/users/{alice.id}/following", json={"followedId": club.id}, headers=alice.headers)
+
+    async def follow_known():
+        return await p.kernel.database.db["notification_follows"].count_documents({}) == 1
+
+    await wait_until(follow_known)
+    date = "2030-06-01T20:00:00Z"
+    event = await (
+        await c.post(
+            "/api/events",
+            json={"title": "Gala", "date": date, "location": {"city": "Rome"}, "status": "PUBLISHED"},
+            headers=club.headers,
+        )
+    ).json()
+    await c.post(
+        f"/api/chat/users/{alice.id}/conversations",
+        json={"recipientId": club.id, "content": "Dress code?"},
+        headers=alice.headers,
+    )
+    publish_event(
+        settings,
+        "ticketing.order.confirmed",
+        {"orderId": "o1", "userId": alice.id, "eventId": event["id"], "ticketCount": 2, "eventTitle": "Gala"},
+    )
+
+    async def types_of(user):
+        items = (await (await c.get(f"{API}?limit=100", headers=user.headers)).json())["items"]
+        return sorted(n["type"] for n in items)
+
+    async def alice_has_two():
+        return await types_of(alice) == ["event.published", "ticket.purchase.confirmed"]
+
+    await wait_until(alice_has_two)
+
+    async def club_has_two():
+        return await types_of(club) == ["chat.message", "follower.new"]
+
+    await wait_until(club_has_two)
+    await c.post(f"/api/events/{event['id']}/cancel", headers=club.headers)
+
+    async def cancelled_notified():
+        return "event.cancelled" in await types_of(alice)
+
+    await wait_until(cancelled_notified)
+    items = (await (await c.get(API, headers=club.headers)).json())["items"]
+    chat = next(n for n in items if n["type"] == "chat.message")
+    assert chat["metadata"]["preview"] == "Dress code?" and chat["metadata"]["actor"]["userId"] == alice.id
+
+    # Deleting a user deletes their notifications.
+    assert (await c.delete(f"/api/users/{alice.id}", headers=alice.headers)).status == 204
+
+    async def gone():
+        return await p.kernel.database.db["notification_notifications"].count_documents({"user_id": alice.id}) == 0
+
+    await wait_until(gone)
+
+
+async def test_presence_and_expiring_tokens(platform, account):
+    p = await platform()
+    c = p.client
+    club = await account(p, "club", role="organization", known_in=KNOWN)
+    alice = await account(p, "alice", known_in=KNOWN)
+    await c.post(f"/api/interactions/users/{alice.id}/following", json={"followedId": club.id}, headers=alice.headers)
+
+    async def online():
+        return (await (await c.get(f"{API}/users/{club.id}/is-online", headers=alice.headers)).json())["online"]
+
+    async def follow_known():
+        return await p.kernel.database.db["notification_follows"].count_documents({}) == 1
+
+    await wait_until(follow_known)  # presence goes to followers, known from interactions' events
+    assert not await online()
+    assert (await c.get(f"{API}/users/{club.id}/is-online")).status == 401
+    alice_stream, alice_sse = await open_stream(c, alice.token)
+    await alice_sse.next_of("unread-count")
+    # Two tabs: both receive; presence holds until the last one closes.
+    tab1, sse1 = await open_stream(c, club.token)
+    tab2, sse2 = await open_stream(c, club.token)
+    assert await online()
+    presence = await alice_sse.next_of("presence")
+    assert presence["json"] == {"userId": club.id, "online": True}
+    bob = await account(p, "bob", known_in=KNOWN)
+    await c.post(f"/api/interactions/users/{bob.id}/following", json={"followedId": club.id}, headers=bob.headers)
+    for sse in (sse1, sse2):
+        assert (await sse.next_of("notification"))["json"]["metadata"]["actor"]["userId"] == bob.id
+    tab1.close()
+    await asyncio.sleep(0)  # let the server notice one closed stream (there is no event to wait for)
+    assert await online()
+    tab2.close()
+
+    async def offline():
+        return not await online()
+
+    await wait_until(offline)
+    assert (await alice_sse.next_of("presence"))["json"] == {"userId": club.id, "online": False}
+    alice_stream.close()
+
+    # A token that expires ends the stream cleanly.
+    tokens = p.kernel.tokens
+    ttl, tokens.access_ttl_seconds = tokens.access_ttl_seconds, 2
+    try:
+        short = tokens.issue_access_token(club.id, "organization")
+    finally:
+        tokens.access_ttl_seconds = ttl
+    response, sse = await open_stream(c, short)
+    await sse.next_of("unread-count")
+    with pytest.raises(EOFError):
+        await sse.next(timeout=10)
+    response.close()
+
+
+def _spawn(env: dict, command: str, port: int) -> subprocess.Popen:
+    eventonight = Path(sys.executable).parent / "eventonight"
+    return subprocess.Popen([str(eventonight), command], env={**env, "EVENTONIGHT_PORT": str(port)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+async def test_delivery_across_two_real_processes(settings, tmp_path, monkeypatch):
+    """The stream is open on process A; the follow is made on process B, whose consumers store the
+    notification; A delivers it because every process has its own broadcast queue."""
+    env = {
+        **os.environ,
+        "EVENTONIGHT_MONGODB_URI": settings.mongodb_uri,
+        "EVENTONIGHT_DATABASE": settings.database,
+        "EVENTONIGHT_BROKER_URL": settings.broker_url,
+        "EVENTONIGHT_EXCHANGE": settings.exchange,
+        "EVENTONIGHT_QUEUE_PREFIX": settings.queue_prefix,
+        "EVENTONIGHT_DATA_DIR": str(tmp_path),
+        "EVENTONIGHT_LOG_LEVEL": "WARNING",
+        "EVENTONIGHT_USERS_ARGON2_MEMORY_KIB": "1024",
+        "EVENTONIGHT_USERS_ARGON2_TIME_COST": "1",
+        "EVENTONIGHT_USERS_ARGON2_PARALLELISM": "1",
+    }
+    port_a, port_b = free_port(), free_port()
+    web_a = _spawn(env, "web", port_a)  # HTTP only: no consumers, no relay
+    serve_b = _spawn(env, "serve", port_b)  # HTTP, relay, consumers
+    try:
+        async with aiohttp.ClientSession() as http:
+            for port, process in ((port_a, web_a), (port_b, serve_b)):
+
+                async def up(port=port, process=process):
+                    assert process.poll() is None, process.stderr.read()
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/health") as r:
+                            return r.status == 200
+                    except aiohttp.ClientError:
+                        return False
+
+                await wait_until(up, timeout=60, interval=0.2)
+            b = f"http://127.0.0.1:{port_b}"
+
+            async def register(name, role):
+                body = {"username": name, "email": f"{name}@example.org", "password": "password1", "role": role}
+                async with http.post(f"{b}/api/users/register", json=body) as r:
+                    assert r.status == 201, await r.text()
+                    return await r.json()
+
+            club, alice = await register("club", "organization"), await register("alice", "member")
+            async with http.get(
+                f"http://127.0.0.1:{port_a}{API}/stream", headers=bearer(club["accessToken"])
+            ) as stream:
+                sse = SSE(stream)
+                await sse.next_of("unread-count", timeout=20)
+                path = f"{b}/api/interactions/users/{alice['user']['id']}/following"
+
+                async def followed():
+                    # B learns about the club through user.created first; retry until it does.
+                    async with http.post(
+                        path, json={"followedId": club["user"]["id"]}, headers=bearer(alice["accessToken"])
+                    ) as r:
+                        return r.status == 201
+
+                await wait_until(followed, timeout=20, interval=0.2)
+                frame = await sse.next_of("notification", timeout=20)
+                assert frame["json"]["type"] == "follower.new"
+                assert frame["json"]["metadata"]["actor"]["userId"] == alice["user"]["id"]
+    finally:
+        for process in (web_a, serve_b):
+            process.terminate()
+            process.wait(20)
