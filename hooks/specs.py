@@ -184,3 +184,14 @@ def eventonight_may_change_image(kernel, kind, entity_id, user_id):
     Return True or False; None means no plugin owns this kind of entity, and
     the media plugin answers 404. May be a coroutine.
     """
+
+
+@hookspec
+def eventonight_draining(kernel):
+    """The web process stops: end long-lived responses now.
+
+    Called when the process has stopped accepting connections and before it
+    waits for open requests to finish (aiohttp's ``on_shutdown``), so a plugin
+    holding streams (server-sent events, long polls) can close them promptly
+    instead of being cancelled after the shutdown timeout. May be a coroutine.
+    """

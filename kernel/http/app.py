@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from eventonight.kernel.hookcall import call_each
+from eventonight.kernel.hookcall import acall_each, call_each
 from eventonight.kernel.http import openapi
 from eventonight.kernel.http.handling import add_catch_all, wrap_routes
 from eventonight.kernel.http.keys import KERNEL
@@ -101,4 +101,9 @@ def create_app(
         await runtime.stop()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def draining(app: web.Application) -> None:
+        await acall_each(kernel.pm, "eventonight_draining", kernel=kernel)
+
+    app.on_shutdown.append(draining)
     return app

@@ -63,6 +63,11 @@ async def eventonight_startup(kernel):
 
 
 @hookimpl
+def eventonight_draining(kernel):
+    hub(kernel).drain()
+
+
+@hookimpl
 async def eventonight_shutdown(kernel):
     await hub(kernel).stop()
 

@@ -50,15 +50,18 @@ class Holder(Model):
 
 
 class Presence(Model):
+    """One document per web process: the users with a stream open there. A process that dies
+    stops renewing ``expires_at`` and its users count as offline once it passes."""
+
     model_config = {
         "collection": P + "presence",
         "indexes": lambda: [
-            pymongo.IndexModel([("user_id", 1)], name="user"),
+            pymongo.IndexModel([("users", 1)], name="users"),
             pymongo.IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0),
         ],
     }
-    id: str = Field(primary_field=True)
-    user_id: str
+    id: str = Field(primary_field=True)  # the process id
+    users: list[str] = []
     expires_at: datetime
 
 

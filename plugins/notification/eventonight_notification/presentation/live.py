@@ -28,6 +28,7 @@ class Hub:
         self.streams: dict[str, set[asyncio.Queue]] = defaultdict(set)
         self.listener: BroadcastListener | None = None
         self._heartbeat: asyncio.Task | None = None
+        self.stopping = False
 
     def store(self) -> Store:
         return Store(self.kernel.database.db, None)
@@ -47,18 +48,22 @@ class Hub:
             log.warning("live notification feed not connected yet; it keeps retrying")
         self._heartbeat = asyncio.create_task(self._beat())
 
-    async def stop(self) -> None:
+    def drain(self) -> None:
+        """End every open stream (the process is stopping); clients reconnect elsewhere with Last-Event-ID."""
+        self.stopping = True
         for queues in self.streams.values():
             for queue in queues:
                 with contextlib.suppress(asyncio.QueueFull):
-                    queue.put_nowait(("close", None))  # end open streams so the process can stop
+                    queue.put_nowait(("close", None))
+
+    async def stop(self) -> None:
+        self.drain()
         if self._heartbeat:
             self._heartbeat.cancel()
         if self.listener:
             await asyncio.to_thread(self.listener.stop)
-        for user_id in list(self.streams):
-            with contextlib.suppress(Exception):
-                await self.store().absent(self.process_id, user_id)
+        with contextlib.suppress(Exception):
+            await self.store().process_gone(self.process_id)
 
     async def on_broadcast(self, routing_key: str, envelope: dict) -> None:
         payload = envelope.get("payload", {})
@@ -95,6 +100,8 @@ class Hub:
         streams.discard(queue)
         if not streams:
             del self.streams[user_id]
+            if self.stopping:
+                return  # the process's presence document goes at once
             await self.store().absent(self.process_id, user_id)
             if not await self.store().online(user_id, datetime.now(UTC)):
                 await self._announce(user_id, False)
@@ -115,7 +122,5 @@ class Hub:
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            until = datetime.now(UTC) + PRESENCE_TTL
-            for user_id in list(self.streams):
-                with contextlib.suppress(Exception):
-                    await self.store().present(self.process_id, user_id, until)
+            with contextlib.suppress(Exception):
+                await self.store().renew(self.process_id, datetime.now(UTC) + PRESENCE_TTL)
