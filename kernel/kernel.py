@@ -133,6 +133,21 @@ class Kernel:
         """Run ``work(uow)`` in a transaction, re-running it on transient conflicts."""
         return await self.database.transaction(work)
 
+    def store_runners(self, make_store: Callable[[Any, Any], Any]) -> tuple[Callable, Callable]:
+        """``(transaction, direct)`` for use cases written as ``work(store, uow)``.
+
+        ``transaction(work)`` runs ``work(make_store(db, session), uow)`` in a retried
+        transaction; ``direct(work)`` runs ``work(make_store(db, None), None)`` without one.
+        """
+
+        async def transaction(work):
+            return await self.transaction(lambda uow: work(make_store(self.database.db, uow.session), uow))
+
+        async def direct(work):
+            return await work(make_store(self.database.db, None), None)
+
+        return transaction, direct
+
     # -- bus -------------------------------------------------------------
     def consumers(self) -> dict[str, list[Consumer]]:
         if self._consumers is None:

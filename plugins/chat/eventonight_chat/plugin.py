@@ -14,14 +14,7 @@ NAME = "chat"
 
 def services(kernel) -> Chat:
     if NAME not in kernel.plugin_state:
-
-        async def transaction(work):
-            return await kernel.transaction(lambda uow: work(Store(kernel.database.db, uow.session), uow))
-
-        async def direct(work):
-            return await work(Store(kernel.database.db, None), None)
-
-        kernel.plugin_state[NAME] = Chat(transaction, direct)
+        kernel.plugin_state[NAME] = Chat(*kernel.store_runners(Store))
     return kernel.plugin_state[NAME]
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventonight.kernel import ApiError
 from eventonight.kernel.http import Page, json_response, page_params, parse_body, require_owner, require_user
+from eventonight.kernel.http.domain_errors import DomainErrors
 from eventonight_chat.domain.rules import DomainError, Forbidden, NotFound
 
 BASE = "/api/chat"
@@ -23,19 +24,7 @@ class MessageBody(BaseModel):
     content: str = Field(max_length=10_000)
 
 
-def api_error(exc: DomainError) -> ApiError:
-    status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 400
-    details = (
-        [{"field": exc.field, "message": str(exc), "type": "value_error"}] if exc.field and status == 400 else None
-    )
-    return ApiError(status, str(exc), details=details)
-
-
-async def call(coroutine):
-    try:
-        return await coroutine
-    except DomainError as exc:
-        raise api_error(exc) from exc
+call = DomainErrors(DomainError, {NotFound: 404, Forbidden: 403})
 
 
 class ChatApi:

@@ -9,10 +9,4 @@ from eventonight_interactions.infrastructure.store import Store
 
 
 def build(kernel: Any) -> Interactions:
-    async def transaction(work):
-        return await kernel.transaction(lambda uow: work(Store(kernel.database.db, uow.session), uow))
-
-    async def direct(work):
-        return await work(Store(kernel.database.db, None), None)
-
-    return Interactions(transaction, direct)
+    return Interactions(*kernel.store_runners(Store))

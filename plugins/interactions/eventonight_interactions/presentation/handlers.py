@@ -14,33 +14,14 @@ from eventonight.kernel.http import (
     require_role,
     require_user,
 )
+from eventonight.kernel.http.domain_errors import DomainErrors
 from eventonight_interactions.domain.rules import Conflict, DomainError, Forbidden, NotFound
 from eventonight_interactions.presentation.schemas import FollowBody, ReplyBody, ReviewBody, ReviewEditBody
 
 BASE = "/api/interactions"
 
 
-def api_error(exc: DomainError) -> ApiError:
-    status = (
-        404
-        if isinstance(exc, NotFound)
-        else 403
-        if isinstance(exc, Forbidden)
-        else 409
-        if isinstance(exc, Conflict)
-        else 400
-    )
-    details = (
-        [{"field": exc.field, "message": str(exc), "type": "value_error"}] if exc.field and status == 400 else None
-    )
-    return ApiError(status, str(exc), details=details)
-
-
-async def call(coroutine):
-    try:
-        return await coroutine
-    except DomainError as exc:
-        raise api_error(exc) from exc
+call = DomainErrors(DomainError, {NotFound: 404, Forbidden: 403, Conflict: 409})
 
 
 class InteractionsApi:
