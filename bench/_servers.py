@@ -41,11 +41,15 @@ class BenchPlugin:
 
 
 def kernel(port: int, mongo_uri: str, database: str = "bench_kernel") -> None:
+    from importlib.metadata import entry_points
+
     from eventonight.kernel import Kernel
     from eventonight.kernel.http.app import create_app
     from eventonight.settings import Settings
 
-    settings = Settings(mongodb_uri=mongo_uri, database=database, port=port, disabled_plugins=[])
+    # The kernel alone: installed domain plugins (and their background threads) are left out.
+    installed = [ep.name for ep in entry_points(group="eventonight.plugins")]
+    settings = Settings(mongodb_uri=mongo_uri, database=database, port=port, disabled_plugins=installed)
     k = Kernel(settings, extra_plugins=[("bench", BenchPlugin())])
     app = create_app(k, relay=False, consumers=False, scheduler=False)
 

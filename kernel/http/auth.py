@@ -13,6 +13,9 @@ from eventonight.kernel.http.keys import KERNEL
 def _bearer(request: web.Request, allow_query: bool) -> str | None:
     header = request.headers.get("Authorization")
     if header:
+        # The common case first, without splitting: "Bearer <token>".
+        if header[:7] in ("Bearer ", "bearer ") and len(header) > 7:
+            return header[7:].strip()
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "Authorization header must be 'Bearer <token>'", headers=_challenge())

@@ -27,7 +27,7 @@ _counter = itertools.count()
 
 
 def new_request_id() -> str:
-    return f"{_PROCESS_PREFIX}{next(_counter):010x}"
+    return _PROCESS_PREFIX + str(next(_counter))
 
 
 def _error_response(error: ApiError, request_id: str) -> web.Response:
