@@ -31,6 +31,7 @@ KINDS = [
     ("Soul Sunday", ["live-music", "soul", "funk", "chill"]),
 ]
 COUNT = 60
+WAIT_STEP_SECONDS = 0.2
 
 
 async def seed(kernel, services) -> list[str]:
@@ -43,7 +44,7 @@ async def seed(kernel, services) -> list[str]:
         organizations = [d["_id"] async for d in kernel.database.db["events_users"].find({"role": "organization"})]
         if organizations:
             break
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(WAIT_STEP_SECONDS)
     if not organizations:
         return ["no organizations known yet: run `eventonight seed` again once the users plugin created some"]
     rng = random.Random(42)
