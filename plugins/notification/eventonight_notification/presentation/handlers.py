@@ -109,7 +109,9 @@ class NotificationsApi:
                     if remaining <= 0:
                         break  # the token expired: end cleanly; the client reconnects with a fresh one
                     try:
-                        kind, payload = await asyncio.wait_for(queue.get(), remaining)
+                        # asyncio.timeout, not wait_for: no extra task per idle stream.
+                        async with asyncio.timeout(remaining):
+                            kind, payload = await queue.get()
                     except TimeoutError:
                         break
                     if kind == "close":
