@@ -59,7 +59,6 @@ class OutboxRelay:
         self.backoff_max = backoff_max
         self.observer = observer
         self.lease = Lease(database, "outbox-relay", lease_seconds)
-        self.published = 0
         self._wake = asyncio.Event()
         self._stopping = False
         database.on_commit(lambda events: self._wake.set())
@@ -127,7 +126,6 @@ class OutboxRelay:
                 if confirmed:
                     deleting = asyncio.ensure_future(self._delete(batch[:confirmed]))
                     sent += confirmed
-                    self.published += confirmed
                     await self._observe(events[:confirmed])
                 if failure is not None:
                     raise failure

@@ -120,9 +120,6 @@ class MediaService:
             await self.objects.delete(old_key)
         return True
 
-    async def current(self, kind: str, entity_id: str) -> dict | None:
-        return await self.kernel.database.db[REFERENCES].find_one({"_id": f"{check_kind(kind)}:{entity_id}"})
-
     async def fetch(self, key: str) -> StoredObject | None:
         try:
             return await self.objects.get(key)
