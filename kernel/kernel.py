@@ -133,6 +133,12 @@ class Kernel:
         """Run ``work(uow)`` in a transaction, re-running it on transient conflicts."""
         return await self.database.transaction(work)
 
+    def plugin_service(self, name: str, build: Callable[[], T]) -> T:
+        """The object ``build()`` makes, built once per kernel and kept in ``plugin_state[name]``."""
+        if name not in self.plugin_state:
+            self.plugin_state[name] = build()
+        return self.plugin_state[name]
+
     def store_runners(self, make_store: Callable[[Any, Any], Any]) -> tuple[Callable, Callable]:
         """``(transaction, direct)`` for use cases written as ``work(store, uow)``.
 

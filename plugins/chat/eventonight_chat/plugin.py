@@ -13,9 +13,7 @@ NAME = "chat"
 
 
 def services(kernel) -> Chat:
-    if NAME not in kernel.plugin_state:
-        kernel.plugin_state[NAME] = Chat(*kernel.store_runners(Store))
-    return kernel.plugin_state[NAME]
+    return kernel.plugin_service(NAME, lambda: Chat(*kernel.store_runners(Store)))
 
 
 @hookimpl

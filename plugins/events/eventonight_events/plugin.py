@@ -16,9 +16,7 @@ COMPLETION_INTERVAL_SECONDS = 60
 
 
 def services(kernel) -> EventsServices:
-    if NAME not in kernel.plugin_state:
-        kernel.plugin_state[NAME] = EventsServices(kernel)
-    return kernel.plugin_state[NAME]
+    return kernel.plugin_service(NAME, lambda: EventsServices(kernel))
 
 
 @hookimpl

@@ -14,9 +14,7 @@ NAME = "interactions"
 
 
 def services(kernel):
-    if NAME not in kernel.plugin_state:
-        kernel.plugin_state[NAME] = build(kernel)
-    return kernel.plugin_state[NAME]
+    return kernel.plugin_service(NAME, lambda: build(kernel))
 
 
 @hookimpl

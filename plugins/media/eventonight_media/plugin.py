@@ -26,21 +26,19 @@ class MediaSettings(BaseSettings):
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 
 
+def _build(kernel) -> MediaService:
+    settings = kernel.plugin_settings.get(NAME) or MediaSettings()
+    if settings.s3_endpoint:
+        store = S3Store(
+            settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_bucket, settings.s3_secure
+        )
+    else:
+        store = LocalStore(settings.local_dir or kernel.settings.data_dir / "media")
+    return MediaService(kernel, store, settings.max_bytes)
+
+
 def services(kernel) -> MediaService:
-    if NAME not in kernel.plugin_state:
-        settings = kernel.plugin_settings.get(NAME) or MediaSettings()
-        if settings.s3_endpoint:
-            store = S3Store(
-                settings.s3_endpoint,
-                settings.s3_access_key,
-                settings.s3_secret_key,
-                settings.s3_bucket,
-                settings.s3_secure,
-            )
-        else:
-            store = LocalStore(settings.local_dir or kernel.settings.data_dir / "media")
-        kernel.plugin_state[NAME] = MediaService(kernel, store, settings.max_bytes)
-    return kernel.plugin_state[NAME]
+    return kernel.plugin_service(NAME, lambda: _build(kernel))
 
 
 @hookimpl

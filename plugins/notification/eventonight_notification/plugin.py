@@ -24,9 +24,7 @@ TRIGGERS = (
 
 
 def hub(kernel) -> Hub:
-    if NAME not in kernel.plugin_state:
-        kernel.plugin_state[NAME] = Hub(kernel)
-    return kernel.plugin_state[NAME]
+    return kernel.plugin_service(NAME, lambda: Hub(kernel))
 
 
 @hookimpl

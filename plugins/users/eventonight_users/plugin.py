@@ -25,9 +25,7 @@ DEMO_ACCOUNTS = [
 
 def services(kernel) -> Users:
     """The plugin's services for this kernel, built on first use (after startup)."""
-    if NAME not in kernel.plugin_state:
-        kernel.plugin_state[NAME] = Users(kernel, kernel.plugin_settings.get(NAME) or UsersSettings())
-    return kernel.plugin_state[NAME]
+    return kernel.plugin_service(NAME, lambda: Users(kernel, kernel.plugin_settings.get(NAME) or UsersSettings()))
 
 
 @hookimpl

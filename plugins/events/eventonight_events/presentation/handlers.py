@@ -16,23 +16,15 @@ from eventonight.kernel.http import (
     require_role,
     require_user,
 )
+from eventonight.kernel.http.domain_errors import DomainErrors
 from eventonight_events.application.commands import EventInput
 from eventonight_events.application.queries import SearchParams, Unauthenticated
 from eventonight_events.domain.model import DomainError, Event, Forbidden, InvalidTransition, Location, NotFound
 from eventonight_events.presentation.schemas import CreateEventBody, EventFields, SearchQuery, UpdateEventBody
 
-
-def api_error(exc: DomainError) -> ApiError:
-    if isinstance(exc, NotFound):
-        return ApiError(404, str(exc))
-    if isinstance(exc, Forbidden):
-        return ApiError(403, str(exc))
-    if isinstance(exc, InvalidTransition):
-        return ApiError(409, str(exc))
-    if isinstance(exc, Unauthenticated):
-        return ApiError(401, str(exc))
-    details = [{"field": exc.field, "message": str(exc), "type": "value_error"}] if exc.field else None
-    return ApiError(400, str(exc), details=details)
+api_error = DomainErrors(
+    DomainError, {NotFound: 404, Forbidden: 403, InvalidTransition: 409, Unauthenticated: 401}
+).to_api_error
 
 
 def event_view(event: Event) -> dict:

@@ -14,23 +14,17 @@ from eventonight.kernel.http import (
     parse_body,
     require_owner,
 )
+from eventonight.kernel.http.domain_errors import DomainErrors
 from eventonight_users.application.accounts import AccountChanges
 from eventonight_users.domain.accounts import Conflict, DomainError, NotFound, Throttled, Unauthorized
 from eventonight_users.infrastructure.wiring import Users
 from eventonight_users.presentation.schemas import LoginBody, PasswordBody, RefreshBody, RegisterBody, UpdateBody
 
-
-def api_error(exc: DomainError) -> ApiError:
-    if isinstance(exc, Throttled):
-        return ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after_seconds)})
-    if isinstance(exc, Conflict):
-        return ApiError(409, str(exc), details=[{"field": exc.field, "message": str(exc), "type": "conflict"}])
-    if isinstance(exc, NotFound):
-        return ApiError(404, str(exc))
-    if isinstance(exc, Unauthorized):
-        return ApiError(401, str(exc))
-    details = [{"field": exc.field, "message": str(exc), "type": "value_error"}] if exc.field else None
-    return ApiError(400, str(exc), details=details)
+api_error = DomainErrors(
+    DomainError,
+    {Throttled: 429, Conflict: 409, NotFound: 404, Unauthorized: 401},
+    headers=lambda exc: {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Throttled) else None,
+).to_api_error
 
 
 class UsersApi:
