@@ -12,7 +12,7 @@ import statistics
 from _common import HERE, free_port, require_wrk, spawn, start_mongo, wait_http, wrk
 
 
-def main(rounds: int = 3) -> None:
+def main(rounds: int = 5) -> None:
     require_wrk()
     mongo = start_mongo()
     bare_port, kernel_port = free_port(), free_port()
@@ -30,10 +30,14 @@ def main(rounds: int = 3) -> None:
             results["kernel"].append(wrk(f"http://127.0.0.1:{kernel_port}/api/bench", header=header))
         rps = {k: statistics.median(r["rps"] for r in v) for k, v in results.items()}
         p99 = {k: statistics.median(r["p99_ms"] for r in v) for k, v in results.items()}
-        ratio = rps["bare"] / rps["kernel"]
+        # One ratio per adjacent pair of rounds: a noisy spell hits both sides of a pair alike.
+        ratios = sorted(b["rps"] / k["rps"] for b, k in zip(results["bare"], results["kernel"], strict=True))
+        ratio = statistics.median(ratios)
         print(f"bare handler      : {rps['bare']:9.0f} req/s   p99 {p99['bare']:.2f} ms")
         print(f"kernel, with auth : {rps['kernel']:9.0f} req/s   p99 {p99['kernel']:.2f} ms")
-        print(f"time per request, kernel / bare: {ratio:.2f}x  (target <= 1.30x) {'OK' if ratio <= 1.3 else 'MISSED'}")
+        spread = f"rounds {ratios[0]:.2f}-{ratios[-1]:.2f}x"
+        verdict = "OK" if ratio <= 1.3 else "MISSED"
+        print(f"time per request, kernel / bare: {ratio:.2f}x median, {spread}  (target <= 1.30x) {verdict}")
     finally:
         for process in (bare, kern):
             process.terminate()

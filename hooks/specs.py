@@ -70,7 +70,10 @@ def eventonight_consumers(kernel):
     each message to every consumer whose pattern matches, acknowledges only
     after the handler returned, skips envelope ids the consumer already
     processed, and after ``consumer_max_attempts`` failures moves the message
-    to ``<queue>.dead-letter``.
+    to ``<queue>.dead-letter``. Messages already waiting are handled together
+    in one transaction (up to ``consumer_prefetch``), falling back to one
+    message per transaction if that fails; ``Consumer(..., batch=True)``
+    receives them as one list (see :class:`eventonight.hooks.Consumer`).
     """
 
 

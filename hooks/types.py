@@ -47,6 +47,9 @@ class DomainEvent:
 #: (a MongoDB transaction) in which the kernel also records that this consumer
 #: processed ``event.id``: whatever the handler writes through it happens once.
 Handler = Callable[[DomainEvent, Any], Awaitable[None]]
+#: ``async def handler(events, uow) -> None`` for ``Consumer(..., batch=True)``:
+#: ``events`` is a non-empty list of the consumer's events in queue order.
+BatchHandler = Callable[[list[DomainEvent], Any], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,24 @@ class Consumer:
     ``name`` must be unique within the plugin; it keys the de-duplication of
     redelivered messages, so renaming a consumer re-processes nothing only if
     the old messages are gone.
+
+    The kernel hands a plugin the messages that are waiting in its queue (up to
+    the ``consumer_prefetch`` setting) together, in one transaction, and falls
+    back to one message per transaction when that transaction fails (so one
+    bad message is retried and dead-lettered alone). With ``batch=False`` the
+    handler is still called once per event, in queue order. With
+    ``batch=True`` it is called as ``await handler(events, uow)`` with the list
+    of consecutive events it matches (often just one), so it can read and write
+    for all of them in bulk. When a plugin has a batch consumer, its consumers
+    run one after another over a batch, in the order the hook returned them
+    (so return first those whose writes others read); otherwise every event
+    goes through all its consumers before the next event, as one by one.
     """
 
     name: str
     patterns: tuple[str, ...]
-    handler: Handler
+    handler: Handler | BatchHandler
+    batch: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.patterns, str):

@@ -71,20 +71,24 @@ class UnitOfWork:
 
     async def record(self, event_type: str, payload: dict[str, Any]) -> DomainEvent:
         """Write a domain event to the outbox in this transaction."""
+        return (await self.record_many([(event_type, payload)]))[0]
+
+    async def record_many(self, events: list[tuple[str, dict[str, Any]]]) -> list[DomainEvent]:
+        """Write ``(event_type, payload)`` domain events to the outbox in this transaction, in order."""
+        if not events:
+            return []
+        at = utcnow()
         # Stored as the consumers will see it: JSON types only (datetimes as ISO-8601 UTC strings).
-        payload = jsonable(payload)
-        event = DomainEvent(id=str(uuid4()), event_type=event_type, occurred_at=utcnow(), payload=payload)
-        await self.database.db[OUTBOX].insert_one(
-            {
-                "eventId": event.id,
-                "eventType": event.event_type,
-                "occurredAt": event.occurred_at,
-                "payload": event.payload,
-            },
+        recorded = [DomainEvent(id=str(uuid4()), event_type=t, occurred_at=at, payload=jsonable(p)) for t, p in events]
+        await self.database.db[OUTBOX].insert_many(
+            [
+                {"eventId": e.id, "eventType": e.event_type, "occurredAt": e.occurred_at, "payload": e.payload}
+                for e in recorded
+            ],
             session=self.session,
         )
-        self.recorded.append(event)
-        return event
+        self.recorded.extend(recorded)
+        return recorded
 
 
 class Database:

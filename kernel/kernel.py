@@ -172,8 +172,39 @@ class Kernel:
     async def dispatch(self, plugin: str, event: DomainEvent) -> None:
         """Run each of ``plugin``'s matching consumers once for ``event`` (redeliveries are skipped)."""
         for consumer in self.consumers().get(plugin, []):
-            if any(pattern_matches(p, event.event_type) for p in consumer.patterns):
+            if _matches(consumer, event):
                 await self._run_once(plugin, consumer, event)
+
+    async def dispatch_batch(self, plugin: str, events: list[DomainEvent]) -> None:
+        """Run ``plugin``'s consumers for consecutive ``events`` in one transaction.
+
+        All or nothing: it raises when a handler fails or when any of the events was
+        processed before (its marker exists); the caller then falls back to
+        :meth:`dispatch` per event, which skips redeliveries and isolates failures.
+        """
+        unique = list({event.id: event for event in events}.values())
+        plan = [(c, [e for e in unique if _matches(c, e)]) for c in self.consumers().get(plugin, [])]
+        plan = [(consumer, matching) for consumer, matching in plan if matching]
+        if not plan:
+            return
+        at = utcnow()
+        markers = [{"_id": f"{plugin}:{c.name}:{e.id}", "at": at} for c, matching in plan for e in matching]
+
+        by_consumer = any(consumer.batch for consumer, _ in plan)
+
+        async def work(uow: UnitOfWork) -> None:
+            # Markers first: a redelivery fails the insert at once, before any handler runs.
+            await uow.collection(PROCESSED).insert_many(markers, session=uow.session)
+            if by_consumer:  # see Consumer: each consumer over all its events, in declared order
+                for consumer, matching in plan:
+                    await (consumer.handler(matching, uow) if consumer.batch else _each(consumer, matching, uow))
+            else:  # exactly the order of one message at a time
+                for event in unique:
+                    for consumer, matching in plan:
+                        if event in matching:
+                            await consumer.handler(event, uow)
+
+        await self.transaction(work)
 
     async def _run_once(self, plugin: str, consumer: Consumer, event: DomainEvent) -> None:
         key = f"{plugin}:{consumer.name}:{event.id}"
@@ -182,7 +213,7 @@ class Kernel:
             processed = uow.collection(PROCESSED)
             if await processed.find_one({"_id": key}, session=uow.session):
                 return
-            await consumer.handler(event, uow)
+            await consumer.handler([event] if consumer.batch else event, uow)
             # Same transaction as the handler's writes: done exactly once, or not at all.
             await processed.insert_one({"_id": key, "at": utcnow()}, session=uow.session)
 
@@ -200,3 +231,12 @@ class Kernel:
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
         return [job for _, jobs in call_each(self.pm, "eventonight_scheduled_jobs", kernel=self) for job in jobs or []]
+
+
+def _matches(consumer: Consumer, event: DomainEvent) -> bool:
+    return any(pattern_matches(p, event.event_type) for p in consumer.patterns)
+
+
+async def _each(consumer: Consumer, events: list[DomainEvent], uow: UnitOfWork) -> None:
+    for event in events:
+        await consumer.handler(event, uow)

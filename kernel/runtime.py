@@ -38,6 +38,7 @@ class Runtime:
                 loop=asyncio.get_running_loop(),
                 max_attempts=settings.consumer_max_attempts,
                 prefetch=settings.consumer_prefetch,
+                dispatch_batch=kernel.dispatch_batch,
             )
             self.consumer_runner.start()
             if not await self.consumer_runner.wait_ready(15):

@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     exchange: str = "eventonight"
     queue_prefix: str = "eventonight"
     consumer_max_attempts: int = Field(default=5, ge=1)
-    consumer_prefetch: int = Field(default=16, ge=1)
+    # Unacknowledged messages per plugin queue, and the most one batch of a plugin holds.
+    consumer_prefetch: int = Field(default=64, ge=1)
 
     # Outbox relay
     relay_batch_size: int = Field(default=1000, ge=1)

@@ -75,20 +75,26 @@ def eventonight_consumers(kernel):
     def store(uow) -> Store:
         return Store(kernel.database.db, uow.session)
 
-    async def triggers(event, uow):
-        await notify(event.event_type, event.payload, store(uow), uow)
+    async def copies(events, uow):
+        s, follows = store(uow), []
+        for event in events:
+            p = event.payload
+            if event.event_type.startswith("interactions.follow."):
+                follows.append((p["followerId"], p["followedId"], event.event_type.endswith("created")))
+                continue
+            await s.apply_follows(follows)  # in order: a user's deletion comes after their earlier follows
+            follows = []
+            if event.event_type == "user.deleted":
+                await s.forget_user(p["userId"])
+            else:
+                await s.upsert_user(p["userId"], p.get("name", ""), p.get("avatarUrl"))
+        await s.apply_follows(follows)
 
-    async def copies(event, uow):
-        p, s = event.payload, store(uow)
-        if event.event_type == "user.deleted":
-            await s.forget_user(p["userId"])
-        elif event.event_type.startswith("user."):
-            await s.upsert_user(p["userId"], p.get("name", ""), p.get("avatarUrl"))
-        else:
-            await s.follow(p["followerId"], p["followedId"], event.event_type.endswith("created"))
+    async def triggers(events, uow):
+        await notify([(e.event_type, e.payload) for e in events], store(uow), uow)
 
+    # Batch consumers, copies first: a notification sees the follows and names its batch brought.
     return [
-        Consumer("notify", TRIGGERS, triggers),
         Consumer(
             "copies",
             (
@@ -99,5 +105,7 @@ def eventonight_consumers(kernel):
                 "interactions.follow.deleted",
             ),
             copies,
+            batch=True,
         ),
+        Consumer("notify", TRIGGERS, triggers, batch=True),
     ]

@@ -111,14 +111,16 @@ class Store:
             d["_id"]: d async for d in self._c("users").find({"_id": {"$in": [i for i in ids if i]}}, session=self.s)
         }
 
-    async def follow(self, follower: str, followed: str, present: bool) -> None:
-        key = {"_id": f"{follower}:{followed}"}
-        if present:
-            await self._c("follows").update_one(
-                key, {"$set": {"follower": follower, "followed": followed}}, upsert=True, session=self.s
-            )
-        else:
-            await self._c("follows").delete_one(key, session=self.s)
+    async def apply_follows(self, changes: list[tuple[str, str, bool]]) -> None:
+        """``(follower, followed, present)`` changes, applied in order with one bulk write."""
+        ops = [
+            pymongo.UpdateOne({"_id": f"{a}:{b}"}, {"$set": {"follower": a, "followed": b}}, upsert=True)
+            if present
+            else pymongo.DeleteOne({"_id": f"{a}:{b}"})
+            for a, b, present in changes
+        ]
+        if ops:
+            await self._c("follows").bulk_write(ops, ordered=True, session=self.s)
 
     async def followers_of(self, user_ids: list[str]) -> list[str]:
         cursor = self._c("follows").find({"followed": {"$in": user_ids}}, {"follower": 1}, session=self.s)
@@ -164,6 +166,13 @@ class Store:
             self._c("notifications").find({"user_id": user_id, "_id": {"$gt": after}}, session=self.s).sort("_id", 1)
         )
         return await cursor.limit(limit).to_list(limit)
+
+    async def unread_counts(self, user_ids: set[str]) -> dict[str, int]:
+        pipeline = [
+            {"$match": {"user_id": {"$in": sorted(user_ids)}, "read": False}},
+            {"$group": {"_id": "$user_id", "n": {"$sum": 1}}},
+        ]
+        return {d["_id"]: d["n"] async for d in self._c("notifications").aggregate(pipeline, session=self.s)}
 
     async def unread_count(self, user_id: str) -> int:
         return await self._c("notifications").count_documents({"user_id": user_id, "read": False}, session=self.s)
