@@ -10,19 +10,14 @@ from eventonight.kernel.errors import ApiError
 from eventonight.kernel.http.keys import KERNEL
 
 
-def _bearer(request: web.Request, allow_query: bool) -> str | None:
-    header = request.headers.get("Authorization")
-    if header:
-        # The common case first, without splitting: "Bearer <token>".
-        if header[:7] in ("Bearer ", "bearer ") and len(header) > 7:
-            return header[7:].strip()
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "Authorization header must be 'Bearer <token>'", headers=_challenge())
-        return token.strip()
-    if allow_query:
-        return request.query.get("access_token")
-    return None
+def _bearer(header: str) -> str:
+    # The common case first, without splitting: "Bearer <token>".
+    if header[:7] in ("Bearer ", "bearer ") and len(header) > 7:
+        return header[7:].strip()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Authorization header must be 'Bearer <token>'", headers=_challenge())
+    return token.strip()
 
 
 def _challenge(error: str | None = None) -> dict[str, str]:
@@ -33,16 +28,21 @@ def _challenge(error: str | None = None) -> dict[str, str]:
 
 
 async def _principal(request: web.Request, allow_query: bool) -> Principal | None:
-    token = _bearer(request, allow_query)
-    if token is None:
+    # Verifications are cached under the raw header (or query value) the request holds anyway.
+    raw = request.headers.get("Authorization")
+    if raw:
+        token = None
+    elif allow_query and (raw := request.query.get("access_token")):
+        token = raw
+    else:
         return None
     tokens = request.app[KERNEL].tokens
     # The common case, a token seen before, costs no coroutine and no crypto.
-    principal = tokens.cached(token)
+    principal = tokens.cached(raw)
     if principal is not None:
         return principal
     try:
-        return await tokens.verify(token)
+        return await tokens.verify(token or _bearer(raw), cache_key=raw)
     except TokenError as exc:
         raise ApiError(401, str(exc), headers=_challenge(str(exc))) from exc
 

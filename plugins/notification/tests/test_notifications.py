@@ -189,6 +189,41 @@ async def test_domain_events_that_notify(platform, account, settings):
     await wait_until(gone)
 
 
+async def test_presence_of_many_streams_is_one_record_per_process_and_heals_when_it_lapsed(platform):
+    from eventonight_notification.plugin import hub
+
+    p = await platform()
+    c, db = p.client, p.kernel.database.db
+    users = [f"user-{i}" for i in range(20)]
+    tokens = {u: p.kernel.tokens.issue_access_token(u, "member") for u in users}
+
+    async def online(user_id):
+        response = await c.get(f"{API}/users/{user_id}/is-online", headers=bearer(tokens[users[0]]))
+        return (await response.json())["online"]
+
+    streams = await asyncio.gather(*(open_stream(c, tokens[u]) for u in users))
+    records = await db["notification_presence"].find().to_list(None)
+    assert len(records) == 1 and sorted(records[0]["users"]) == sorted(users)
+    assert all([await online(u) for u in users])
+
+    # A process paused past the record's TTL: its record is gone, so its users look offline.
+    await db["notification_presence"].delete_many({})
+    assert not await online(users[3])
+    await hub(p.kernel).heartbeat()
+    assert all([await online(u) for u in users])
+
+    for response, _ in streams[:10]:
+        response.close()
+
+    async def first_half_offline():
+        return not any([await online(u) for u in users[:10]])
+
+    await wait_until(first_half_offline)
+    assert all([await online(u) for u in users[10:]])
+    for response, _ in streams[10:]:
+        response.close()
+
+
 async def test_presence_and_expiring_tokens(platform, account):
     p = await platform()
     c = p.client

@@ -189,23 +189,40 @@ class Store:
         )
         return result.modified_count
 
-    # presence
-    async def present(self, process_id: str, user_id: str, until: datetime) -> None:
-        await self._c("presence").update_one(
-            {"_id": f"{process_id}:{user_id}"},
-            {"$set": {"user_id": user_id, "expires_at": until}},
-            upsert=True,
-            session=self.s,
-        )
+    # presence: one document per web process listing the users with a stream open there
+    async def record_presence(
+        self, process_id: str, added: set[str], removed: set[str], until: datetime, everyone: set[str] | None = None
+    ) -> None:
+        """Add and remove users of ``process_id``'s document; ``everyone`` rewrites the whole list."""
+        presence, key = self._c("presence"), {"_id": process_id}
+        if everyone is not None:
+            await presence.update_one(
+                key, {"$set": {"users": sorted(everyone), "expires_at": until}}, upsert=True, session=self.s
+            )
+            return
+        if added:
+            await presence.update_one(
+                key,
+                {"$addToSet": {"users": {"$each": sorted(added)}}, "$set": {"expires_at": until}},
+                upsert=True,
+                session=self.s,
+            )
+        if removed:
+            await presence.update_one(key, {"$pull": {"users": {"$in": sorted(removed)}}}, session=self.s)
 
-    async def absent(self, process_id: str, user_id: str) -> None:
-        await self._c("presence").delete_one({"_id": f"{process_id}:{user_id}"}, session=self.s)
+    async def online_among(self, user_ids: set[str], now: datetime, *, except_process: str | None = None) -> set[str]:
+        """Which of ``user_ids`` have a stream open in a live process (other than ``except_process``)."""
+        query: dict = {"users": {"$in": sorted(user_ids)}, "expires_at": {"$gt": now}}
+        if except_process is not None:
+            query["_id"] = {"$ne": except_process}
+        cursor = self._c("presence").find(query, {"users": 1}, session=self.s)
+        return {u async for d in cursor for u in d.get("users", []) if u in user_ids}
 
     async def online(self, user_id: str, now: datetime) -> bool:
-        return (
-            await self._c("presence").count_documents({"user_id": user_id, "expires_at": {"$gt": now}}, session=self.s)
-            > 0
-        )
+        return bool(await self.online_among({user_id}, now))
+
+    async def process_gone(self, process_id: str) -> None:
+        await self._c("presence").delete_one({"_id": process_id}, session=self.s)
 
 
 PRESENCE_TTL = timedelta(seconds=45)

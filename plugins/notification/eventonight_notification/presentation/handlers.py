@@ -93,7 +93,7 @@ class NotificationsApi:
         user_id = caller.user_id
         expires_at = float(caller.claims.get("exp", time.time() + 3600))
         last = parse_id(request.headers.get("Last-Event-ID") or request.query.get("lastEventId"))
-        queue = await self.hub.open(user_id)  # before the replay: nothing falls between the two
+        inbox = await self.hub.open(user_id)  # before the replay: nothing falls between the two
         try:
             async with sse_response(request, ping_interval=HEARTBEAT_SECONDS) as response:
                 response.headers["X-Accel-Buffering"] = "no"
@@ -111,7 +111,7 @@ class NotificationsApi:
                     try:
                         # asyncio.timeout, not wait_for: no extra task per idle stream.
                         async with asyncio.timeout(remaining):
-                            kind, payload = await queue.get()
+                            kind, payload = await inbox.get()
                     except TimeoutError:
                         break
                     if kind == "close":
@@ -132,5 +132,5 @@ class NotificationsApi:
                     else:
                         await response.send(json.dumps(payload), event="presence", id=frame_id)
         finally:
-            await self.hub.close(user_id, queue)
+            await self.hub.close(user_id, inbox)
         return response

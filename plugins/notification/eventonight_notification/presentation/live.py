@@ -13,6 +13,7 @@ from eventonight.hooks import DomainEvent
 from eventonight.kernel.bus.broadcast import BroadcastListener
 from eventonight_notification.domain.notifications import NOTIFICATION_CREATED, PRESENCE_CHANGED
 from eventonight_notification.infrastructure.store import PRESENCE_TTL, Store
+from eventonight_notification.presentation.inbox import Inbox
 
 log = logging.getLogger(__name__)
 UNREAD_CHANGED = "notification.unread.changed"
@@ -25,10 +26,14 @@ class Hub:
     def __init__(self, kernel) -> None:
         self.kernel = kernel
         self.process_id = uuid4().hex
-        self.streams: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self.streams: dict[str, set[Inbox]] = defaultdict(set)
         self.listener: BroadcastListener | None = None
         self._heartbeat: asyncio.Task | None = None
         self.stopping = False
+        self._recorded: set[str] = set()  # the users this process's presence document lists
+        self._full_sync = False
+        self._next_round: asyncio.Future | None = None
+        self._rounds: asyncio.Task | None = None
 
     def store(self) -> Store:
         return Store(self.kernel.database.db, None)
@@ -51,10 +56,9 @@ class Hub:
     def drain(self) -> None:
         """End every open stream (the process is stopping); clients reconnect elsewhere with Last-Event-ID."""
         self.stopping = True
-        for queues in self.streams.values():
-            for queue in queues:
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.put_nowait(("close", None))
+        for inboxes in self.streams.values():
+            for inbox in inboxes:
+                inbox.put(("close", None), force=True)
 
     async def stop(self) -> None:
         self.drain()
@@ -62,6 +66,9 @@ class Hub:
             self._heartbeat.cancel()
         if self.listener:
             await asyncio.to_thread(self.listener.stop)
+        if self._rounds is not None:  # let a presence write in flight land before the document goes
+            with contextlib.suppress(Exception):
+                await self._rounds
         with contextlib.suppress(Exception):
             await self.store().process_gone(self.process_id)
 
@@ -76,51 +83,83 @@ class Hub:
         self._put(payload.get("userId"), (kind, payload))
 
     def _put(self, user_id: str | None, item) -> None:
-        for queue in self.streams.get(user_id or "", ()):
-            try:
-                queue.put_nowait(item)
-            except asyncio.QueueFull:
+        for inbox in self.streams.get(user_id or "", ()):
+            if not inbox.put(item):
                 log.warning("stream of %s is not keeping up; it will resume from Last-Event-ID", user_id)
 
-    async def open(self, user_id: str) -> asyncio.Queue:
-        queue: asyncio.Queue = asyncio.Queue(maxsize=1000)
+    async def open(self, user_id: str) -> Inbox:
+        inbox = Inbox()
         first = not self.streams[user_id]
-        self.streams[user_id].add(queue)
+        self.streams[user_id].add(inbox)
         if first:
-            was_online = await self.store().online(user_id, datetime.now(UTC))
-            await self.store().present(self.process_id, user_id, datetime.now(UTC) + PRESENCE_TTL)
-            if not was_online:
-                await self._announce(user_id, True)
-        return queue
+            await asyncio.shield(self._sync())  # is-online answers true once the stream is open
+        return inbox
 
-    async def close(self, user_id: str, queue: asyncio.Queue) -> None:
+    async def close(self, user_id: str, inbox: Inbox) -> None:
         streams = self.streams.get(user_id)
         if streams is None:
             return
-        streams.discard(queue)
+        streams.discard(inbox)
         if not streams:
             del self.streams[user_id]
-            if self.stopping:
-                return  # the process's presence document goes at once
-            await self.store().absent(self.process_id, user_id)
-            if not await self.store().online(user_id, datetime.now(UTC)):
-                await self._announce(user_id, False)
+            if not self.stopping:  # when stopping, the process's presence document goes at once
+                await asyncio.shield(self._sync())
 
-    async def _announce(self, user_id: str, online: bool) -> None:
-        # Presence is not a state anyone must not lose: published directly, not through the outbox.
-        event = DomainEvent(
-            id=uuid4().hex,
-            event_type=PRESENCE_CHANGED,
-            occurred_at=datetime.now(UTC),
-            payload={"userId": user_id, "online": online},
-        )
+    async def heartbeat(self) -> None:
+        """Renew this process's presence and rewrite its user list (healing a lapsed document)."""
+        self._full_sync = True
+        await asyncio.shield(self._sync())
+
+    # Presence is written in rounds: streams opened or closed while a round runs are
+    # recorded together by the next one, so a thousand clients connecting (or dropping)
+    # at once cost a few writes, not a thousand.
+    def _sync(self) -> asyncio.Future:
+        if self._next_round is None:
+            self._next_round = asyncio.get_running_loop().create_future()
+            if self._rounds is None:
+                self._rounds = asyncio.create_task(self._run_rounds())
+        return self._next_round
+
+    async def _run_rounds(self) -> None:
         try:
-            await self.kernel.publisher.publish([event.to_envelope()])
+            while self._next_round is not None:
+                done, self._next_round = self._next_round, None
+                try:
+                    await self._record_presence()
+                except Exception:  # retried by the next change or heartbeat
+                    log.warning("could not record presence", exc_info=True)
+                done.set_result(None)
+        finally:
+            self._rounds = None
+
+    async def _record_presence(self) -> None:
+        live = set(self.streams)
+        added, removed = live - self._recorded, self._recorded - live
+        full, self._full_sync = self._full_sync, False
+        if not (added or removed or full):
+            return
+        now, store = datetime.now(UTC), self.store()
+        changed = added | removed
+        elsewhere = await store.online_among(changed, now, except_process=self.process_id) if changed else set()
+        await store.record_presence(self.process_id, added, removed, now + PRESENCE_TTL, live if full else None)
+        self._recorded = live
+        await self._announce([(u, True) for u in added - elsewhere] + [(u, False) for u in removed - elsewhere])
+
+    async def _announce(self, changes: list[tuple[str, bool]]) -> None:
+        if not changes:
+            return
+        # Presence is not a state anyone must not lose: published directly, not through the outbox.
+        now = datetime.now(UTC)
+        envelopes = [
+            DomainEvent(uuid4().hex, PRESENCE_CHANGED, now, {"userId": user_id, "online": online}).to_envelope()
+            for user_id, online in changes
+        ]
+        try:
+            await self.kernel.publisher.publish(envelopes)
         except Exception:  # noqa: BLE001 - the broker may be away; presence is best effort
-            log.warning("could not publish presence of %s", user_id)
+            log.warning("could not publish presence of %d user(s)", len(changes))
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            with contextlib.suppress(Exception):
-                await self.store().renew(self.process_id, datetime.now(UTC) + PRESENCE_TTL)
+            await self.heartbeat()
