@@ -1,4 +1,4 @@
-"""Servers the benchmarks measure: `bare PORT` or `kernel PORT MONGO_URI`."""
+"""Servers the benchmarks measure: `bare PORT`, `sse PORT` or `kernel PORT MONGO_URI`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,22 @@ def bare(port: int) -> None:
     app = web.Application()
     app.router.add_get("/api/bench", bare_handler)
     print("ready", flush=True)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+async def bare_stream(request: web.Request) -> web.StreamResponse:
+    from aiohttp_sse import sse_response
+
+    async with sse_response(request, ping_interval=15) as response:
+        await response.send('{"unread":0}', event="unread-count", id="0")
+        await response.wait()
+    return response
+
+
+def sse(port: int) -> None:
+    """The floor for memory per idle stream: aiohttp-sse alone, no auth, no hub."""
+    app = web.Application()
+    app.router.add_get("/api/notifications/stream", bare_stream)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
@@ -64,5 +80,7 @@ if __name__ == "__main__":
     kind, port = sys.argv[1], int(sys.argv[2])
     if kind == "bare":
         bare(port)
+    elif kind == "sse":
+        sse(port)
     else:
         kernel(port, *sys.argv[3:])

@@ -46,7 +46,69 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class Streams:
+    """SSE clients: counts those that got their first frame and times notification frames."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self.http, self.url = http, url
+        self.ready: set[str] = set()
+        self.received: dict[str, float] = {}
+        self.tasks: list[asyncio.Task] = []
+
+    async def _listen(self, key: str, headers: dict) -> None:
+        async with self.http.get(self.url, headers=headers) as response:
+            event = None
+            async for raw in response.content:
+                line = raw.decode().rstrip("\r\n")
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                    if event == "unread-count":
+                        self.ready.add(key)
+                elif line.startswith("data:") and event == "notification":
+                    data = json.loads(line[5:])
+                    created = datetime.fromisoformat(data["createdAt"].replace("Z", "+00:00")).timestamp()
+                    self.received[data["id"]] = time.time() - created
+
+    async def open(self, keys: list[str], headers_for) -> int:
+        for i, key in enumerate(keys):
+            self.tasks.append(asyncio.create_task(self._listen(key, headers_for(key))))
+            if i % 200 == 199:
+                await asyncio.sleep(0.05)  # open gradually
+        deadline = time.monotonic() + 120
+        while len(self.ready) < len(keys) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        return len(self.ready)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None))
+
+
+async def bare_kb_per_stream(streams: int) -> float:
+    """The baseline: memory per idle stream of a bare aiohttp-sse server, measured the same way."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(HERE / "_servers.py"), "sse", str(port)])
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/notifications/stream", timeout=30)
+        before = rss_kb(server.pid)
+        async with session() as http:
+            clients = Streams(http, f"http://127.0.0.1:{port}/api/notifications/stream")
+            ready = await clients.open([str(i) for i in range(streams)], lambda _: {})
+            after = rss_kb(server.pid)
+            await clients.close()
+        return (after - before) / max(ready, 1)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 async def main(streams: int, rate: int, seconds: int) -> None:
+    bare_kb = await bare_kb_per_stream(streams)
     mongo = start_mongo()
     port = free_port()
     exchange = f"eventonight.bench.{uuid4().hex[:8]}"
@@ -64,7 +126,6 @@ async def main(streams: int, rate: int, seconds: int) -> None:
         [str(HERE.parent / ".venv" / "bin" / "eventonight"), "serve"], env=env, stdout=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
-    received: dict[str, float] = {}
     try:
         wait_http(f"{base}/health")
         database = Database(mongo.uri, "eventonight")
@@ -74,40 +135,18 @@ async def main(streams: int, rate: int, seconds: int) -> None:
         users = [uuid4().hex for _ in range(streams)]
         idle_before = rss_kb(server.pid)
 
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as http:
-            ready = 0
-
-            async def listen(user_id: str) -> None:
-                nonlocal ready
-                headers = {"Authorization": f"Bearer {tokens.issue_access_token(user_id, 'member')}"}
-                async with http.get(f"{base}/api/notifications/stream", headers=headers) as response:
-                    event = None
-                    async for raw in response.content:
-                        line = raw.decode().rstrip("\r\n")
-                        if line.startswith("event:"):
-                            event = line[6:].strip()
-                            if event == "unread-count" and user_id not in seen:
-                                seen.add(user_id)
-                                ready += 1
-                        elif line.startswith("data:") and event == "notification":
-                            data = json.loads(line[5:])
-                            created = datetime.fromisoformat(data["createdAt"].replace("Z", "+00:00")).timestamp()
-                            received[data["id"]] = time.time() - created
-
-            seen: set[str] = set()
-            tasks = []
-            for i, user_id in enumerate(users):
-                tasks.append(asyncio.create_task(listen(user_id)))
-                if i % 200 == 199:
-                    await asyncio.sleep(0.05)  # open gradually
-            deadline = time.monotonic() + 120
-            while ready < streams and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+        async with session() as http:
+            clients = Streams(http, f"{base}/api/notifications/stream")
+            ready = await clients.open(
+                users, lambda user_id: {"Authorization": f"Bearer {tokens.issue_access_token(user_id, 'member')}"}
+            )
+            received = clients.received
             idle_after = rss_kb(server.pid)
+            per_stream = (idle_after - idle_before) / max(ready, 1)
             print(
                 f"{ready} streams open; server RSS {idle_before} KB -> {idle_after} KB: "
-                f"{(idle_after - idle_before) / max(ready, 1):.1f} KB per idle stream (target < 20 KB)"
+                f"{per_stream:.1f} KB per idle stream (target < 20 KB); bare aiohttp-sse server {bare_kb:.1f} KB: "
+                f"{per_stream / bare_kb:.2f}x"
             )
 
             total = rate * seconds
@@ -134,8 +173,7 @@ async def main(streams: int, rate: int, seconds: int) -> None:
                 await asyncio.sleep(0.1)
             cpu = cpu_seconds(server.pid) - cpu_start
             elapsed = time.monotonic() - start
-            for task in tasks:
-                task.cancel()
+            await clients.close()
         latencies = sorted(v * 1000 for v in received.values())
         if not latencies:
             sys.exit("no notification arrived")

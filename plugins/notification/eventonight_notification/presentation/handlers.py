@@ -93,6 +93,7 @@ class NotificationsApi:
         user_id = caller.user_id
         expires_at = float(caller.claims.get("exp", time.time() + 3600))
         last = parse_id(request.headers.get("Last-Event-ID") or request.query.get("lastEventId"))
+        expiry: asyncio.TimerHandle | None = None
         inbox = await self.hub.open(user_id)  # before the replay: nothing falls between the two
         try:
             async with sse_response(request, ping_interval=HEARTBEAT_SECONDS) as response:
@@ -104,16 +105,13 @@ class NotificationsApi:
                         await response.send(dumps(view(doc)), event="notification", id=frame_id)
                 unread = await self.store().unread_count(user_id)
                 await response.send(json.dumps({"unread": unread}), event="unread-count", id=frame_id)
+                # When the token expires the stream ends cleanly; the client reconnects with a fresh one.
+                # One timer for the stream's life, not one per wait: idle streams are most of them.
+                expiry = asyncio.get_running_loop().call_later(
+                    max(expires_at - time.time(), 0), inbox.put, ("close", None), True
+                )
                 while response.is_connected():
-                    remaining = expires_at - time.time()
-                    if remaining <= 0:
-                        break  # the token expired: end cleanly; the client reconnects with a fresh one
-                    try:
-                        # asyncio.timeout, not wait_for: no extra task per idle stream.
-                        async with asyncio.timeout(remaining):
-                            kind, payload = await inbox.get()
-                    except TimeoutError:
-                        break
+                    kind, payload = await inbox.get()
                     if kind == "close":
                         break
                     if kind == "notification":
@@ -132,5 +130,7 @@ class NotificationsApi:
                     else:
                         await response.send(json.dumps(payload), event="presence", id=frame_id)
         finally:
+            if expiry is not None:
+                expiry.cancel()
             await self.hub.close(user_id, inbox)
         return response

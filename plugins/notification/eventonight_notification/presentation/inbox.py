@@ -21,7 +21,7 @@ class Inbox:
         self._waiter: asyncio.Future | None = None
         self.limit = limit
 
-    def put(self, item: Any, *, force: bool = False) -> bool:
+    def put(self, item: Any, force: bool = False) -> bool:
         """Add ``item``; False (and nothing added) when full, unless ``force``."""
         if self._items is None:
             self._items = deque()
