@@ -80,6 +80,16 @@ async def test_issued_token_verifies_with_all_claims(platform):
     assert header["alg"] == "RS256" and header["kid"] == p.kernel.keys.signing_key.kid
 
 
+async def test_verifications_are_cached_unless_told_not_to(platform):
+    tokens = (await platform()).kernel.tokens
+    streamed, called = tokens.issue_access_token("user-1", "member"), tokens.issue_access_token("user-2", "member")
+    assert (await tokens.verify(streamed, remember=False)).user_id == "user-1"
+    assert tokens.cached(streamed) is None
+    await tokens.verify(called, cache_key=f"Bearer {called}")
+    assert tokens.cached(f"Bearer {called}").user_id == "user-2"
+    assert tokens.cached(called) is None
+
+
 async def test_token_checks_over_http(platform):
     p = await platform(extra_plugins=[("protected", Protected())])
     c = p.client

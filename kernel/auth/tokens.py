@@ -100,12 +100,12 @@ class TokenService:
             return cached[0]
         return None
 
-    async def verify(self, token: str, *, cache_key: str | None = None) -> Principal:
+    async def verify(self, token: str, *, cache_key: str | None = None, remember: bool = True) -> Principal:
         """Verify signature, algorithm, ``exp``, ``iss``, ``aud`` and revocation; return the caller.
 
-        The result is cached under ``cache_key`` (default: the token). The HTTP layer passes
-        the whole Authorization header, which the request holds anyway, so the cache keeps
-        no second copy of a ~700-byte token per open stream.
+        The result is cached under ``cache_key`` (default: the token) unless ``remember`` is
+        false. The HTTP layer passes the whole Authorization header, which the request holds
+        anyway, so the cache keeps no second copy of a ~700-byte token.
         """
         cached = self.cached(cache_key or token)
         if cached is not None:
@@ -128,7 +128,8 @@ class TokenService:
             principal, exp = self._decode(token, key_set, issuer, config.audience, config.role_claim)
         else:
             raise TokenError("token issuer is not trusted")
-        self._remember(cache_key or token, principal, exp)
+        if remember:
+            self._remember(cache_key or token, principal, exp)
         return principal
 
     def _decode(self, token, key_set, issuer, audience, role_claim) -> tuple[Principal, float]:

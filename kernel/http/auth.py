@@ -27,7 +27,7 @@ def _challenge(error: str | None = None) -> dict[str, str]:
     return {"WWW-Authenticate": value}
 
 
-async def _principal(request: web.Request, allow_query: bool) -> Principal | None:
+async def _principal(request: web.Request, allow_query: bool, remember: bool = True) -> Principal | None:
     # Verifications are cached under the raw header (or query value) the request holds anyway.
     raw = request.headers.get("Authorization")
     if raw:
@@ -42,7 +42,7 @@ async def _principal(request: web.Request, allow_query: bool) -> Principal | Non
     if principal is not None:
         return principal
     try:
-        return await tokens.verify(token or _bearer(raw), cache_key=raw)
+        return await tokens.verify(token or _bearer(raw), cache_key=raw, remember=remember)
     except TokenError as exc:
         raise ApiError(401, str(exc), headers=_challenge(str(exc))) from exc
 
@@ -52,9 +52,13 @@ async def current_user(request: web.Request, *, allow_query: bool = False) -> Pr
     return await _principal(request, allow_query)
 
 
-async def require_user(request: web.Request, *, allow_query: bool = False) -> Principal:
-    """The caller; 401 when there is no valid token."""
-    principal = await _principal(request, allow_query)
+async def require_user(request: web.Request, *, allow_query: bool = False, remember: bool = True) -> Principal:
+    """The caller; 401 when there is no valid token.
+
+    ``remember=False`` leaves the verification out of the token cache: for a long-lived
+    request (a stream) that verifies its token once, caching only pins memory.
+    """
+    principal = await _principal(request, allow_query, remember)
     if principal is None:
         raise ApiError(401, "authentication required", headers=_challenge())
     return principal

@@ -87,11 +87,15 @@ class NotificationsApi:
         user_id = request.match_info["userId"]
         return json_response({"userId": user_id, "online": await self.store().online(user_id, datetime.now(UTC))})
 
+    @staticmethod
+    async def _stream_caller(request: web.Request) -> tuple[str, float]:
+        # Only the user id and expiry live as long as the stream: not the token's claims.
+        caller = await require_user(request, allow_query=True, remember=False)
+        return caller.user_id, float(caller.claims.get("exp", time.time() + 3600))
+
     async def stream(self, request: web.Request) -> web.StreamResponse:
         # EventSource cannot set headers: a short-lived ?access_token= is accepted here.
-        caller = await require_user(request, allow_query=True)
-        user_id = caller.user_id
-        expires_at = float(caller.claims.get("exp", time.time() + 3600))
+        user_id, expires_at = await self._stream_caller(request)
         last = parse_id(request.headers.get("Last-Event-ID") or request.query.get("lastEventId"))
         expiry: asyncio.TimerHandle | None = None
         inbox = await self.hub.open(user_id)  # before the replay: nothing falls between the two
