@@ -126,6 +126,14 @@ class Store:
         cursor = self._c("follows").find({"followed": {"$in": user_ids}}, {"follower": 1}, session=self.s)
         return [d["follower"] async for d in cursor]
 
+    async def followers_by_followed(self, user_ids: set[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        query = {"followed": {"$in": sorted(user_ids)}}
+        cursor = self._c("follows").find(query, {"follower": 1, "followed": 1}, session=self.s)
+        async for d in cursor:
+            found.setdefault(d["followed"], []).append(d["follower"])
+        return found
+
     async def add_holder(self, event_id: str, user_id: str, order_id: str) -> None:
         await self._c("holders").update_one(
             {"_id": f"{event_id}:{user_id}"},

@@ -34,6 +34,8 @@ class Hub:
         self._full_sync = False
         self._next_round: asyncio.Future | None = None
         self._rounds: asyncio.Task | None = None
+        self._presence_news: list[dict] = []
+        self._presence_rounds: asyncio.Task | None = None
 
     def store(self) -> Store:
         return Store(self.kernel.database.db, None)
@@ -75,12 +77,29 @@ class Hub:
     async def on_broadcast(self, routing_key: str, envelope: dict) -> None:
         payload = envelope.get("payload", {})
         if routing_key == PRESENCE_CHANGED:
-            followers = set(await self.store().followers_of([payload["userId"]]))
-            for user_id in followers & set(self.streams):
-                self._put(user_id, ("presence", payload))
+            # Gathered and delivered in rounds: one followers query for all that arrived meanwhile.
+            self._presence_news.append(payload)
+            if self._presence_rounds is None:
+                self._presence_rounds = asyncio.create_task(self._deliver_presence())
             return
         kind = "notification" if routing_key == NOTIFICATION_CREATED else "unread"
         self._put(payload.get("userId"), (kind, payload))
+
+    async def _deliver_presence(self) -> None:
+        try:
+            while self._presence_news:
+                news, self._presence_news = self._presence_news, []
+                try:
+                    followers = await self.store().followers_by_followed({p["userId"] for p in news})
+                except Exception:  # presence is best effort; the next change is delivered again
+                    log.warning("could not deliver %d presence change(s)", len(news), exc_info=True)
+                    continue
+                for payload in news:
+                    for user_id in followers.get(payload["userId"], ()):
+                        if user_id in self.streams:
+                            self._put(user_id, ("presence", payload))
+        finally:
+            self._presence_rounds = None
 
     def _put(self, user_id: str | None, item) -> None:
         for inbox in self.streams.get(user_id or "", ()):
