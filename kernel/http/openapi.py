@@ -36,6 +36,18 @@ def error_responses(*statuses: int) -> dict[str, Any]:
     }
 
 
+def multipart_file_body() -> dict[str, Any]:
+    """A ``requestBody`` of one uploaded file in the multipart field ``file``."""
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            }
+        },
+    }
+
+
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:
     """A pydantic model's JSON schema with its ``$defs`` moved into components."""
     return model.model_json_schema(ref_template="#/components/schemas/{model}", by_alias=True)

@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventonight.hooks import Consumer, hookimpl
+from eventonight.kernel.http.openapi import multipart_file_body
 from eventonight_media.presentation import MediaApi, store_from_request
 from eventonight_media.service import MediaService
 from eventonight_media.stores import LocalStore, S3Store
@@ -60,14 +61,7 @@ def eventonight_openapi(kernel):
     upload = {
         "tags": ["media"],
         "security": [{"bearer": []}],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-                }
-            },
-        },
+        "requestBody": multipart_file_body(),
         "responses": {
             "201": {"description": "stored: url, thumbnailUrl, width, height"},
             "200": {"description": "replaced"},

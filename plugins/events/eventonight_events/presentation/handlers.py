@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from eventonight.kernel import ApiError
-from eventonight.kernel.hookcall import afirst_result
 from eventonight.kernel.http import (
     Page,
     current_user,
@@ -17,6 +16,7 @@ from eventonight.kernel.http import (
     require_user,
 )
 from eventonight.kernel.http.domain_errors import DomainErrors
+from eventonight.kernel.http.images import delete_image, store_image
 from eventonight_events.application.commands import EventInput
 from eventonight_events.application.queries import SearchParams, Unauthenticated
 from eventonight_events.domain.model import DomainError, Event, Forbidden, InvalidTransition, Location, NotFound
@@ -192,16 +192,7 @@ class EventsApi:
             await self.commands.check_member(event_id, caller.user_id)
         except DomainError as exc:
             raise api_error(exc) from exc
-        stored = await afirst_result(
-            self.kernel.pm,
-            "eventonight_store_image",
-            kernel=self.kernel,
-            kind="poster",
-            entity_id=event_id,
-            request=request,
-        )
-        if stored is None:
-            raise ApiError(501, "poster upload needs the media plugin, which is not installed")
+        stored = await store_image(request, "poster", event_id)
         return await self._run(self.commands.set_poster(event_id, stored["url"]))
 
     async def delete_poster(self, request: web.Request) -> web.Response:
@@ -211,10 +202,6 @@ class EventsApi:
             await self.commands.check_member(event_id, caller.user_id)
         except DomainError as exc:
             raise api_error(exc) from exc
-        deleted = await afirst_result(
-            self.kernel.pm, "eventonight_delete_image", kernel=self.kernel, kind="poster", entity_id=event_id
-        )
-        if deleted is None:
-            raise ApiError(501, "posters need the media plugin, which is not installed")
+        await delete_image(request, "poster", event_id)
         await self.commands.set_poster(event_id, None)
         return web.Response(status=204)

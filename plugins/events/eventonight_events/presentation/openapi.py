@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventonight.kernel.http.openapi import components_for, error_responses, json_body
+from eventonight.kernel.http.openapi import components_for, error_responses, json_body, multipart_file_body
 from eventonight_events.presentation.schemas import CreateEventBody, UpdateEventBody
 
 TAG = "events"
@@ -193,17 +193,7 @@ def fragment() -> dict:
                     "tags": [TAG],
                     "summary": "Upload the poster (multipart; needs the media plugin)",
                     "security": SECURED,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"file": {"type": "string", "format": "binary"}},
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": multipart_file_body(),
                     "responses": {**event, **error_responses(400, 401, 403, 404, 413, 415, 501)},
                 },
                 "delete": {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from eventonight.kernel import ApiError
-from eventonight.kernel.hookcall import afirst_result
 from eventonight.kernel.http import (
     Page,
     current_user,
@@ -15,6 +14,7 @@ from eventonight.kernel.http import (
     require_owner,
 )
 from eventonight.kernel.http.domain_errors import DomainErrors
+from eventonight.kernel.http.images import delete_image, store_image
 from eventonight_users.application.accounts import AccountChanges
 from eventonight_users.domain.accounts import Conflict, DomainError, NotFound, Throttled, Unauthorized
 from eventonight_users.infrastructure.wiring import Users
@@ -170,17 +170,7 @@ class UsersApi:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
         await self._existing(user_id)
-        # None when no media plugin implements it.
-        stored = await afirst_result(
-            self.kernel.pm,
-            "eventonight_store_image",
-            kernel=self.kernel,
-            kind="avatar",
-            entity_id=user_id,
-            request=request,
-        )
-        if stored is None:
-            raise ApiError(501, "avatar upload needs the media plugin, which is not installed")
+        stored = await store_image(request, "avatar", user_id)
         user = await self.users.accounts.set_avatar(user_id, stored["url"])
         return json_response(user.owner_view())
 
@@ -188,11 +178,7 @@ class UsersApi:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
         await self._existing(user_id)
-        deleted = await afirst_result(
-            self.kernel.pm, "eventonight_delete_image", kernel=self.kernel, kind="avatar", entity_id=user_id
-        )
-        if deleted is None:
-            raise ApiError(501, "avatars need the media plugin, which is not installed")
+        await delete_image(request, "avatar", user_id)
         await self.users.accounts.set_avatar(user_id, None)
         return web.Response(status=204)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventonight.kernel.http.openapi import components_for, error_responses, json_body
+from eventonight.kernel.http.openapi import components_for, error_responses, json_body, multipart_file_body
 from eventonight_users.presentation.schemas import LoginBody, PasswordBody, RefreshBody, RegisterBody, UpdateBody
 
 TAG = "users"
@@ -175,17 +175,7 @@ def fragment() -> dict:
                     "tags": [TAG],
                     "summary": "Upload the avatar (multipart, one image; needs the media plugin)",
                     "security": SECURED,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"file": {"type": "string", "format": "binary"}},
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": multipart_file_body(),
                     "responses": {**user, **error_responses(400, 401, 403, 404, 413, 415, 501)},
                 },
                 "delete": {
