@@ -91,6 +91,22 @@ class UnitOfWork:
         return recorded
 
 
+class OutboxEvents:
+    """An event port for use cases: records through a unit of work, refuses without one.
+
+    Repositories built for reads get ``OutboxEvents(None)``, so a use case that records
+    an event outside a transaction fails loudly instead of losing it.
+    """
+
+    def __init__(self, uow: UnitOfWork | None) -> None:
+        self.uow = uow
+
+    async def record(self, event_type: str, payload: dict[str, Any]) -> None:
+        if self.uow is None:
+            raise RuntimeError("domain events can only be recorded inside a transaction")
+        await self.uow.record(event_type, payload)
+
+
 class Database:
     """The process-wide MongoDB client, odmantic engine and transaction helpers."""
 

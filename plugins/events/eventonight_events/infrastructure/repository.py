@@ -240,13 +240,3 @@ class MongoDirectory:
             {"$limit": limit},
         ]
         return [d["_id"] async for d in self.db["events_activity"].aggregate(pipeline, session=self.session)]
-
-
-class OutboxEvents:
-    def __init__(self, uow: Any) -> None:
-        self.uow = uow
-
-    async def record(self, event_type: str, payload: dict[str, Any]) -> None:
-        if self.uow is None:
-            raise RuntimeError("domain events can only be recorded inside a transaction")
-        await self.uow.record(event_type, payload)

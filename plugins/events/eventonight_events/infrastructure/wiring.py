@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventonight.kernel.db import OutboxEvents
 from eventonight_events.application.commands import EventCommands
 from eventonight_events.application.ports import Repos
 from eventonight_events.application.queries import EventQueries
-from eventonight_events.infrastructure.repository import MongoDirectory, MongoEvents, OutboxEvents
+from eventonight_events.infrastructure.repository import MongoDirectory, MongoEvents
 
 
 def repos_for(kernel: Any, uow: Any) -> Repos:

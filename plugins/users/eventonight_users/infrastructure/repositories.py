@@ -196,13 +196,3 @@ class MongoLoginFailures:
 
     async def clear(self, user_id: str) -> None:
         await self.engine.remove(LoginFailureDocument, LoginFailureDocument.id == user_id, session=self.session)
-
-
-class OutboxEvents:
-    def __init__(self, uow: Any) -> None:
-        self.uow = uow
-
-    async def record(self, event_type: str, payload: dict[str, Any]) -> None:
-        if self.uow is None:
-            raise RuntimeError("domain events can only be recorded inside a transaction")
-        await self.uow.record(event_type, payload)

@@ -8,12 +8,13 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eventonight.kernel.db import OutboxEvents
 from eventonight_users.application.accounts import AccountService
 from eventonight_users.application.ports import Repos
 from eventonight_users.application.queries import UserQueries
 from eventonight_users.domain.throttling import ThrottlePolicy
 from eventonight_users.infrastructure.passwords import Argon2Hasher
-from eventonight_users.infrastructure.repositories import MongoLoginFailures, MongoSessions, MongoUsers, OutboxEvents
+from eventonight_users.infrastructure.repositories import MongoLoginFailures, MongoSessions, MongoUsers
 
 
 class UsersSettings(BaseSettings):
