@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
+from eventonight.hooks.errors import DomainError, Forbidden, NotFound
+
 MAX_CONTENT = 2000
 PREVIEW_LENGTH = 120
 MESSAGE_CREATED = "chat.message.created"
-
-
-class DomainError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotFound(DomainError):
-    pass
-
-
-class Forbidden(DomainError):
-    pass
 
 
 def clean_content(content: str) -> str:

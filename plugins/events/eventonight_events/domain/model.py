@@ -5,25 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from eventonight.hooks.errors import DomainError, Forbidden, NotFound  # noqa: F401 - re-exported for the plugin
+
 DRAFT, PUBLISHED, COMPLETED, CANCELLED = "DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED"
 STATUSES = (DRAFT, PUBLISHED, COMPLETED, CANCELLED)
 PUBLIC_STATUSES = (PUBLISHED, COMPLETED)
 MAX_COLLABORATORS = 20
 MAX_TAGS = 15
-
-
-class DomainError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotFound(DomainError):
-    pass
-
-
-class Forbidden(DomainError):
-    pass
 
 
 class InvalidTransition(DomainError):

@@ -5,23 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-
-class DomainError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class NotFound(DomainError):
-    pass
-
-
-class Forbidden(DomainError):
-    pass
-
-
-class Conflict(DomainError):
-    pass
+from eventonight.hooks.errors import Conflict, DomainError, Forbidden, NotFound
 
 
 @dataclass

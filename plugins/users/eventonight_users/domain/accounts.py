@@ -6,28 +6,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from eventonight.hooks.errors import Conflict, DomainError, NotFound  # noqa: F401 - re-exported for the plugin
+
 ROLES = ("member", "organization")
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,30}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 GENDERS = ("female", "male", "non-binary", "other", "prefer-not-to-say")
 MAX_INTERESTS = 20
 MAX_FREE_INTEREST_LENGTH = 40
-
-
-class DomainError(Exception):
-    """A rule was broken; ``field`` names the input at fault when there is one."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class Conflict(DomainError):
-    """Unique data is taken (username, email)."""
-
-
-class NotFound(DomainError):
-    pass
 
 
 class Unauthorized(DomainError):
