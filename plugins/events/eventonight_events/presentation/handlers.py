@@ -22,9 +22,7 @@ from eventonight_events.application.queries import SearchParams, Unauthenticated
 from eventonight_events.domain.model import DomainError, Event, Forbidden, InvalidTransition, Location, NotFound
 from eventonight_events.presentation.schemas import CreateEventBody, EventFields, SearchQuery, UpdateEventBody
 
-api_error = DomainErrors(
-    DomainError, {NotFound: 404, Forbidden: 403, InvalidTransition: 409, Unauthenticated: 401}
-).to_api_error
+call = DomainErrors(DomainError, {NotFound: 404, Forbidden: 403, InvalidTransition: 409, Unauthenticated: 401})
 
 
 def event_view(event: Event) -> dict:
@@ -93,18 +91,12 @@ class EventsApi:
     async def create(self, request: web.Request) -> web.Response:
         caller = await require_role(request, "organization")
         body = await parse_body(request, CreateEventBody)
-        try:
-            event = await self.commands.create(caller.user_id, body.status, to_input(body))
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        event = await call(self.commands.create(caller.user_id, body.status, to_input(body)))
         return json_response(event_view(event), status=201)
 
     async def get(self, request: web.Request) -> web.Response:
         caller = await current_user(request)
-        try:
-            event = await self.queries.get(request.match_info["eventId"], caller.user_id if caller else None)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        event = await call(self.queries.get(request.match_info["eventId"], caller.user_id if caller else None))
         return json_response(event_view(event))
 
     async def update(self, request: web.Request) -> web.Response:
@@ -122,17 +114,11 @@ class EventsApi:
 
     async def delete(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
-        try:
-            await self.commands.delete(request.match_info["eventId"], caller.user_id)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        await call(self.commands.delete(request.match_info["eventId"], caller.user_id))
         return web.Response(status=204)
 
     async def _run(self, command) -> web.Response:
-        try:
-            event = await command
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        event = await call(command)
         return json_response(event_view(event))
 
     async def search(self, request: web.Request) -> web.Response:
@@ -158,28 +144,22 @@ class EventsApi:
             limit=query.limit,
             offset=query.offset,
         )
-        try:
-            events, total = await self.queries.search(params, caller.user_id if caller else None)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        events, total = await call(self.queries.search(params, caller.user_id if caller else None))
         return json_response(Page([event_view(e) for e in events], limit=query.limit, offset=query.offset, total=total))
 
     async def feed(self, request: web.Request) -> web.Response:
         limit, offset = page_params(request)
         caller = await current_user(request)
-        try:
-            events, total = await self.queries.feed(
-                request.match_info["kind"], caller.user_id if caller else None, limit, offset
-            )
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        events, total = await call(
+            self.queries.feed(request.match_info["kind"], caller.user_id if caller else None, limit, offset)
+        )
         return json_response(Page([event_view(e) for e in events], limit=limit, offset=offset, total=total))
 
     async def tags(self, request: web.Request) -> web.Response:
         try:
             catalogue = self.queries.tags(request.match_info.get("category"))
         except DomainError as exc:
-            raise api_error(exc) from exc
+            raise call.to_api_error(exc) from exc
         return json_response(
             {"categories": [{"category": c, "tags": tags} for c, tags in catalogue.items()]},
             headers={"Cache-Control": "public, max-age=300"},
@@ -188,20 +168,14 @@ class EventsApi:
     async def upload_poster(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         event_id = request.match_info["eventId"]
-        try:
-            await self.commands.check_member(event_id, caller.user_id)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        await call(self.commands.check_member(event_id, caller.user_id))
         stored = await store_image(request, "poster", event_id)
         return await self._run(self.commands.set_poster(event_id, stored["url"]))
 
     async def delete_poster(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         event_id = request.match_info["eventId"]
-        try:
-            await self.commands.check_member(event_id, caller.user_id)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        await call(self.commands.check_member(event_id, caller.user_id))
         await delete_image(request, "poster", event_id)
         await self.commands.set_poster(event_id, None)
         return web.Response(status=204)

@@ -20,11 +20,11 @@ from eventonight_users.domain.accounts import Conflict, DomainError, NotFound, T
 from eventonight_users.infrastructure.wiring import Users
 from eventonight_users.presentation.schemas import LoginBody, PasswordBody, RefreshBody, RegisterBody, UpdateBody
 
-api_error = DomainErrors(
+call = DomainErrors(
     DomainError,
     {Throttled: 429, Conflict: 409, NotFound: 404, Unauthorized: 401},
     headers=lambda exc: {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Throttled) else None,
-).to_api_error
+)
 
 
 class UsersApi:
@@ -54,36 +54,26 @@ class UsersApi:
 
     async def register(self, request: web.Request) -> web.Response:
         body = await parse_body(request, RegisterBody)
-        try:
-            pair = await self.users.accounts.register(
+        pair = await call(
+            self.users.accounts.register(
                 username=body.username, email=body.email, password=body.password, role=body.role, name=body.name
             )
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        )
         return json_response(pair.view(), status=201)
 
     async def login(self, request: web.Request) -> web.Response:
         body = await parse_body(request, LoginBody)
-        try:
-            pair = await self.users.accounts.login(body.login, body.password)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        pair = await call(self.users.accounts.login(body.login, body.password))
         return json_response(pair.view())
 
     async def refresh(self, request: web.Request) -> web.Response:
         body = await parse_body(request, RefreshBody)
-        try:
-            pair = await self.users.accounts.refresh(body.refresh_token)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        pair = await call(self.users.accounts.refresh(body.refresh_token))
         return json_response(pair.view())
 
     async def logout(self, request: web.Request) -> web.Response:
         body = await parse_body(request, RefreshBody)
-        try:
-            await self.users.accounts.logout(body.refresh_token)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        await call(self.users.accounts.logout(body.refresh_token))
         return web.Response(status=204)
 
     async def public_keys(self, request: web.Request) -> web.Response:
@@ -93,10 +83,7 @@ class UsersApi:
 
     async def get_user(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
-        try:
-            user = await self.users.queries.get(user_id)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        user = await call(self.users.queries.get(user_id))
         caller = await current_user(request)
         owner = caller is not None and caller.user_id == user.id
         return json_response(user.owner_view() if owner else user.public_view())
@@ -126,10 +113,7 @@ class UsersApi:
             contacts=[str(c) for c in profile.contacts] if profile and profile.contacts is not None else None,
             clear=frozenset(clear),
         )
-        try:
-            user = await self.users.accounts.update(user_id, changes)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        user = await call(self.users.accounts.update(user_id, changes))
         return json_response(user.owner_view())
 
     async def change_password(self, request: web.Request) -> web.Response:
@@ -143,16 +127,13 @@ class UsersApi:
         except Unauthorized as exc:
             raise ApiError(403, str(exc)) from exc  # the caller is authenticated; the check failed
         except DomainError as exc:
-            raise api_error(exc) from exc
+            raise call.to_api_error(exc) from exc
         return web.Response(status=204)
 
     async def delete_user(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
-        try:
-            await self.users.accounts.delete(user_id)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        await call(self.users.accounts.delete(user_id))
         return web.Response(status=204)
 
     async def search(self, request: web.Request) -> web.Response:
@@ -160,10 +141,7 @@ class UsersApi:
         prefix = request.query.get("prefix", "")
         if len(prefix) > 100:
             raise ApiError(400, "prefix is at most 100 characters")
-        try:
-            users, total = await self.users.queries.search(prefix, request.query.get("role") or None, limit, offset)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        users, total = await call(self.users.queries.search(prefix, request.query.get("role") or None, limit, offset))
         return json_response(Page([u.public_view() for u in users], limit=limit, offset=offset, total=total))
 
     async def upload_avatar(self, request: web.Request) -> web.Response:
@@ -183,7 +161,4 @@ class UsersApi:
         return web.Response(status=204)
 
     async def _existing(self, user_id: str) -> None:
-        try:
-            await self.users.queries.get(user_id)
-        except DomainError as exc:
-            raise api_error(exc) from exc
+        await call(self.users.queries.get(user_id))
