@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -19,6 +20,16 @@ def start_mongo() -> EmbeddedMongo:
     mongo = EmbeddedMongo(":memory:", free_port())
     mongo.start()
     return mongo
+
+
+def start_eventonight(role: str, mongo_uri: str, port: int, **env: str) -> subprocess.Popen:
+    """``eventonight <role>`` (web or serve) from this checkout's venv; ``env`` adds EVENTONIGHT_* settings."""
+    settings = {"EVENTONIGHT_MONGODB_URI": mongo_uri, "EVENTONIGHT_PORT": str(port), "EVENTONIGHT_LOG_LEVEL": "WARNING"}
+    return subprocess.Popen(
+        [str(HERE.parent / ".venv" / "bin" / "eventonight"), role],
+        env={**os.environ, **settings, **{f"EVENTONIGHT_{k.upper()}": v for k, v in env.items()}},
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def spawn(*args: str) -> subprocess.Popen:

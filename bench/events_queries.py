@@ -8,16 +8,14 @@ paths with the same concurrency from this process. Target: API <= 1.5x the direc
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import statistics
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import aiohttp
-from _common import HERE, free_port, start_mongo, wait_http
+from _common import free_port, start_eventonight, start_mongo, wait_http
 from eventonight_events.application.ports import EventFilter
 from eventonight_events.domain.model import PUBLISHED, Event, Location
 from eventonight_events.domain.tags import CATALOGUE
@@ -74,15 +72,7 @@ async def load(worker, seconds: float = 8, workers: int = 8) -> tuple[float, flo
 async def main() -> None:
     mongo = start_mongo()
     port = free_port()
-    env = {
-        **os.environ,
-        "EVENTONIGHT_MONGODB_URI": mongo.uri,
-        "EVENTONIGHT_PORT": str(port),
-        "EVENTONIGHT_LOG_LEVEL": "WARNING",
-    }
-    web = subprocess.Popen(
-        [str(HERE.parent / ".venv" / "bin" / "eventonight"), "web"], env=env, stdout=subprocess.DEVNULL
-    )
+    web = start_eventonight("web", mongo.uri, port)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/health")  # indexes exist once the web process is up

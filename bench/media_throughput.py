@@ -10,11 +10,10 @@ import io
 import json
 import logging
 import os
-import subprocess
 import time
 import urllib.request
 
-from _common import HERE, free_port, start_mongo, wait_http
+from _common import free_port, start_eventonight, start_mongo, wait_http
 from minio import Minio
 from moto.server import ThreadedMotoServer
 from PIL import Image
@@ -54,19 +53,15 @@ def main() -> None:
     endpoint = "{}:{}".format(*moto.get_host_and_port())
     mongo = start_mongo()
     port = free_port()
-    env = {
-        **os.environ,
-        "EVENTONIGHT_MONGODB_URI": mongo.uri,
-        "EVENTONIGHT_PORT": str(port),
-        "EVENTONIGHT_LOG_LEVEL": "WARNING",
-        "EVENTONIGHT_MEDIA_S3_ENDPOINT": endpoint,
-        "EVENTONIGHT_MEDIA_S3_ACCESS_KEY": "bench",
-        "EVENTONIGHT_MEDIA_S3_SECRET_KEY": "bench",
-        "EVENTONIGHT_MEDIA_S3_SECURE": "false",
-        "EVENTONIGHT_MEDIA_S3_BUCKET": "bench-media",
-    }
-    web = subprocess.Popen(
-        [str(HERE.parent / ".venv" / "bin" / "eventonight"), "web"], env=env, stdout=subprocess.DEVNULL
+    web = start_eventonight(
+        "web",
+        mongo.uri,
+        port,
+        media_s3_endpoint=endpoint,
+        media_s3_access_key="bench",
+        media_s3_secret_key="bench",
+        media_s3_secure="false",
+        media_s3_bucket="bench-media",
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import aiohttp
-from _common import HERE, free_port, start_mongo, wait_http
+from _common import HERE, free_port, start_eventonight, start_mongo, wait_http
 from kombu import Exchange
 
 from eventonight.kernel.auth.keys import KeyStore
@@ -112,18 +112,14 @@ async def main(streams: int, rate: int, seconds: int) -> None:
     mongo = start_mongo()
     port = free_port()
     exchange = f"eventonight.bench.{uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "EVENTONIGHT_MONGODB_URI": mongo.uri,
-        "EVENTONIGHT_BROKER_URL": BROKER,
-        "EVENTONIGHT_EXCHANGE": exchange,
-        "EVENTONIGHT_QUEUE_PREFIX": f"bench.{uuid4().hex[:8]}",
-        "EVENTONIGHT_PORT": str(port),
-        "EVENTONIGHT_LOG_LEVEL": "WARNING",
-        "EVENTONIGHT_ACCESS_TOKEN_TTL_SECONDS": "3600",
-    }
-    server = subprocess.Popen(
-        [str(HERE.parent / ".venv" / "bin" / "eventonight"), "serve"], env=env, stdout=subprocess.DEVNULL
+    server = start_eventonight(
+        "serve",
+        mongo.uri,
+        port,
+        broker_url=BROKER,
+        exchange=exchange,
+        queue_prefix=f"bench.{uuid4().hex[:8]}",
+        access_token_ttl_seconds="3600",
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 import aiohttp
-from _common import HERE, free_port, require_wrk, spawn, start_mongo, wait_http, wrk
+from _common import HERE, free_port, require_wrk, spawn, start_eventonight, start_mongo, wait_http, wrk
 from eventonight_users.infrastructure.wiring import UsersSettings
 
 
@@ -90,15 +90,7 @@ def main() -> None:
     require_wrk()
     mongo = start_mongo()
     port, bare_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "EVENTONIGHT_MONGODB_URI": mongo.uri,
-        "EVENTONIGHT_PORT": str(port),
-        "EVENTONIGHT_LOG_LEVEL": "WARNING",
-    }
-    web = subprocess.Popen(
-        [str(HERE.parent / ".venv" / "bin" / "eventonight"), "web"], env=env, stdout=subprocess.DEVNULL
-    )
+    web = start_eventonight("web", mongo.uri, port)
     bare = spawn(str(HERE / "_servers.py"), "bare", str(bare_port))
     base = f"http://127.0.0.1:{port}"
     try:
