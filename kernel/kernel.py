@@ -200,8 +200,8 @@ class Kernel:
                     await (consumer.handler(matching, uow) if consumer.batch else _each(consumer, matching, uow))
             else:  # exactly the order of one message at a time
                 for event in unique:
-                    for consumer, matching in plan:
-                        if event in matching:
+                    for consumer, _ in plan:
+                        if _matches(consumer, event):
                             await consumer.handler(event, uow)
 
         await self.transaction(work)
