@@ -1,1 +1,1 @@
-pytest_plugins = ["eventonight.kernel.testing"]
+pytest_plugins = ["eventonight.hooks.testing"]

@@ -41,7 +41,7 @@ class BenchPlugin:
 
     @staticmethod
     def _routes():
-        from eventonight.kernel.http import json_response, require_user
+        from eventonight.hooks.http import json_response, require_user
 
         async def handler(request: web.Request) -> web.Response:
             await require_user(request)
@@ -67,13 +67,17 @@ def kernel(port: int, mongo_uri: str, database: str = "bench_kernel") -> None:
     installed = [ep.name for ep in entry_points(group="eventonight.plugins")]
     settings = Settings(mongodb_uri=mongo_uri, database=database, port=port, disabled_plugins=installed)
     k = Kernel(settings, extra_plugins=[("bench", BenchPlugin())])
-    app = create_app(k, relay=False, consumers=False, scheduler=False)
 
-    async def announce(app):
-        print("token", k.tokens.issue_access_token("bench-user", "member"), flush=True)
+    async def build() -> web.Application:
+        app = await create_app(k, relay=False, consumers=False, scheduler=False)
 
-    app.on_startup.append(announce)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+        async def announce(app):
+            print("token", k.tokens.issue_access_token("bench-user", "member"), flush=True)
+
+        app.on_startup.append(announce)
+        return app
+
+    web.run_app(build(), host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ async def main(messages: int) -> None:
                 f"batch {batch:3d}: {rates[batch]:7.0f} messages/s ({rates[batch] / rates[1]:.1f}x one by one); "
                 f"CPU per message: database {db_ms:.2f} ms, consumer process {own_ms:.2f} ms"
             )
-        stored = await kernel.database.db["notification_notifications"].count_documents({})
+        stored = await kernel.read.collection("notification_notifications").count_documents({})
         expected = 20 + 3 * messages
         print(f"notifications stored: {stored} (expected {expected}) {'OK' if stored == expected else 'WRONG'}")
     finally:

@@ -3,16 +3,61 @@
 Every hook receives arguments by keyword, so an implementation may accept only
 the arguments it needs. Implementations may be plain functions or coroutines;
 the kernel awaits coroutine results one implementation at a time (pluggy has no
-async hooks). Implementations are called last-registered-first; built-in
-plugins are registered in the fixed order documented in ``docs/plugins.md``.
+async hooks).
 
-``kernel`` is the running :class:`eventonight.kernel.Kernel`: settings,
-``uow()``, the token service, the plugin manager and the per-plugin settings.
+**Order.** Plugins are registered in alphabetical order of their entry-point
+name, and every hook is called in pluggy's order: ``@hookimpl(tryfirst=True)``
+implementations first, then the others last-registered-first, then
+``trylast=True`` ones.
+
+**Isolation.** Where a hook's text says *isolated*, an implementation that
+raises is logged with its plugin's name and the other plugins still run; where
+it says *leaves the plugin out*, the failing plugin is unregistered and
+reported by ``eventonight plugins`` (the platform serves the rest), unless it
+is listed in ``EVENTONIGHT_REQUIRED_PLUGINS``, which stops the startup.
+
+**Hooks of other plugins.** These are the kernel's hooks (the platform). A
+plugin defines hooks for others with :func:`eventonight_hookspecs`; calling and
+implementing them is described there.
+
+``kernel`` is the running kernel as plugins see it, described by
+:class:`eventonight.hooks.PluginKernel` (docs/hooks.md, "The kernel").
 """
 
 from __future__ import annotations
 
 from eventonight.hooks.markers import hookspec
+
+
+@hookspec
+def eventonight_hookspecs():
+    """Define hooks that other plugins implement.
+
+    Called once while plugins load, before any implementation is checked.
+    Return a module or class (or a list of them) holding functions decorated
+    with ``eventonight.hooks.hookspec``, each with a docstring: it is your
+    plugin's public API. Name them after your plugin (``badges_...``) so two
+    plugins cannot clash; a hook specified twice leaves the second plugin out.
+
+    Your plugin calls them through ``kernel.hooks`` (``call``, ``call_robust``,
+    ``acall``, ``acall_robust``, ``first``), which offer ``kernel`` to every
+    implementation. Another plugin implements them with
+    ``@hookimpl(optionalhook=True)``, so it still loads when yours is not
+    installed (its implementation is then never called)::
+
+        # badges/specs.py
+        @hookspec
+        def badges_extra(kernel, user_id):
+            '''Extra badges for ``user_id``: a list of strings.'''
+
+        # badges/plugin.py
+        @hookimpl
+        def eventonight_hookspecs():
+            return specs
+
+        # in a handler of badges
+        extra = [b for r in await kernel.hooks.acall_robust("badges_extra", user_id=uid) for b in r.value or []]
+    """
 
 
 @hookspec
@@ -23,18 +68,50 @@ def eventonight_settings():
     ``pydantic_settings.BaseSettings`` subclass (conventionally with
     ``env_prefix="EVENTONIGHT_<PLUGIN>_"``) or ``None``. The kernel instantiates
     it and makes the instance available as ``kernel.plugin_settings[<plugin
-    name>]``. Invalid values stop the startup with pydantic's message.
+    name>]``. Invalid values stop the startup with pydantic's message::
+
+        class HelloSettings(BaseSettings):
+            model_config = SettingsConfigDict(env_prefix="EVENTONIGHT_HELLO_")
+            greeting: str = "hello"
+
+        @hookimpl
+        def eventonight_settings():
+            return HelloSettings
     """
 
 
 @hookspec
 def eventonight_models():
-    """Declare the plugin's persistent models and their indexes.
+    """Declare the plugin's odmantic models; the kernel creates their indexes.
 
-    Called at startup. Return a list of odmantic ``Model`` classes; the kernel
-    creates the indexes each declares in ``model_config["indexes"]`` (odmantic
-    ``Index`` or ``pymongo.IndexModel``, e.g. a ``2dsphere`` index) before any
-    request is served. Creating an index that exists is a no-op.
+    Called at startup. Return a list of odmantic ``Model`` classes: the
+    documents the plugin reads and writes through ``uow.engine`` / ``kernel.read``
+    (see :class:`eventonight.hooks.UnitOfWork`). The kernel creates the indexes
+    each declares in ``model_config["indexes"]`` before any request is served;
+    creating an index that exists is a no-op. A plugin that keeps plain
+    documents declares their indexes with :func:`eventonight_indexes` instead::
+
+        class Greeting(Model):
+            user_id: str
+            model_config = {"collection": "hello_greetings", "indexes": lambda: [Index(Greeting.user_id)]}
+
+        @hookimpl
+        def eventonight_models():
+            return [Greeting]
+    """
+
+
+@hookspec
+def eventonight_indexes():
+    """Declare indexes on collections the plugin uses without an odmantic model.
+
+    Called at startup. Return ``{collection name: [pymongo.IndexModel, ...]}``;
+    the kernel creates them before any request is served (an existing index is
+    a no-op)::
+
+        @hookimpl
+        def eventonight_indexes():
+            return {"hello_greetings": [IndexModel([("userId", 1)], unique=True)]}
     """
 
 
@@ -42,11 +119,17 @@ def eventonight_models():
 def eventonight_routes(kernel):
     """Add HTTP routes.
 
-    Called once when the web application is built. Return a list of
-    ``aiohttp.web.RouteDef`` (``web.get(path, handler)`` …). Paths should live
-    under ``/api/<plugin>``; handlers raise :class:`eventonight.kernel.ApiError`
-    (or aiohttp HTTP exceptions) for 4xx answers, which the kernel renders as
-    ``{"statusCode", "error", "message"}``.
+    Called once per web application, after the kernel started (database ready,
+    ``eventonight_startup`` done), so handlers may hold the plugin's services
+    directly. Return a list of ``aiohttp.web.RouteDef``. Paths should live under
+    ``/api/<plugin>``. Handlers raise ``DomainError`` kinds or ``ApiError`` for
+    4xx answers (see docs/plugins.md, "Errors"). Leaves the plugin out when it
+    raises::
+
+        @hookimpl
+        def eventonight_routes(kernel):
+            greetings = Greetings(kernel)
+            return [web.get("/api/hello", greetings.get)]
     """
 
 
@@ -55,8 +138,13 @@ def eventonight_openapi(kernel):
     """Contribute to the OpenAPI 3.1 document served at ``/api/openapi.json``.
 
     Return a dict with optional ``paths``, ``components`` (merged key by key
-    into ``components``) and ``tags``. A path contributed twice is a startup
-    error naming both plugins.
+    into ``components``) and ``tags``; ``fragment_from_routes`` builds one from
+    route definitions. A path contributed twice is a startup error naming both
+    plugins::
+
+        @hookimpl
+        def eventonight_openapi(kernel):
+            return {"paths": {"/api/hello": {"get": {"responses": {"200": {"description": "hello"}}}}}}
     """
 
 
@@ -66,14 +154,24 @@ def eventonight_consumers(kernel):
 
     Called when a worker process starts. Return a list of
     :class:`eventonight.hooks.Consumer`. The kernel declares one durable queue
-    per plugin (``<queue_prefix>.<plugin>``) bound to the patterns, delivers
-    each message to every consumer whose pattern matches, acknowledges only
-    after the handler returned, skips envelope ids the consumer already
-    processed, and after ``consumer_max_attempts`` failures moves the message
-    to ``<queue>.dead-letter``. Messages already waiting are handled together
-    in one transaction (up to ``consumer_prefetch``), falling back to one
-    message per transaction if that fails; ``Consumer(..., batch=True)``
-    receives them as one list (see :class:`eventonight.hooks.Consumer`).
+    per plugin (``<queue_prefix>.<plugin>``) bound to the patterns and consumes
+    each plugin's queue on its own connection and thread, so a slow plugin
+    delays only itself. It delivers each message to every consumer whose
+    pattern matches, acknowledges only after the handler returned, skips
+    envelope ids the consumer already processed, stops a handler after
+    ``consumer_timeout_seconds``, retries a failed message after a growing
+    delay (``consumer_retry_delays``) and after ``consumer_max_attempts``
+    failures moves it to ``<queue>.dead-letter`` (``eventonight dlq``).
+    Messages already waiting are handled together in one transaction (up to
+    ``consumer_prefetch``), falling back to one message per transaction if that
+    fails; ``Consumer(..., batch=True)`` receives them as one list::
+
+        @hookimpl
+        def eventonight_consumers(kernel):
+            async def greet(event, uow):
+                await uow.collection("hello_greetings").insert_one({"userId": event.payload["userId"]})
+
+            return [Consumer("greet", ("user.created",), greet)]
     """
 
 
@@ -84,7 +182,11 @@ def eventonight_scheduled_jobs(kernel):
     Return a list of :class:`eventonight.hooks.ScheduledJob`. Each job runs in
     one process of the cluster at a time (a lease in MongoDB decides which),
     at most once per ``interval_seconds``. Exceptions are logged and the job
-    runs again at its next interval.
+    runs again at its next interval::
+
+        @hookimpl
+        def eventonight_scheduled_jobs(kernel):
+            return [ScheduledJob("hello.cleanup", 3600, cleanup)]  # async def cleanup(kernel)
     """
 
 
@@ -92,17 +194,27 @@ def eventonight_scheduled_jobs(kernel):
 def eventonight_startup(kernel):
     """Called once after the database, indexes and keys are ready.
 
-    May be a coroutine. Raising here stops the process (a plugin that cannot
-    start must say so loudly, not serve half a feature).
+    May be a coroutine. Leaves the plugin out when it raises (a plugin that
+    cannot start does not serve half a feature; list it as required to stop
+    the process instead)::
+
+        @hookimpl
+        async def eventonight_startup(kernel):
+            await kernel.transaction(lambda uow: uow.collection("hello_state").update_one(
+                {"_id": "boot"}, {"$inc": {"count": 1}}, upsert=True))
     """
 
 
 @hookspec
 def eventonight_shutdown(kernel):
-    """Called once when the process stops, in reverse registration order.
+    """Called once when the process stops, in reverse call order.
 
-    May be a coroutine. Exceptions are logged and do not stop other plugins'
-    shutdown.
+    May be a coroutine. Isolated: exceptions are logged and do not stop other
+    plugins' shutdown::
+
+        @hookimpl
+        async def eventonight_shutdown(kernel):
+            await my_client.close()
     """
 
 
@@ -114,8 +226,14 @@ def eventonight_domain_event(event, kernel):
     right after the broker confirmed it, in record order, so a third-party
     plugin can react without a queue of its own. Delivery is at least once (a
     relay that crashes between the confirm and marking the record sent calls
-    it again); use ``event.id`` to de-duplicate. Exceptions are logged and do
-    not hold the outbox back. Keep it quick: the relay waits for it.
+    it again); use ``event.id`` to de-duplicate. Isolated: an observer that
+    raises is logged with its plugin's name, the other observers still see the
+    event, and the outbox is not held back. Keep it quick: the relay waits::
+
+        @hookimpl
+        def eventonight_domain_event(event):
+            if event.event_type == "user.created":
+                metrics.users_created += 1
     """
 
 
@@ -126,7 +244,11 @@ def eventonight_commands():
     Return a list of ``(name, help, run)`` where ``run`` is
     ``async def run(kernel, argv: list[str]) -> int``; the kernel is started
     (database ready, plugins loaded) before ``run`` is awaited and stopped
-    after. The return value is the exit status.
+    after. The return value is the exit status::
+
+        @hookimpl
+        def eventonight_commands():
+            return [("hello-count", "count greetings", count_greetings)]
     """
 
 
@@ -135,57 +257,14 @@ def eventonight_demo_data(kernel):
     """Create demonstration data through the plugin's own use cases.
 
     Called by ``eventonight seed`` and by ``eventonight serve --demo`` after
-    startup, in plugin registration order (users before events …). Must be
-    idempotent: running it twice creates nothing new. May be a coroutine.
-    Return a list of lines to print (e.g. demo accounts and passwords) or None.
-    """
+    startup, in call order (a plugin whose data others build on, such as
+    users, marks its implementation ``tryfirst=True``). Must be idempotent:
+    running it twice creates nothing new. May be a coroutine. Return a list
+    of lines to print (e.g. demo accounts and passwords) or None::
 
-
-@hookspec
-def eventonight_tag_catalogue(kernel):
-    """Contribute to the catalogue of event tags.
-
-    Return ``{category: [tag, ...]}`` (e.g. ``{"music-style": ["techno", ...]}``)
-    or None. The kernel merges all contributions; ``kernel.tag_catalogue()``
-    returns the merged catalogue, empty when no plugin provides one (callers
-    then accept free-form tags). The events plugin implements it; a third
-    party may add categories or tags.
-    """
-
-
-@hookspec(firstresult=True)
-def eventonight_store_image(kernel, kind, entity_id, request):
-    """Store an uploaded image for ``kind`` (``"avatar"`` or ``"poster"``) of ``entity_id``.
-
-    Called by the plugin that owns the entity after it checked that the caller
-    may change it. ``request`` is the aiohttp request whose multipart body
-    holds one file; the implementation validates it (4xx ``ApiError`` on bad
-    input) and stores it. Return ``{"url": str, ...}`` (extra keys such as
-    ``thumbnailUrl`` allowed). The first non-None result wins (callers use
-    ``eventonight.kernel.hookcall.afirst_result``, which awaits coroutine
-    implementations before judging them); when none answers the caller
-    answers 501.
-    """
-
-
-@hookspec(firstresult=True)
-def eventonight_delete_image(kernel, kind, entity_id):
-    """Delete the stored image for ``kind`` of ``entity_id``.
-
-    Return True when an image was deleted, False when there was none; None
-    (no implementation) means no media plugin is installed.
-    """
-
-
-@hookspec(firstresult=True)
-def eventonight_may_change_image(kernel, kind, entity_id, user_id):
-    """May ``user_id`` change the image ``kind`` of ``entity_id``?
-
-    Asked by the media plugin before a direct upload or deletion through
-    ``/api/media/{kind}/{entityId}``. The plugin that owns the entity answers
-    (users: the account's owner; events: the creator or a collaborator).
-    Return True or False; None means no plugin owns this kind of entity, and
-    the media plugin answers 404. May be a coroutine.
+        @hookimpl(trylast=True)
+        async def eventonight_demo_data(kernel):
+            return ["hello: nothing to seed"]
     """
 
 
@@ -197,4 +276,9 @@ def eventonight_draining(kernel):
     waits for open requests to finish (aiohttp's ``on_shutdown``), so a plugin
     holding streams (server-sent events, long polls) can close them promptly
     instead of being cancelled after the shutdown timeout. May be a coroutine.
+    Isolated::
+
+        @hookimpl
+        def eventonight_draining(kernel):
+            streams.close_all()
     """

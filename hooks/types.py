@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -17,9 +17,13 @@ class DomainEvent:
     ISO-8601 UTC.
     """
 
+    #: A UUID, unique per event: consumers de-duplicate redeliveries by it.
     id: str
+    #: ``<plugin>.<entity>.<verb>`` (e.g. ``user.created``), the routing key on the bus.
     event_type: str
+    #: When it was recorded (UTC).
     occurred_at: datetime
+    #: JSON types only: what docs/events.md documents for the type.
     payload: dict[str, Any]
 
     def to_envelope(self) -> dict[str, Any]:
@@ -73,9 +77,13 @@ class Consumer:
     goes through all its consumers before the next event, as one by one.
     """
 
+    #: Unique within the plugin; keys the de-duplication of redeliveries.
     name: str
+    #: Routing-key patterns: ``*`` one word, ``#`` zero or more (a string is one pattern).
     patterns: tuple[str, ...]
+    #: ``async def handler(event, uow)``, or with ``batch=True`` ``async def handler(events, uow)``.
     handler: Handler | BatchHandler
+    #: Receive the waiting events of a batch as one list.
     batch: bool = False
 
     def __post_init__(self) -> None:
@@ -90,7 +98,107 @@ class ScheduledJob:
     ``run`` is ``async def run(kernel) -> None``.
     """
 
+    #: Unique in the cluster (``<plugin>.<job>``): the lease is taken under this name.
     name: str
+    #: Seconds between runs (and how long the lease is held, twice that).
     interval_seconds: float
+    #: ``async def run(kernel) -> None``.
     run: Callable[[Any], Awaitable[None]]
+    #: Run once right after start (otherwise first after one interval).
     run_at_start: bool = field(default=True)
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """What one plugin's implementation returned (``value``) or raised (``error``)."""
+
+    #: The implementing plugin's name.
+    plugin: str
+    #: What it returned (awaited, for a coroutine).
+    value: Any = None
+    #: What it raised, in a robust call (otherwise the exception propagates).
+    error: BaseException | None = None
+
+
+class DataHandle(Protocol):
+    """Collections and odmantic, all in one session: a :class:`UnitOfWork` or ``kernel.read``.
+
+    Write a plugin's repositories against this, so the same code runs inside a
+    transaction (``kernel.transaction``) and for plain reads (``kernel.read``).
+    """
+
+    def collection(self, name_or_model: Any) -> Any:
+        """The collection (by name or odmantic model class) with every operation in this handle's session.
+
+        Offers the CRUD and aggregation operations of motor's collection
+        (``find``, ``find_one``, ``insert_one``, ``update_one``, ``aggregate`` ...);
+        there is no ``session=`` to forget. Index management is the kernel's
+        (``eventonight_models`` / ``eventonight_indexes``).
+        """
+
+    @property
+    def engine(self) -> Any:
+        """odmantic bound to this handle's session: ``find``, ``find_one``, ``count``,
+        ``save``, ``save_all``, ``delete``, ``remove`` (as ``AIOEngine``'s, without ``session``)."""
+
+    async def record(self, event_type: str, payload: dict[str, Any]) -> DomainEvent:
+        """Write a domain event to the outbox in this transaction; ``kernel.read`` refuses (RuntimeError)."""
+
+    async def record_many(self, events: list[tuple[str, dict[str, Any]]]) -> list[DomainEvent]:
+        """Write ``(event_type, payload)`` domain events in order, with one insert."""
+
+
+class UnitOfWork(DataHandle, Protocol):
+    """One MongoDB transaction: what a consumer or ``kernel.transaction``'s work gets.
+
+    Everything written through it, and every event recorded with it, commits
+    or aborts together.
+    """
+
+    #: The driver's session, for what the handle does not offer (pass it as ``session=``).
+    session: Any
+
+
+class PluginKernel(Protocol):
+    """The kernel as plugins see it: the ``kernel`` argument of every hook.
+
+    Anything else on the object is the kernel's own and may change without notice.
+    """
+
+    #: The platform's :class:`eventonight.settings.Settings` (``EVENTONIGHT_*``).
+    settings: Any
+    #: Each plugin's settings instance (see ``eventonight_settings``), by plugin name.
+    plugin_settings: dict[str, Any]
+    #: Call hooks, including those other plugins define: ``call``, ``call_robust``,
+    #: ``acall``, ``acall_robust``, ``first``, ``defined`` (see ``eventonight_hookspecs``).
+    hooks: Any
+    #: Reads outside any transaction, as a :class:`DataHandle` (its ``record`` refuses).
+    read: DataHandle
+    #: Access tokens: ``issue_access_token(user_id, role, extra_claims)``, ``verify(token)``,
+    #: ``access_ttl_seconds``.
+    tokens: Any
+    #: Signing keys: ``public_jwks()``, ``await refresh_if_stale()``.
+    keys: Any
+    #: Revoked sessions and subjects: ``await revoke(session=..., subject=...)``.
+    revocations: Any
+    #: Direct publishing of envelopes that need no outbox (best-effort signals such
+    #: as presence): ``await publisher.publish([envelope, ...])``.
+    publisher: Any
+
+    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[Any]]) -> Any:
+        """Run ``work(uow)`` in a transaction, re-running it on transient conflicts (then 409)."""
+
+    def uow(self) -> Any:
+        """``async with kernel.uow() as uow:`` one transaction, not re-run on conflicts."""
+
+    def runners(self, make: Callable[[DataHandle], Any]) -> tuple[Callable, Callable]:
+        """``(transaction, read)`` running ``work(make(handle), handle)`` in a transaction or on ``read``."""
+
+    def plugin_service(self, name: str, build: Callable[[], Any]) -> Any:
+        """``build()``'s result, built once per kernel (a plugin's services), kept under ``name``."""
+
+    def broadcast_listener(
+        self, patterns: list[str], callback: Callable[[str, dict[str, Any]], Awaitable[None]], name: str
+    ) -> Any:
+        """A per-process subscription (every process gets every matching message; nothing is kept
+        while it is down): ``start()``, ``await wait_ready(timeout)``, ``stop()``."""

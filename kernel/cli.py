@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import signal
 import sys
+import textwrap
 
 from aiohttp import web
 
+from eventonight.kernel.bus.deadletters import cmd_dlq
 from eventonight.kernel.errors import PluginLoadError
 from eventonight.kernel.hookcall import acall_each, call_each
 from eventonight.kernel.http.app import create_app
@@ -20,28 +22,36 @@ from eventonight.settings import Settings
 
 
 def _print_lines(results) -> None:
-    for plugin, lines in results:
-        for line in lines or []:
-            print(f"[{plugin}] {line}", flush=True)
+    for result in results:
+        for line in result.value or []:
+            print(f"[{result.plugin}] {line}", flush=True)
+
+
+async def _seed(kernel: Kernel) -> None:
+    _print_lines(await acall_each(kernel.pm, "eventonight_demo_data", kernel=kernel))
 
 
 def cmd_serve(kernel: Kernel, args, *, relay: bool, consumers: bool, scheduler: bool) -> int:
     settings = kernel.settings
-    app = create_app(kernel, relay=relay, consumers=consumers, scheduler=scheduler)
-    if args.demo or settings.demo:
 
-        async def seed(app):
-            _print_lines(await acall_each(kernel.pm, "eventonight_demo_data", kernel=kernel))
+    async def build() -> web.Application:
+        app = await create_app(kernel, relay=relay, consumers=consumers, scheduler=scheduler)
+        if args.demo or settings.demo:
 
-        app.on_startup.append(seed)
+            async def seed(app):
+                await _seed(kernel)
 
-    async def announce(app):
-        print(f"eventonight listening on http://{settings.host}:{settings.port}", flush=True)
+            app.on_startup.append(seed)
 
-    app.on_startup.append(announce)
+        async def announce(app):
+            print(f"eventonight listening on http://{settings.host}:{settings.port}", flush=True)
+
+        app.on_startup.append(announce)
+        return app
+
     # handler_cancellation: a client that goes away ends its handler (long-lived streams included).
     web.run_app(
-        app,
+        build(),
         host=settings.host,
         port=settings.port,
         print=None,
@@ -66,23 +76,49 @@ async def _run_background(kernel: Kernel, *, relay: bool, consumers: bool) -> in
     return 0
 
 
-def cmd_plugins(kernel: Kernel, args) -> int:
-    create_app(kernel)  # attributes routes to plugins without starting anything
-    rows = [("name", "distribution", "version", "hooks", "routes", "error")]
-    for info in list(kernel.plugins.loaded.values()) + list(kernel.plugins.failed.values()):
-        hooks = ""
-        if info.error is None:
-            hooks = ",".join(sorted(c.name for c in kernel.pm.get_hookcallers(info.plugin) or []))
-        rows.append(
-            (info.name, info.distribution, info.version, hooks, "; ".join(info.routes) or "-", info.error or "-")
-        )
-    if len(rows) == 1:
-        print("no plugins installed")
+async def cmd_plugins(kernel: Kernel, args) -> int:
+    if args.action == "prune":
+        return await _prune(kernel, dry_run=args.dry_run)
+    await create_app(kernel, relay=False, consumers=False, scheduler=False, inspect=True)  # attributes routes
+    try:
+        infos = list(kernel.plugins.loaded.values()) + list(kernel.plugins.failed.values())
+        if not infos:
+            print("no plugins installed")
+        for info in infos:
+            print(f"{info.name}  {info.distribution} {info.version}" + ("" if info.error is None else "  FAILED"))
+            if info.error is not None:
+                print(f"  error: {info.error}")
+                continue
+            hooks = sorted(c.name for c in kernel.pm.get_hookcallers(info.plugin) or [])
+            print(
+                textwrap.fill(f"hooks: {', '.join(hooks) or '-'}", 100, initial_indent="  ", subsequent_indent="    ")
+            )
+            print(f"  routes: {len(info.routes) or '-'}")
+            for route in info.routes:
+                print(f"    {route}")
+        orphans = await kernel.queues.orphans(kernel.plugins.installed())
+        for orphan in orphans:
+            print(f"not installed, queues left: {orphan.plugin} ({', '.join(orphan.queues)}); see: plugins prune")
+        return 1 if kernel.plugins.failed else 0
+    finally:
+        await kernel.stop()
+
+
+async def _prune(kernel: Kernel, *, dry_run: bool) -> int:
+    await kernel.start()
+    try:
+        orphans = await kernel.queues.orphans(kernel.plugins.installed())
+        if not orphans:
+            print("no queues of uninstalled plugins")
+            return 0
+        for orphan in orphans:
+            verb = "would delete" if dry_run else "deleting"
+            print(f"{orphan.plugin}: {verb} {', '.join(orphan.queues)}")
+        if not dry_run:
+            await kernel.queues.prune(orphans)
         return 0
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)) + "  " + row[-1])
-    return 1 if kernel.plugins.failed else 0
+    finally:
+        await kernel.stop()
 
 
 async def _check(kernel: Kernel) -> int:
@@ -126,7 +162,13 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     sub.add_parser("web", help="HTTP only (run a relay and workers elsewhere)")
     sub.add_parser("worker", help="bus consumers and scheduled jobs only")
     sub.add_parser("relay", help="outbox relay only")
-    sub.add_parser("plugins", help="list installed plugins, their hooks, routes and load errors")
+    plugins = sub.add_parser("plugins", help="list installed plugins, their hooks, routes and load errors")
+    plugins.add_argument("action", nargs="?", choices=["list", "prune"], default="list")
+    plugins.add_argument("--dry-run", action="store_true", help="with prune: only say what would be deleted")
+    dlq = sub.add_parser("dlq", help="dead letters: list, replay into the plugin's queue, or purge")
+    dlq.add_argument("action", choices=["list", "replay", "purge"])
+    dlq.add_argument("plugin", help="the plugin whose dead letters to handle")
+    dlq.add_argument("--limit", type=int, default=100, help="at most this many messages (list, replay)")
     sub.add_parser("check", help="can the database and the broker be reached")
     sub.add_parser("seed", help="create demo data")
     keys = sub.add_parser("keys", help="token signing keys")
@@ -145,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     except PluginLoadError as exc:
         print(f"eventonight: {exc}", file=sys.stderr)
         return 2
-    plugin_commands = [c for _, cs in call_each(kernel.pm, "eventonight_commands") for c in cs or []]
+    plugin_commands = [c for r in call_each(kernel.pm, "eventonight_commands") for c in r.value or []]
     args = build_parser(plugin_commands).parse_args(argv)
     command = args.command
     if command == "serve":
@@ -155,13 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("worker", "relay"):
         return asyncio.run(_run_background(kernel, relay=command == "relay", consumers=command == "worker"))
     if command == "plugins":
-        return cmd_plugins(kernel, args)
+        return asyncio.run(cmd_plugins(kernel, args))
+    if command == "dlq":
+        return cmd_dlq(kernel.settings, args)
     if command == "check":
         return asyncio.run(_check(kernel))
     if command == "seed":
 
         async def seed() -> int:
-            _print_lines(await acall_each(kernel.pm, "eventonight_demo_data", kernel=kernel))
+            await _seed(kernel)
             return 0
 
         return asyncio.run(_with_started(kernel, seed))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,45 +30,119 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: Collection operations that take a session; a bound collection passes its own.
+_SESSION_METHODS = frozenset(
+    {
+        "aggregate",
+        "bulk_write",
+        "count_documents",
+        "delete_many",
+        "delete_one",
+        "distinct",
+        "find",
+        "find_one",
+        "find_one_and_delete",
+        "find_one_and_replace",
+        "find_one_and_update",
+        "insert_many",
+        "insert_one",
+        "replace_one",
+        "update_many",
+        "update_one",
+    }
+)
+
+
+class BoundCollection:
+    """A collection whose every operation runs in one session (or, for reads, in none).
+
+    Only the CRUD and aggregation operations are offered: a forgotten
+    ``session=`` cannot put a write outside the transaction, and index or
+    collection management stays with the kernel (``eventonight_indexes``).
+    """
+
+    __slots__ = ("_collection", "_session")
+
+    def __init__(self, collection: Any, session: Any) -> None:
+        self._collection = collection
+        self._session = session
+
+    @property
+    def name(self) -> str:
+        return self._collection.name
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _SESSION_METHODS:
+            raise AttributeError(f"{name!r} is not offered on a plugin's collection handle")
+        return functools.partial(getattr(self._collection, name), session=self._session)
+
+
+class BoundEngine:
+    """odmantic's engine with every call in one session (or, for reads, in none)."""
+
+    __slots__ = ("_engine", "_session")
+
+    def __init__(self, engine: AIOEngine, session: Any) -> None:
+        self._engine = engine
+        self._session = session
+
+    async def find(self, model: type[T], *queries: Any, **kwargs: Any) -> list[T]:
+        return await self._engine.find(model, *queries, session=self._session, **kwargs)
+
+    async def find_one(self, model: type[T], *queries: Any, **kwargs: Any) -> T | None:
+        return await self._engine.find_one(model, *queries, session=self._session, **kwargs)
+
+    async def count(self, model: type, *queries: Any) -> int:
+        return await self._engine.count(model, *queries, session=self._session)
+
+    async def save(self, instance: T) -> T:
+        return await self._engine.save(instance, session=self._session)
+
+    async def save_all(self, instances: list[T]) -> list[T]:
+        return await self._engine.save_all(instances, session=self._session)
+
+    async def delete(self, instance: Any) -> None:
+        await self._engine.delete(instance, session=self._session)
+
+    async def remove(self, model: type, *queries: Any, just_one: bool = False) -> int:
+        return await self._engine.remove(model, *queries, just_one=just_one, session=self._session)
+
+
+class Reader:
+    """``kernel.read``: reads outside any transaction (each sees committed data)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self.session = None
+        self.engine = BoundEngine(database.engine, None)
+
+    def collection(self, name_or_model: Any) -> BoundCollection:
+        return BoundCollection(self._database.raw_collection(name_or_model), None)
+
+    async def record(self, event_type: str, payload: dict[str, Any]) -> DomainEvent:
+        """Refused: a domain event recorded outside a transaction could be lost or sent for nothing."""
+        raise RuntimeError("domain events can only be recorded inside a transaction (kernel.transaction)")
+
+    async def record_many(self, events: list[tuple[str, dict[str, Any]]]) -> list[DomainEvent]:
+        return [await self.record(t, p) for t, p in events]
+
+
 class UnitOfWork:
-    """One MongoDB transaction: odmantic operations plus outbox records.
+    """One MongoDB transaction: collections and odmantic bound to it, plus outbox records.
 
     Everything done through it commits or aborts together, including the
     domain events recorded with :meth:`record`.
     """
 
     def __init__(self, database: Database, session: Any) -> None:
-        self.database = database
+        self._database = database
         self.session = session
+        self.engine = BoundEngine(database.engine, session)
         self.recorded: list[DomainEvent] = []
 
-    @property
-    def engine(self) -> AIOEngine:
-        return self.database.engine
-
-    def collection(self, name_or_model: Any):
-        """The motor collection for a model class or collection name."""
-        if isinstance(name_or_model, str):
-            return self.database.db[name_or_model]
-        return self.database.engine.get_collection(name_or_model)
-
-    async def save(self, instance: T) -> T:
-        return await self.engine.save(instance, session=self.session)
-
-    async def find_one(self, model: type[T], *queries: Any, **kwargs: Any) -> T | None:
-        return await self.engine.find_one(model, *queries, session=self.session, **kwargs)
-
-    async def find(self, model: type[T], *queries: Any, **kwargs: Any) -> list[T]:
-        return await self.engine.find(model, *queries, session=self.session, **kwargs)
-
-    async def count(self, model: type, *queries: Any) -> int:
-        return await self.engine.count(model, *queries, session=self.session)
-
-    async def delete(self, instance: Any) -> None:
-        await self.engine.delete(instance, session=self.session)
-
-    async def remove(self, model: type, *queries: Any, just_one: bool = False) -> int:
-        return await self.engine.remove(model, *queries, just_one=just_one, session=self.session)
+    def collection(self, name_or_model: Any) -> BoundCollection:
+        """The collection (by name or odmantic model), every operation inside this transaction."""
+        return BoundCollection(self._database.raw_collection(name_or_model), self.session)
 
     async def record(self, event_type: str, payload: dict[str, Any]) -> DomainEvent:
         """Write a domain event to the outbox in this transaction."""
@@ -80,7 +155,7 @@ class UnitOfWork:
         at = utcnow()
         # Stored as the consumers will see it: JSON types only (datetimes as ISO-8601 UTC strings).
         recorded = [DomainEvent(id=str(uuid4()), event_type=t, occurred_at=at, payload=jsonable(p)) for t, p in events]
-        await self.database.db[OUTBOX].insert_many(
+        await self._database.db[OUTBOX].insert_many(
             [
                 {"eventId": e.id, "eventType": e.event_type, "occurredAt": e.occurred_at, "payload": e.payload}
                 for e in recorded
@@ -89,22 +164,6 @@ class UnitOfWork:
         )
         self.recorded.extend(recorded)
         return recorded
-
-
-class OutboxEvents:
-    """An event port for use cases: records through a unit of work, refuses without one.
-
-    Repositories built for reads get ``OutboxEvents(None)``, so a use case that records
-    an event outside a transaction fails loudly instead of losing it.
-    """
-
-    def __init__(self, uow: UnitOfWork | None) -> None:
-        self.uow = uow
-
-    async def record(self, event_type: str, payload: dict[str, Any]) -> None:
-        if self.uow is None:
-            raise RuntimeError("domain events can only be recorded inside a transaction")
-        await self.uow.record(event_type, payload)
 
 
 class Database:
@@ -117,6 +176,12 @@ class Database:
         self.db = self.client[name]
         self.engine = AIOEngine(client=self.client, database=name)
         self._commit_listeners: list[Callable[[list[DomainEvent]], None]] = []
+
+    def raw_collection(self, name_or_model: Any):
+        """The motor collection for a model class or collection name (kernel use; plugins get bound ones)."""
+        if isinstance(name_or_model, str):
+            return self.db[name_or_model]
+        return self.engine.get_collection(name_or_model)
 
     def on_commit(self, listener: Callable[[list[DomainEvent]], None]) -> None:
         """Call ``listener(events)`` after a unit of work that recorded events commits."""

@@ -11,11 +11,13 @@ from eventonight.hooks.types import Consumer, DomainEvent, ScheduledJob
 from eventonight.kernel.auth.keys import KeyStore
 from eventonight.kernel.auth.revocations import Revocations
 from eventonight.kernel.auth.tokens import TokenService
+from eventonight.kernel.bus.broadcast import BroadcastListener
 from eventonight.kernel.bus.publisher import Publisher
+from eventonight.kernel.bus.queues import QueueRegistry
 from eventonight.kernel.bus.topology import pattern_matches
-from eventonight.kernel.db import Database, UnitOfWork, utcnow
+from eventonight.kernel.db import Database, Reader, UnitOfWork, utcnow
 from eventonight.kernel.embedded_mongo import EmbeddedMongo
-from eventonight.kernel.hookcall import acall_each, await_me_maybe, call_each, implementations
+from eventonight.kernel.hookcall import Hooks, acall_each, await_me_maybe, call_each, implementations
 from eventonight.kernel.plugins import PluginRegistry, load_plugins
 from eventonight.settings import Settings
 
@@ -24,47 +26,52 @@ log = logging.getLogger(__name__)
 PROCESSED = "kernel_processed_messages"
 REVOCATION_REFRESH_SECONDS = 5.0
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Kernel:
-    """What every plugin gets as ``kernel`` in its hooks."""
+    """The platform: what every plugin gets as ``kernel`` in its hooks.
+
+    Plugins use the part described by :class:`eventonight.hooks.PluginKernel`
+    (settings, ``hooks``, ``transaction``/``uow``, ``read``, tokens, the
+    publisher and broadcast listeners); the rest is the kernel's own.
+    """
 
     def __init__(self, settings: Settings | None = None, *, extra_plugins: list[tuple[str, Any]] = ()) -> None:
         self.settings = settings or Settings()
         self.plugins: PluginRegistry = load_plugins(self.settings, list(extra_plugins))
         self.pm = self.plugins.pm
+        self.hooks = Hooks(self.pm, kernel=self)
         self.plugin_settings: dict[str, Any] = {}
-        #: Per-kernel objects a plugin builds once (its services), keyed by plugin name.
-        self.plugin_state: dict[str, Any] = {}
         self.database: Database | None = None
+        self.read: Reader | None = None
         self.tokens: TokenService | None = None
         self.keys: KeyStore | None = None
         self.revocations: Revocations | None = None
         self.publisher: Publisher | None = None
+        self.queues: QueueRegistry | None = None
         self._embedded: EmbeddedMongo | None = None
+        self._plugin_state: dict[str, Any] = {}
         self._consumers: dict[str, list[Consumer]] | None = None
         self._key_refresher: asyncio.Task | None = None
-        self.started = False
-
-    @property
-    def hook(self):
-        """``kernel.hook.<name>(...)``: call a hook, e.g. a domain extension point."""
-        return self.pm.hook
 
     # -- lifecycle -------------------------------------------------------
-    async def start(self) -> None:
-        for name, settings_class in call_each(self.pm, "eventonight_settings"):
-            if settings_class is not None:
-                self.plugin_settings[name] = settings_class()
+    async def start(self, *, plugins_startup: bool = True) -> None:
+        """Connect, create indexes, load keys, then run the plugins' ``eventonight_startup``.
+
+        ``plugins_startup=False`` is for inspection (``eventonight plugins``): no plugin is started.
+        """
+        for result in call_each(self.pm, "eventonight_settings"):
+            if result.value is not None:
+                self.plugin_settings[result.plugin] = result.value()
         uri = self.settings.mongodb_uri
         if not uri:
             self._embedded = EmbeddedMongo(self.settings.data_dir / "mongo", self.settings.embedded_mongo_port)
             uri = await asyncio.to_thread(self._embedded.start)
         self.database = Database(uri, self.settings.database)
+        self.read = Reader(self.database)
         await self.database.ping()
-        models = [m for _, ms in call_each(self.pm, "eventonight_models") for m in (ms or [])]
-        await self.database.ensure_indexes(models)
-        await self.database.db[PROCESSED].create_index("at", expireAfterSeconds=14 * 24 * 3600)
+        await self._ensure_indexes()
         self.keys = KeyStore(self.database, token_ttl_seconds=self.settings.access_token_ttl_seconds)
         await self.keys.load()
         self.revocations = Revocations(self.database, keep_seconds=self.settings.access_token_ttl_seconds + 60)
@@ -80,8 +87,27 @@ class Kernel:
         )
         self._key_refresher = asyncio.create_task(self._refresh_keys_forever(), name="key-refresh")
         self.publisher = Publisher(self.settings.broker_url, self.settings.exchange)
-        await acall_each(self.pm, "eventonight_startup", kernel=self)
-        self.started = True
+        self.queues = QueueRegistry(self.database, self.settings)
+        orphans = await self.queues.orphans(self.plugins.installed())
+        if orphans:
+            log.warning(
+                "queues of plugins no longer installed still receive events: %s (remove with: eventonight plugins prune)",
+                "; ".join(f"{o.plugin}: {', '.join(o.queues)}" for o in orphans),
+            )
+        if not plugins_startup:
+            return
+        for result in await acall_each(self.pm, "eventonight_startup", robust=True, kernel=self):
+            if result.error is not None:
+                self.plugins.leave_out(result.plugin, f"eventonight_startup failed: {result.error!r}")
+
+    async def _ensure_indexes(self) -> None:
+        models = [m for r in call_each(self.pm, "eventonight_models") for m in (r.value or [])]
+        await self.database.ensure_indexes(models)
+        for result in call_each(self.pm, "eventonight_indexes"):
+            for collection, indexes in (result.value or {}).items():
+                if indexes:
+                    await self.database.db[collection].create_indexes(list(indexes))
+        await self.database.db[PROCESSED].create_index("at", expireAfterSeconds=14 * 24 * 3600)
 
     async def _refresh_keys_forever(self) -> None:
         # Another process may rotate the keys (sign with the new key within 30 s,
@@ -99,30 +125,21 @@ class Kernel:
             except Exception:  # database briefly away: keep what we have
                 log.warning("could not refresh signing keys or revocations", exc_info=True)
 
-    def tag_catalogue(self) -> dict[str, list[str]]:
-        """The merged tag catalogue from ``eventonight_tag_catalogue`` (empty without a provider)."""
-        merged: dict[str, list[str]] = {}
-        for _, contribution in call_each(self.pm, "eventonight_tag_catalogue", kernel=self):
-            for category, tags in (contribution or {}).items():
-                known = merged.setdefault(category, [])
-                known.extend(t for t in tags if t not in known)
-        return merged
-
     async def stop(self) -> None:
         if self._key_refresher is not None:
             self._key_refresher.cancel()
-        for name, call in reversed(implementations(self.pm, "eventonight_shutdown")):
+        # Reverse call order: who started last (was called first) stops last.
+        for plugin, call in reversed(implementations(self.pm, "eventonight_shutdown")):
             try:
                 await await_me_maybe(call(kernel=self))
             except Exception:
-                log.exception("plugin %s failed during shutdown", name)
+                log.exception("plugin %s failed during shutdown", plugin)
         if self.publisher is not None:
             await asyncio.to_thread(self.publisher.close)
         if self.database is not None:
             self.database.close()
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)
-        self.started = False
 
     # -- persistence -----------------------------------------------------
     def uow(self):
@@ -133,35 +150,50 @@ class Kernel:
         """Run ``work(uow)`` in a transaction, re-running it on transient conflicts."""
         return await self.database.transaction(work)
 
-    def plugin_service(self, name: str, build: Callable[[], T]) -> T:
-        """The object ``build()`` makes, built once per kernel and kept in ``plugin_state[name]``."""
-        if name not in self.plugin_state:
-            self.plugin_state[name] = build()
-        return self.plugin_state[name]
+    def runners(self, make: Callable[[Any], R]) -> tuple[Callable, Callable]:
+        """``(transaction, read)`` for use cases written as ``work(repos, data)``.
 
-    def store_runners(self, make_store: Callable[[Any, Any], Any]) -> tuple[Callable, Callable]:
-        """``(transaction, direct)`` for use cases written as ``work(store, uow)``.
-
-        ``transaction(work)`` runs ``work(make_store(db, session), uow)`` in a retried
-        transaction; ``direct(work)`` runs ``work(make_store(db, None), None)`` without one.
+        ``make(data)`` builds the plugin's repositories over a data handle.
+        ``await transaction(work)`` runs ``work(make(uow), uow)`` in a transaction
+        re-run on transient conflicts; ``await read(work)`` runs
+        ``work(make(kernel.read), kernel.read)`` outside any transaction (its
+        ``record`` refuses, so an event cannot be recorded outside one).
         """
 
         async def transaction(work):
-            return await self.transaction(lambda uow: work(make_store(self.database.db, uow.session), uow))
+            return await self.transaction(lambda uow: work(make(uow), uow))
 
-        async def direct(work):
-            return await work(make_store(self.database.db, None), None)
+        async def read(work):
+            return await work(make(self.read), self.read)
 
-        return transaction, direct
+        return transaction, read
+
+    def plugin_service(self, name: str, build: Callable[[], T]) -> T:
+        """The object ``build()`` makes, built once per kernel (a plugin's services), kept under ``name``."""
+        if name not in self._plugin_state:
+            self._plugin_state[name] = build()
+        return self._plugin_state[name]
+
+    def broadcast_listener(self, patterns, callback, name: str) -> BroadcastListener:
+        """A per-process subscription to ``patterns``; see :class:`BroadcastListener`."""
+        return BroadcastListener(
+            url=self.settings.broker_url,
+            exchange_name=self.settings.exchange,
+            patterns=list(patterns),
+            callback=callback,
+            loop=asyncio.get_running_loop(),
+            name=name,
+        )
 
     # -- bus -------------------------------------------------------------
     def consumers(self) -> dict[str, list[Consumer]]:
         if self._consumers is None:
-            self._consumers = {
-                name: list(result)
-                for name, result in call_each(self.pm, "eventonight_consumers", kernel=self)
-                if result
-            }
+            self._consumers = {}
+            for result in call_each(self.pm, "eventonight_consumers", robust=True, kernel=self):
+                if result.error is not None:
+                    self.plugins.leave_out(result.plugin, f"eventonight_consumers failed: {result.error!r}")
+                elif result.value:
+                    self._consumers[result.plugin] = list(result.value)
         return self._consumers
 
     def bindings(self) -> dict[str, list[str]]:
@@ -194,7 +226,7 @@ class Kernel:
 
         async def work(uow: UnitOfWork) -> None:
             # Markers first: a redelivery fails the insert at once, before any handler runs.
-            await uow.collection(PROCESSED).insert_many(markers, session=uow.session)
+            await uow.collection(PROCESSED).insert_many(markers)
             if by_consumer:  # see Consumer: each consumer over all its events, in declared order
                 for consumer, matching in plan:
                     await (consumer.handler(matching, uow) if consumer.batch else _each(consumer, matching, uow))
@@ -211,11 +243,11 @@ class Kernel:
 
         async def work(uow: UnitOfWork) -> None:
             processed = uow.collection(PROCESSED)
-            if await processed.find_one({"_id": key}, session=uow.session):
+            if await processed.find_one({"_id": key}):
                 return
             await consumer.handler([event] if consumer.batch else event, uow)
             # Same transaction as the handler's writes: done exactly once, or not at all.
-            await processed.insert_one({"_id": key, "at": utcnow()}, session=uow.session)
+            await processed.insert_one({"_id": key, "at": utcnow()})
 
         from pymongo.errors import DuplicateKeyError
 
@@ -227,10 +259,11 @@ class Kernel:
 
     async def observe(self, event: DomainEvent) -> None:
         """Call every ``eventonight_domain_event`` observer (used by the relay)."""
-        await acall_each(self.pm, "eventonight_domain_event", event=event, kernel=self)
+        await acall_each(self.pm, "eventonight_domain_event", robust=True, event=event, kernel=self)
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
-        return [job for _, jobs in call_each(self.pm, "eventonight_scheduled_jobs", kernel=self) for job in jobs or []]
+        results = call_each(self.pm, "eventonight_scheduled_jobs", robust=True, kernel=self)
+        return [job for result in results for job in result.value or []]
 
 
 def _matches(consumer: Consumer, event: DomainEvent) -> bool:

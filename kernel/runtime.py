@@ -22,27 +22,19 @@ class Runtime:
         self.kernel = kernel
         self.roles = {"relay": relay, "consumers": consumers, "scheduler": scheduler}
         self.relay: OutboxRelay | None = None
-        self.consumer_runner: ConsumerRunner | None = None
+        self.consumer_runners: list[ConsumerRunner] = []
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
+        """Start the kernel, then the background roles."""
+        await self.kernel.start()
+        await self.start_roles()
+
+    async def start_roles(self) -> None:
+        """Start the background roles of an already started kernel."""
         kernel, settings = self.kernel, self.kernel.settings
-        await kernel.start()
         if self.roles["consumers"]:
-            self.consumer_runner = ConsumerRunner(
-                url=settings.broker_url,
-                exchange_name=settings.exchange,
-                prefix=settings.queue_prefix,
-                bindings=kernel.bindings(),
-                dispatch=kernel.dispatch,
-                loop=asyncio.get_running_loop(),
-                max_attempts=settings.consumer_max_attempts,
-                prefetch=settings.consumer_prefetch,
-                dispatch_batch=kernel.dispatch_batch,
-            )
-            self.consumer_runner.start()
-            if not await self.consumer_runner.wait_ready(15):
-                log.warning("consumers are not connected to the broker yet; they keep retrying")
+            await self._start_consumers()
         if self.roles["relay"]:
             self.relay = OutboxRelay(
                 kernel.database,
@@ -70,9 +62,34 @@ class Runtime:
         if self.relay is not None:
             with contextlib.suppress(Exception):
                 await self.relay.lease.release()
-        if self.consumer_runner is not None:
-            await asyncio.to_thread(self.consumer_runner.stop)
+        for runner in self.consumer_runners:
+            await asyncio.to_thread(runner.stop)
         await self.kernel.stop()
+
+    async def _start_consumers(self) -> None:
+        kernel, settings = self.kernel, self.kernel.settings
+        loop = asyncio.get_running_loop()
+        for plugin, patterns in kernel.bindings().items():
+            runner = ConsumerRunner(
+                url=settings.broker_url,
+                exchange_name=settings.exchange,
+                prefix=settings.queue_prefix,
+                plugin=plugin,
+                patterns=patterns,
+                dispatch=kernel.dispatch,
+                dispatch_batch=kernel.dispatch_batch,
+                loop=loop,
+                max_attempts=settings.consumer_max_attempts,
+                prefetch=settings.consumer_prefetch,
+                timeout=settings.consumer_timeout_seconds,
+                retry_delays=settings.consumer_retry_delays,
+            )
+            await kernel.queues.record(plugin, runner.queue_names(), patterns)
+            runner.start()
+            self.consumer_runners.append(runner)
+        for runner in self.consumer_runners:
+            if not await runner.wait_ready(15):
+                log.warning("consumers of %s are not connected to the broker yet; they keep retrying", runner.plugin)
 
 
 def broker_reachable(url: str | None) -> bool:

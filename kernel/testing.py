@@ -87,21 +87,33 @@ def settings(mongo_uri, broker_url, run_id, tmp_path):
         relay_backoff_max=0.5,
         relay_lease_seconds=3,
         consumer_max_attempts=3,
+        consumer_retry_delays=[0.05, 0.1],
     )
     yield settings
-    _delete_queues(broker_url, settings.queue_prefix)
+    _delete_queues(settings)
 
 
-def _delete_queues(url: str, prefix: str) -> None:
-    """Remove the durable queues a test's plugins declared (they outlive connections)."""
-    with connection_for(url) as connection:
-        channel = connection.channel()
-        for suffix in ("", ".dead-letter"):
-            for plugin in ("users", "events", "interactions", "chat", "notification", "ticketing", "media", "sample"):
-                try:
-                    Queue(f"{prefix}.{plugin}{suffix}", channel=channel).delete()
-                except Exception:  # noqa: BLE001 - absent queue
-                    channel = connection.channel()
+def _delete_queues(settings: Settings) -> None:
+    """Remove the durable queues the test's kernels declared (they outlive connections).
+
+    Every worker records its plugins' queues in the database (``kernel_queues``),
+    so this finds third-party plugins' queues too, retry and dead-letter ones included.
+    """
+    from pymongo import MongoClient
+
+    from eventonight.kernel.bus.queues import QUEUES, PluginQueues, delete_on_broker
+
+    client = MongoClient(settings.mongodb_uri)
+    try:
+        query = {"exchange": settings.exchange, "prefix": settings.queue_prefix}
+        entries = [
+            PluginQueues(d["plugin"], d.get("queues", []), d.get("patterns", []))
+            for d in client[settings.database][QUEUES].find(query)
+        ]
+    finally:
+        client.close()
+    if entries:
+        delete_on_broker(settings, entries)
 
 
 def publish_event(settings: Settings, event_type: str, payload: dict[str, Any], event_id: str | None = None) -> str:
@@ -217,7 +229,7 @@ async def platform(settings):
 
     async def start(extra_plugins=(), settings_override: Settings | None = None, **roles) -> Platform:
         kernel = Kernel(settings_override or settings, extra_plugins=list(extra_plugins))
-        client = TestClient(TestServer(create_app(kernel, **roles)))
+        client = TestClient(TestServer(await create_app(kernel, **roles)))
         await client.start_server()
         clients.append(client)
         return Platform(client, kernel)

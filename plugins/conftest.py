@@ -2,7 +2,7 @@
 
 import pytest
 
-from eventonight.kernel.testing import bearer, wait_until
+from eventonight.hooks.testing import bearer, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def account():
         for collection in known_in:
 
             async def known(collection=collection):
-                return await p.kernel.database.db[collection].find_one({"_id": acc.id})
+                return await p.kernel.read.collection(collection).find_one({"_id": acc.id})
 
             await wait_until(known)
         return acc

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     # Unacknowledged messages per plugin queue, and the most one batch of a plugin holds.
     consumer_prefetch: int = Field(default=64, ge=1)
+    # A handler (or a batch of them) still running after this long is stopped and retried.
+    consumer_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Delay before the 1st, 2nd, ... retry of a failed message; the last one repeats.
+    consumer_retry_delays: list[float] = Field(default=[1.0, 5.0, 30.0, 120.0], min_length=1)
 
     # Outbox relay
     relay_batch_size: int = Field(default=1000, ge=1)

@@ -132,13 +132,13 @@ async def test_openapi_document_is_valid_and_includes_plugin_fragments(platform)
     assert "Thing" in document["components"]["schemas"]
 
 
-def test_a_path_claimed_by_two_plugins_names_both(settings):
+async def test_a_path_claimed_by_two_plugins_names_both(settings):
     class Clash(Things):
         pass
 
     kernel = Kernel(settings, extra_plugins=[("things", Things()), ("clash", Clash())])
     with pytest.raises(ValueError, match=r"/api/things contributed by (things and clash|clash and things)"):
-        create_app(kernel)
+        await create_app(kernel)
 
 
 async def test_health_and_readiness(platform, settings):
@@ -164,7 +164,7 @@ class Ticker:
     def eventonight_scheduled_jobs(self, kernel):
         async def tick(kernel):
             self.runs += 1
-            await kernel.database.db["ticks"].insert_one({"at": time.monotonic()})
+            await kernel.transaction(lambda uow: uow.collection("ticks").insert_one({"at": time.monotonic()}))
 
         return [ScheduledJob("tick", 0.1, tick)]
 
@@ -174,7 +174,7 @@ async def test_scheduled_job_runs_in_one_process_of_the_cluster(platform):
     p = await platform(extra_plugins=[("ticker", first)])
     await platform(extra_plugins=[("ticker", second)])
     await wait_until(lambda: first.runs + second.runs >= 6)
-    starts = sorted([d["at"] async for d in p.kernel.database.db["ticks"].find()])
+    starts = sorted([d["at"] async for d in p.kernel.read.collection("ticks").find()])
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     # Two processes, yet never two runs within one interval: one of them holds the lease.
     assert min(gaps) >= 0.09, gaps

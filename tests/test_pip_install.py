@@ -1,11 +1,14 @@
-"""The promise "install or remove a plugin with pip", tested for real in a fresh virtualenv.
+"""The promise "install or remove a plugin with pip", tested for real in fresh virtualenvs.
 
-Builds the kernel and the sample third-party plugin (tests/sample_plugin) into
-wheels, installs both into a new virtualenv, starts `eventonight web` there,
-sees the plugin's route answer and its startup hook run; uninstalls the plugin
-with pip, starts again, and the route is gone while the platform stays healthy.
+Builds the kernel and a third-party plugin into wheels, installs them into a
+new virtualenv, starts the platform there, sees the plugin work; uninstalls it
+with pip, starts again, and the plugin is gone while the platform stays
+healthy. The sample plugin (tests/sample_plugin) is the smallest case; the
+examples (examples/badges, examples/badges-newcomer) extend the users plugin,
+consume from the broker and leave a queue that `plugins prune` removes.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -37,11 +40,31 @@ def _get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _until(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail("condition not met in time")
+        time.sleep(0.2)
+    return value
+
+
 class Server:
-    def __init__(self, venv: Path, env: dict[str, str], port: int) -> None:
+    def __init__(self, venv: Path, env: dict[str, str], port: int, role: str = "web") -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [str(venv / "bin" / "eventonight"), "web"],
+            [str(venv / "bin" / "eventonight"), role],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -93,9 +116,12 @@ def test_plugin_installed_and_uninstalled_with_pip(tmp_path, mongo_uri, broker_u
         "EVENTONIGHT_PORT": str(port),
     }
     listing = _run(str(venv / "bin" / "eventonight"), "plugins", env=env).stdout
-    sample_line = next(line for line in listing.splitlines() if line.startswith("sample "))
-    assert "eventonight-sample" in sample_line and "1.2.3" in sample_line
-    assert "GET /api/sample/hello" in sample_line
+    lines = listing.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("sample "))
+    assert "eventonight-sample" in lines[start] and "1.2.3" in lines[start]
+    block = lines[start + 1 : next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" ")), None)]
+    # One route per line under its plugin, not all of them on the plugin's line.
+    assert "    GET /api/sample/hello" in block and "  hooks: eventonight_routes, eventonight_startup" in block
 
     with Server(venv, env, port) as server:
         status, body = _get(server.url + "/api/sample/hello")
@@ -111,3 +137,81 @@ def test_plugin_installed_and_uninstalled_with_pip(tmp_path, mongo_uri, broker_u
         assert status == 404 and b'"statusCode": 404' in body
         assert _get(server.url + "/ready")[0] == 200
         assert _get(server.url + "/health")[0] == 200
+
+
+def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_pruned(tmp_path, mongo_uri, broker_url):
+    from kombu import Queue
+
+    from eventonight.kernel.bus.topology import connection_for
+    from eventonight.kernel.testing import _delete_queues
+    from eventonight.settings import Settings
+
+    wheels = tmp_path / "wheels"
+    pip = [sys.executable, "-m", "pip"]
+    for source in (
+        ROOT,
+        ROOT / "plugins" / "users",
+        ROOT / "examples" / "badges",
+        ROOT / "examples" / "badges-newcomer",
+    ):
+        _run(*pip, "wheel", "--no-deps", "-q", "-w", str(wheels), str(source))
+    venv = tmp_path / "fresh"
+    _run(sys.executable, "-m", "venv", str(venv))
+    vpip = [str(venv / "bin" / "python"), "-m", "pip"]
+    _run(*vpip, "install", "-q", *map(str, wheels.glob("*.whl")))
+
+    database = f"examples_{uuid4().hex[:8]}"
+    settings = Settings(
+        mongodb_uri=mongo_uri, database=database, broker_url=broker_url,
+        exchange=f"eventonight.test.{database}", queue_prefix=f"eotest.{database}",
+    )  # fmt: skip
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "EVENTONIGHT_MONGODB_URI": mongo_uri,
+        "EVENTONIGHT_DATABASE": database,
+        "EVENTONIGHT_BROKER_URL": broker_url,
+        "EVENTONIGHT_EXCHANGE": settings.exchange,
+        "EVENTONIGHT_QUEUE_PREFIX": settings.queue_prefix,
+        "EVENTONIGHT_PORT": str(port),
+        "EVENTONIGHT_USERS_ARGON2_TIME_COST": "1",
+        "EVENTONIGHT_USERS_ARGON2_MEMORY_KIB": "1024",
+        "EVENTONIGHT_USERS_ARGON2_PARALLELISM": "1",
+    }
+    eventonight = str(venv / "bin" / "eventonight")
+    badges_queue = f"{settings.queue_prefix}.badges"
+    try:
+        listing = _run(eventonight, "plugins", env=env).stdout
+        assert "badges_for_event" in listing and "    GET /api/badges/users/{userId}" in listing
+
+        with Server(venv, env, port, role="serve") as server:
+            status, body = _post(
+                server.url + "/api/users/register",
+                {"username": "ada", "email": "ada@example.org", "password": "a long password 1", "role": "member"},
+            )
+            assert status == 201, body
+            user_id = body["user"]["id"]
+            # user.created -> outbox -> RabbitMQ -> the badges consumer -> the newcomer plugin's rule.
+            _until(lambda: json.loads(_get(f"{server.url}/api/badges/users/{user_id}")[1])["badges"] == ["newcomer"])
+            profile = json.loads(_get(f"{server.url}/api/users/{user_id}")[1])
+            assert profile["extensions"] == {"badges": {"badges": ["newcomer"]}}
+
+        _run(*vpip, "uninstall", "-y", "-q", "eventonight-badges", "eventonight-badges-newcomer")
+        listing = _run(eventonight, "plugins", env=env).stdout
+        assert not [line for line in listing.splitlines() if line.startswith(("badges ", "badges_newcomer "))]
+        assert "not installed, queues left: badges" in listing
+        with Server(venv, env, port) as server:
+            assert _get(f"{server.url}/api/badges/users/{user_id}")[0] == 404
+            status, body = _get(f"{server.url}/api/users/{user_id}")
+            assert status == 200 and "extensions" not in json.loads(body)
+            assert _get(server.url + "/ready")[0] == 200
+
+        dry = _run(eventonight, "plugins", "prune", "--dry-run", env=env).stdout
+        assert f"badges: would delete {badges_queue}" in dry
+        assert f"badges: deleting {badges_queue}" in _run(eventonight, "plugins", "prune", env=env).stdout
+        with connection_for(broker_url) as connection:
+            with pytest.raises(Exception, match="NOT_FOUND"):
+                Queue(badges_queue, channel=connection.channel()).queue_declare(passive=True)
+    finally:
+        _delete_queues(settings)

@@ -94,16 +94,56 @@ async def test_platform_serves_healthy_without_the_broken_plugin(installed, plat
     assert ready.status == 200, await ready.text()
 
 
-def test_plugins_command_lists_hooks_routes_and_errors(installed, capsys, monkeypatch):
+def _block(out: str, name: str) -> list[str]:
+    """A plugin's line and the indented lines under it."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{name} "))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" ")), len(lines))
+    return lines[start:end]
+
+
+def test_plugins_command_lists_hooks_routes_and_errors(installed, capsys, monkeypatch, settings):
     installed("eventonight-mixed", {"good": GOOD, "broken": BROKEN_IMPORT})
+    monkeypatch.setenv("EVENTONIGHT_MONGODB_URI", settings.mongodb_uri)
+    monkeypatch.setenv("EVENTONIGHT_DATABASE", settings.database)
     status = cli_main(["plugins"])
     out = capsys.readouterr().out
-    good_line = next(line for line in out.splitlines() if line.startswith("good "))
-    assert "eventonight-mixed" in good_line and "9.9" in good_line
-    assert "eventonight_routes" in good_line and "GET /api/good/ping" in good_line
-    broken_line = next(line for line in out.splitlines() if line.startswith("broken "))
-    assert "ImportError: a dependency of this plugin is missing" in broken_line
+    good = _block(out, "good")
+    assert "eventonight-mixed" in good[0] and "9.9" in good[0]
+    assert "  hooks: eventonight_routes" in good
+    assert "    GET /api/good/ping" in good, "one route per line, under its plugin"
+    assert max(len(line) for line in out.splitlines()) < 200, "no line carries a plugin's whole route table"
+    broken = _block(out, "broken")
+    assert any("ImportError: a dependency of this plugin is missing" in line for line in broken)
     assert status == 1, "a load error makes the command fail, so scripts notice"
+
+
+def test_plugins_prune_dry_run_lists_and_prune_deletes(capsys, monkeypatch, settings):
+    import asyncio
+
+    from eventonight.kernel.bus.queues import QueueRegistry
+    from eventonight.kernel.db import Database
+
+    async def remember_an_uninstalled_plugin():
+        database = Database(settings.mongodb_uri, settings.database)
+        await QueueRegistry(database, settings).record("vanished", [f"{settings.queue_prefix}.vanished"], ["x.#"])
+        database.close()
+
+    asyncio.run(remember_an_uninstalled_plugin())
+    for key, value in {
+        "MONGODB_URI": settings.mongodb_uri,
+        "DATABASE": settings.database,
+        "BROKER_URL": settings.broker_url,
+        "EXCHANGE": settings.exchange,
+        "QUEUE_PREFIX": settings.queue_prefix,
+    }.items():
+        monkeypatch.setenv(f"EVENTONIGHT_{key}", value)
+    assert cli_main(["plugins", "prune", "--dry-run"]) == 0
+    assert f"vanished: would delete {settings.queue_prefix}.vanished" in capsys.readouterr().out
+    assert cli_main(["plugins", "prune"]) == 0
+    assert f"vanished: deleting {settings.queue_prefix}.vanished" in capsys.readouterr().out
+    assert cli_main(["plugins", "prune", "--dry-run"]) == 0
+    assert "no queues of uninstalled plugins" in capsys.readouterr().out
 
 
 def test_hookspecs_all_have_docstrings():

@@ -1,12 +1,19 @@
-"""Consuming plugin queues in a kombu thread and handing messages to the event loop.
+"""Consuming plugin queues: one kombu connection and thread per plugin, handlers on the event loop.
 
-Each plugin gets one durable queue bound to the patterns of its consumers. A
-message is acknowledged only after its handlers ran on the event loop. A
-failing message is re-queued with an attempt counter in its headers and, after
-``max_attempts``, moved to ``<queue>.dead-letter``.
+Each plugin gets one durable queue bound to the patterns of its consumers, and
+its own connection and thread, so a slow or stuck plugin delays nobody else. A
+message is acknowledged only after its handlers ran on the event loop, within
+``timeout`` seconds. A failing message is retried after a delay that grows with
+each attempt (``retry_delays``): on RabbitMQ it waits in ``<queue>.retry.<n>``,
+a queue whose messages expire back into the plugin's queue, so nothing waits in
+memory; on the in-memory bus the process holds it. After ``max_attempts``
+failures it moves to ``<queue>.dead-letter``. A transaction that keeps
+conflicting with concurrent ones (:class:`ConcurrencyConflict`) is retried the
+same way but never counts as an attempt: a good message is never dead-lettered
+for its neighbours' writes.
 
 Messages already waiting when one arrives are taken too (up to the prefetch
-window) and handed to a plugin as one batch, processed in one transaction: on
+window) and handed to the plugin as one batch, processed in one transaction: on
 a database where each transaction costs milliseconds this multiplies what one
 consumer process gets through. If the batch fails, its messages are handled
 one by one, so a bad message is retried and dead-lettered alone.
@@ -18,6 +25,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,7 +33,14 @@ from kombu import Producer
 from kombu.mixins import ConsumerMixin
 
 from eventonight.hooks.types import DomainEvent
-from eventonight.kernel.bus.topology import connection_for, dead_letter_queue, plugin_queue
+from eventonight.kernel.bus.topology import (
+    connection_for,
+    dead_letter_queue,
+    is_amqp,
+    plugin_queue,
+    retry_queue,
+)
+from eventonight.kernel.errors import ConcurrencyConflict
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +61,32 @@ class _Worker(ConsumerMixin):
         self.producer: Producer | None = None
 
     def get_consumers(self, Consumer, channel):  # noqa: N803 - kombu's signature
-        consumers = []
-        for plugin, patterns in self.runner.bindings.items():
-            queue = plugin_queue(self.runner.prefix, plugin, self.runner.exchange_name, patterns)
-            dead_letter_queue(queue.name)(channel).declare()
-            consumer = Consumer(
-                queues=[queue],
-                callbacks=[self._callback(plugin, queue.name)],
+        runner = self.runner
+        dead_letter_queue(runner.queue.name)(channel).declare()
+        if runner.amqp:
+            for delay in runner.retry_delays:
+                retry_queue(runner.queue.name, delay)(channel).declare()
+        return [
+            Consumer(
+                queues=[runner.queue],
+                callbacks=[self._on_message],
                 accept=["json"],
-                prefetch_count=self.runner.prefetch,
-                on_decode_error=self._decode_error(queue.name),
+                prefetch_count=runner.prefetch,
+                on_decode_error=self._on_decode_error,
             )
-            consumers.append(consumer)
-        return consumers
+        ]
 
     def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
         # kombu's loop, extended: after a message, drain what else is waiting, then flush.
+        # Messages of a lost channel cannot be acked on a new one (the broker redelivers
+        # them): forget them *before* consuming again. Forgetting them after basic.consume
+        # would drop the first prefetch window, never acked, and stall the queue for good.
+        self.runner.pending.clear()
         with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
-            self.runner.pending.clear()  # messages of a lost channel come again
             while not self.should_stop:
                 try:
-                    conn.drain_events(timeout=safety_interval)
-                    while len(self.runner.pending) < self.runner.batch_limit:
+                    conn.drain_events(timeout=min(safety_interval, self.runner.next_retry_in()))
+                    while len(self.runner.pending) < self.runner.prefetch:
                         conn.drain_events(timeout=BATCH_WAIT_SECONDS)
                 except TimeoutError:
                     conn.heartbeat_check()
@@ -75,6 +94,7 @@ class _Worker(ConsumerMixin):
                     if not self.should_stop:
                         raise
                 self.runner.flush(self.producer)
+                self.runner.release_due_retries(self.producer)
                 yield
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
@@ -83,23 +103,17 @@ class _Worker(ConsumerMixin):
 
     def on_connection_error(self, exc, interval):
         self.runner.ready.clear()
-        log.warning("broker connection lost (%s); consumers reconnect in %.1fs", exc, interval)
+        log.warning("broker connection of %s lost (%s); reconnecting in %.1fs", self.runner.plugin, exc, interval)
 
-    def _decode_error(self, queue_name: str):
-        def on_decode_error(message, exc) -> None:
-            self.runner._dead_letter(queue_name, message.body, message, self.producer, f"undecodable: {exc}", 1)
+    def _on_decode_error(self, message, exc) -> None:
+        self.runner._dead_letter(message.body, message, self.producer, f"undecodable: {exc}", 1)
 
-        return on_decode_error
-
-    def _callback(self, plugin: str, queue_name: str):
-        def on_message(body: Any, message) -> None:
-            self.runner.pending.append((plugin, queue_name, body, message))
-
-        return on_message
+    def _on_message(self, body: Any, message) -> None:
+        self.runner.pending.append((body, message))
 
 
 class ConsumerRunner:
-    """Runs the consumers of every plugin in one background thread."""
+    """Consumes one plugin's queue in a thread of its own."""
 
     def __init__(
         self,
@@ -107,36 +121,39 @@ class ConsumerRunner:
         url: str | None,
         exchange_name: str,
         prefix: str,
-        bindings: dict[str, list[str]],
+        plugin: str,
+        patterns: list[str],
         dispatch: Dispatch,
         loop: asyncio.AbstractEventLoop,
         max_attempts: int = 5,
         prefetch: int = 64,
         dispatch_batch: DispatchBatch | None = None,
+        timeout: float = 60.0,
+        retry_delays: list[float] | tuple[float, ...] = (1.0, 5.0, 30.0, 120.0),
     ) -> None:
         self.url = url
-        self.exchange_name = exchange_name
-        self.prefix = prefix
-        self.bindings = bindings
+        self.amqp = is_amqp(url)
+        self.plugin = plugin
+        self.queue = plugin_queue(prefix, plugin, exchange_name, patterns)
         self.dispatch = dispatch
+        self.dispatch_batch = dispatch_batch
         self.loop = loop
         self.max_attempts = max_attempts
         self.prefetch = prefetch
-        self.dispatch_batch = dispatch_batch
-        self.batch_limit = prefetch * max(len(bindings), 1)
-        #: (plugin, queue name, body, message) received and not yet handled, in arrival order.
-        self.pending: list[tuple[str, str, Any, Any]] = []
+        self.timeout = timeout
+        self.retry_delays = list(retry_delays) or [0.0]
+        #: (body, message) received and not yet handled, in arrival order.
+        self.pending: list[tuple[Any, Any]] = []
+        #: In-memory bus only: (due, envelope, headers) waiting for their retry.
+        self._delayed: list[tuple[float, Any, dict[str, Any]]] = []
         self.ready = threading.Event()
         self._worker = _Worker(self)
-        self._thread = threading.Thread(target=self._worker.run, name="eventonight-consumers", daemon=True)
+        self._thread = threading.Thread(target=self._worker.run, name=f"eventonight-consumer-{plugin}", daemon=True)
 
     def start(self) -> None:
-        if self.bindings:
-            self._thread.start()
+        self._thread.start()
 
     async def wait_ready(self, timeout: float = 10.0) -> bool:
-        if not self.bindings:
-            return True
         return await asyncio.to_thread(self.ready.wait, timeout)
 
     def stop(self) -> None:
@@ -144,68 +161,107 @@ class ConsumerRunner:
         if self._thread.is_alive():
             self._thread.join(10)
 
-    def flush(self, producer: Producer) -> None:
-        """Handle every pending message, plugin by plugin, each plugin's in arrival order."""
-        pending, self.pending = self.pending, []
-        by_plugin: dict[str, list] = {}
-        for item in pending:
-            by_plugin.setdefault(item[0], []).append(item)
-        for plugin, items in by_plugin.items():
-            if len(items) > 1 and self.dispatch_batch is not None and self._handled_as_batch(plugin, items):
-                continue
-            for _, queue_name, body, message in items:
-                self.handle(plugin, queue_name, body, message, producer)
+    # -- handling -------------------------------------------------------
+    def _run(self, coroutine) -> None:
+        """Run a handler coroutine on the event loop, within the time limit; raise what it raised."""
 
-    def _handled_as_batch(self, plugin: str, items: list) -> bool:
+        async def limited():
+            async with asyncio.timeout(self.timeout):
+                await coroutine
+
+        asyncio.run_coroutine_threadsafe(limited(), self.loop).result()
+
+    def flush(self, producer: Producer) -> None:
+        """Handle every pending message in arrival order, as one batch when possible."""
+        pending, self.pending = self.pending, []
+        if len(pending) > 1 and self.dispatch_batch is not None and self._handled_as_batch(pending):
+            return
+        for body, message in pending:
+            self.handle(body, message, producer)
+
+    def _handled_as_batch(self, items: list) -> bool:
         events = []
-        for _, _, body, message in items:
+        for body, message in items:
             if (message.headers or {}).get(ATTEMPTS_HEADER):
                 return False  # a retry: it failed before, give it its own transaction
             try:
                 events.append(DomainEvent.from_envelope(json.loads(body) if isinstance(body, str | bytes) else body))
             except ValueError:
                 return False
-        future = asyncio.run_coroutine_threadsafe(self.dispatch_batch(plugin, events), self.loop)
         try:
-            future.result()
+            self._run(self.dispatch_batch(self.plugin, events))
         except Exception as exc:  # noqa: BLE001 - the messages are handled one by one instead
-            log.info("batch of %d messages for %s not taken as a whole (%r); one by one", len(items), plugin, exc)
+            log.info("batch of %d messages for %s not taken as a whole (%r); one by one", len(items), self.plugin, exc)
             return False
-        for _, _, _, message in items:
+        for _, message in items:
             message.ack()
         return True
 
-    def handle(self, plugin: str, queue_name: str, body: Any, message, producer: Producer) -> None:
+    def handle(self, body: Any, message, producer: Producer) -> None:
         try:
             envelope = json.loads(body) if isinstance(body, str | bytes) else body
             event = DomainEvent.from_envelope(envelope)
         except ValueError as exc:
-            self._dead_letter(queue_name, body, message, producer, f"malformed message: {exc}", 1)
+            self._dead_letter(body, message, producer, f"malformed message: {exc}", 1)
             return
-        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
-        future = asyncio.run_coroutine_threadsafe(self.dispatch(plugin, event), self.loop)
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0))
         try:
-            future.result()
+            self._run(self.dispatch(self.plugin, event))
         except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+            if isinstance(exc, TimeoutError):
+                exc = TimeoutError(f"handler took longer than {self.timeout}s")
+            if not isinstance(exc, ConcurrencyConflict):
+                attempts += 1  # contention is nobody's fault: it never counts
             if attempts >= self.max_attempts:
-                self._dead_letter(queue_name, envelope, message, producer, repr(exc), attempts)
+                self._dead_letter(envelope, message, producer, repr(exc), attempts)
                 return
-            log.warning("consumer %s failed on %s (attempt %d): %r", plugin, event.id, attempts, exc)
-            # Re-queue first, then ack: a crash in between means a duplicate, which dedupe absorbs.
-            producer.publish(
-                envelope,
-                exchange="",
-                routing_key=queue_name,
-                delivery_mode=2,
-                headers={ATTEMPTS_HEADER: attempts, ERROR_HEADER: repr(exc)[:500]},
-                message_id=event.id,
+            delay = self.retry_delays[min(max(attempts, 1), len(self.retry_delays)) - 1]
+            log.warning(
+                "consumer %s failed on %s (attempt %d), retry in %.1fs: %r", self.plugin, event.id, attempts, delay, exc
             )
+            # Re-queue first, then ack: a crash in between means a duplicate, which dedupe absorbs.
+            headers = {ATTEMPTS_HEADER: attempts, ERROR_HEADER: repr(exc)[:500]}
+            self._retry_later(envelope, headers, delay, producer, event.id)
         message.ack()
 
-    def _dead_letter(self, queue_name, body, message, producer, reason: str, attempts: int) -> None:
-        dlq = dead_letter_queue(queue_name)
+    def queue_names(self) -> list[str]:
+        """Every queue this runner declares (for the queue registry and ``plugins prune``)."""
+        names = [self.queue.name, dead_letter_queue(self.queue.name).name]
+        if self.amqp:
+            names += [retry_queue(self.queue.name, delay).name for delay in self.retry_delays]
+        return names
+
+    def _retry_later(self, envelope, headers, delay: float, producer: Producer, message_id: str) -> None:
+        if self.amqp:
+            queue = retry_queue(self.queue.name, delay)
+            producer.publish(
+                envelope, exchange="", routing_key=queue.name, delivery_mode=2, headers=headers, message_id=message_id
+            )
+        else:
+            self._delayed.append((time.monotonic() + delay, envelope, headers))
+
+    def next_retry_in(self) -> float:
+        """Seconds until the next in-memory retry is due (large when none waits)."""
+        if not self._delayed:
+            return 3600.0
+        return max(0.0, min(due for due, _, _ in self._delayed) - time.monotonic())
+
+    def release_due_retries(self, producer: Producer) -> None:
+        """In-memory bus: put retries whose delay has passed back on the plugin's queue."""
+        if not self._delayed:
+            return
+        now = time.monotonic()
+        due = [d for d in self._delayed if d[0] <= now]
+        self._delayed = [d for d in self._delayed if d[0] > now]
+        for _, envelope, headers in due:
+            producer.publish(envelope, exchange="", routing_key=self.queue.name, delivery_mode=2, headers=headers)
+
+    def _dead_letter(self, body, message, producer, reason: str, attempts: int) -> None:
+        dlq = dead_letter_queue(self.queue.name)
         message_id = body.get("id") if isinstance(body, dict) else None
-        log.error("dead-lettering message %s from %s after %d attempt(s): %s", message_id, queue_name, attempts, reason)
+        log.error(
+            "dead-lettering message %s from %s after %d attempt(s): %s", message_id, self.queue.name, attempts, reason
+        )
         raw = {}
         if isinstance(body, bytes | str):
             # Keep the bytes exactly as they arrived, for whoever inspects the dead letters.

@@ -9,11 +9,15 @@ from kombu import Connection, Exchange, Queue
 MEMORY_URL = "memory://"
 
 
+def is_amqp(url: str | None) -> bool:
+    return bool(url) and url.startswith(("amqp", "pyamqp"))
+
+
 def connection_for(url: str | None, **kwargs) -> Connection:
     """A kombu connection; AMQP connections publish with confirms."""
     url = url or MEMORY_URL
     options = {}
-    if url.startswith(("amqp", "pyamqp")):
+    if is_amqp(url):
         options = {"confirm_publish": True}
     else:
         # The in-memory transport polls; keep the embedded default responsive.
@@ -39,6 +43,25 @@ def plugin_queue(prefix: str, plugin: str, exchange_name: str, patterns: list[st
 
 def dead_letter_queue(queue_name: str) -> Queue:
     return Queue(f"{queue_name}.dead-letter", durable=True, auto_delete=False)
+
+
+def retry_queue(queue_name: str, delay_seconds: float) -> Queue:
+    """Where a failed message waits ``delay_seconds`` before it expires back into ``queue_name``.
+
+    The delay is in the name: RabbitMQ refuses to redeclare a queue with other
+    arguments, so changing the delays setting makes new queues instead.
+    """
+    milliseconds = max(1, int(delay_seconds * 1000))
+    return Queue(
+        f"{queue_name}.retry.{milliseconds}ms",
+        durable=True,
+        auto_delete=False,
+        queue_arguments={
+            "x-message-ttl": milliseconds,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": queue_name,
+        },
+    )
 
 
 def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:

@@ -58,41 +58,63 @@ async def openapi_document(request: web.Request) -> web.Response:
 def build_openapi(kernel: Kernel) -> dict:
     document = openapi.kernel_document("eventonight", kernel_version())
     owners: dict[str, str] = {}
-    for plugin, fragment in call_each(kernel.pm, "eventonight_openapi", kernel=kernel):
-        if fragment:
-            openapi.merge(document, fragment, plugin, owners)
+    for result in call_each(kernel.pm, "eventonight_openapi", kernel=kernel):
+        if result.value:
+            openapi.merge(document, result.value, result.plugin, owners)
     return document
 
 
-def create_app(
-    kernel: Kernel, *, relay: bool = True, consumers: bool = True, scheduler: bool = True
-) -> web.Application:
-    """Build the web application; its startup starts the kernel and the requested background roles."""
-    app = web.Application(client_max_size=8 * 1024 * 1024)
-    app[KERNEL] = kernel
-    app.router.add_routes(
-        wrap_routes(
-            [
-                web.get("/health", health),
-                web.get("/ready", ready),
-                web.get("/.well-known/jwks.json", jwks),
-                web.get("/api/openapi.json", openapi_document),
-            ]
-        )
-    )
-    for plugin, routes in call_each(kernel.pm, "eventonight_routes", kernel=kernel):
-        added = app.router.add_routes(wrap_routes(routes or []))
-        info = kernel.plugins.info_for(plugin)
+def add_plugin_routes(app: web.Application, kernel: Kernel) -> None:
+    """Each plugin's routes; a plugin whose routes cannot be built is left out, the others are served."""
+    for result in call_each(kernel.pm, "eventonight_routes", robust=True, kernel=kernel):
+        if result.error is not None:
+            kernel.plugins.leave_out(result.plugin, f"eventonight_routes failed: {result.error!r}")
+            continue
+        try:
+            added = app.router.add_routes(wrap_routes(result.value or []))
+        except Exception as exc:  # noqa: BLE001 - e.g. a malformed path or a route another plugin took
+            kernel.plugins.leave_out(result.plugin, f"its routes could not be added: {exc!r}")
+            continue
+        info = kernel.plugins.info_for(result.plugin)
         if info is not None:
             info.routes = [f"{r.method} {r.resource.canonical}" for r in added if r.resource is not None]
-    add_catch_all(app)
-    app[OPENAPI] = build_openapi(kernel)
 
+
+async def create_app(
+    kernel: Kernel, *, relay: bool = True, consumers: bool = True, scheduler: bool = True, inspect: bool = False
+) -> web.Application:
+    """Start the kernel, then build the web application with every plugin's routes.
+
+    Routes are built once the kernel started (database, keys and plugins'
+    startup done), so handlers hold real services. The application's cleanup
+    context starts the requested background roles and stops everything.
+    ``inspect=True`` builds an application only to list it: no plugin is started.
+    """
     runtime = Runtime(kernel, relay=relay, consumers=consumers, scheduler=scheduler)
+    await kernel.start(plugins_startup=not inspect)
+    try:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app[KERNEL] = kernel
+        app.router.add_routes(
+            wrap_routes(
+                [
+                    web.get("/health", health),
+                    web.get("/ready", ready),
+                    web.get("/.well-known/jwks.json", jwks),
+                    web.get("/api/openapi.json", openapi_document),
+                ]
+            )
+        )
+        add_plugin_routes(app, kernel)
+        add_catch_all(app)
+        app[OPENAPI] = build_openapi(kernel)
+    except BaseException:
+        await kernel.stop()
+        raise
     app[RUNTIME] = runtime
 
     async def lifecycle(app: web.Application):
-        await runtime.start()
+        await runtime.start_roles()
         # Everything built at startup lives as long as the process: keep it out of the
         # cyclic GC's scans, which otherwise walk every module and model on each full pass.
         gc.collect()
@@ -103,7 +125,7 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
 
     async def draining(app: web.Application) -> None:
-        await acall_each(kernel.pm, "eventonight_draining", kernel=kernel)
+        await acall_each(kernel.pm, "eventonight_draining", robust=True, kernel=kernel)
 
     app.on_shutdown.append(draining)
     return app

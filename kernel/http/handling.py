@@ -15,6 +15,7 @@ import re
 
 from aiohttp import web
 
+from eventonight.hooks.errors import DomainError
 from eventonight.kernel.errors import ApiError
 from eventonight.kernel.logs import request_id_var
 
@@ -34,6 +35,13 @@ def _error_response(error: ApiError, request_id: str) -> web.Response:
     response = web.json_response(error.body(), status=error.status, headers=error.headers)
     response.headers["X-Request-ID"] = request_id
     return response
+
+
+def from_domain_error(exc: DomainError) -> ApiError:
+    """A plugin's domain error as the API error of its class's status."""
+    kind = "value_error" if exc.status == 400 else "conflict" if exc.status == 409 else "error"
+    details = [{"field": exc.field, "message": str(exc), "type": kind}] if exc.field else None
+    return ApiError(exc.status, str(exc), details=details, headers=exc.headers())
 
 
 def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ApiError:
@@ -62,6 +70,8 @@ def handled(handler):
             return response
         except ApiError as exc:
             return _error_response(exc, request_id)
+        except DomainError as exc:
+            return _error_response(from_domain_error(exc), request_id)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise

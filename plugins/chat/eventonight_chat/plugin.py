@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from eventonight.hooks import Consumer, hookimpl
-from eventonight.kernel.http.openapi import fragment_from_routes
+from eventonight.hooks.http import fragment_from_routes
 from eventonight_chat.application.chat import Chat
-from eventonight_chat.infrastructure.store import MODELS, Store
+from eventonight_chat.infrastructure.store import INDEXES, Store
 from eventonight_chat.presentation.handlers import ChatApi, FirstMessageBody, MessageBody
 
 HOOK_API_VERSION = 1
@@ -13,23 +13,23 @@ NAME = "chat"
 
 
 def services(kernel) -> Chat:
-    return kernel.plugin_service(NAME, lambda: Chat(*kernel.store_runners(Store)))
+    return kernel.plugin_service(NAME, lambda: Chat(*kernel.runners(Store)))
 
 
 @hookimpl
-def eventonight_models():
-    return MODELS
+def eventonight_indexes():
+    return INDEXES
 
 
 @hookimpl
 def eventonight_routes(kernel):
-    return ChatApi(lambda: services(kernel)).routes()
+    return ChatApi(services(kernel)).routes()
 
 
 @hookimpl
 def eventonight_openapi(kernel):
     return fragment_from_routes(
-        ChatApi(lambda: None).routes(),
+        ChatApi(services(kernel)).routes(),
         tag="chat",
         summaries={
             "start": "First message to a recipient (creates the conversation or appends to it)",
@@ -46,7 +46,7 @@ def eventonight_openapi(kernel):
 @hookimpl
 def eventonight_consumers(kernel):
     async def users(event, uow):
-        store, p = Store(kernel.database.db, uow.session), event.payload
+        store, p = Store(uow), event.payload
         if event.event_type == "user.deleted":
             await store.mark_deleted(p["userId"])  # messages stay; the party shows as a deleted user
         else:

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from eventonight.kernel.testing import wait_until
+from eventonight.hooks.testing import wait_until
 
 KNOWN = ("chat_users",)
 API = "/api/chat"

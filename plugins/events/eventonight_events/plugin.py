@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from eventonight.hooks import ScheduledJob, hookimpl
+from eventonight_events import hookspecs
 from eventonight_events.domain.tags import CATALOGUE
-from eventonight_events.infrastructure.documents import MODELS
+from eventonight_events.infrastructure.documents import INDEXES
 from eventonight_events.infrastructure.wiring import EventsServices
 from eventonight_events.presentation import demo, openapi
 from eventonight_events.presentation.consumers import consumers
@@ -20,18 +21,23 @@ def services(kernel) -> EventsServices:
 
 
 @hookimpl
-def eventonight_models():
-    return MODELS
+def eventonight_hookspecs():
+    return hookspecs
 
 
 @hookimpl
-def eventonight_tag_catalogue(kernel):
+def eventonight_indexes():
+    return INDEXES
+
+
+@hookimpl
+def events_tag_catalogue():
     return CATALOGUE
 
 
 @hookimpl
 def eventonight_routes(kernel):
-    return EventsApi(kernel, lambda: services(kernel)).routes()
+    return EventsApi(kernel, services(kernel)).routes()
 
 
 @hookimpl
@@ -41,7 +47,7 @@ def eventonight_openapi(kernel):
 
 @hookimpl
 def eventonight_consumers(kernel):
-    return consumers(kernel, lambda: services(kernel))
+    return consumers(services(kernel))
 
 
 @hookimpl
@@ -52,8 +58,8 @@ def eventonight_scheduled_jobs(kernel):
     return [ScheduledJob("events.complete-past-events", COMPLETION_INTERVAL_SECONDS, complete_past_events)]
 
 
-@hookimpl
-async def eventonight_may_change_image(kernel, kind, entity_id, user_id):
+@hookimpl(optionalhook=True)
+async def media_may_change_image(kernel, kind, entity_id, user_id):
     if kind != "poster":
         return None
     event = await services(kernel).queries.read(lambda repos: repos.events.get(entity_id))

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from eventonight.kernel.testing import wait_until
+from eventonight.hooks.testing import wait_until
 
 
 def future(days=10) -> str:
@@ -60,7 +60,7 @@ async def test_published_events_need_title_future_date_and_location(platform, ac
         await p.client.post("/api/events", json=complete(location={"city": "Paris"}), headers=org.headers)
     ).status == 201
     assert (await p.client.post("/api/events", json={"title": "Idea"}, headers=org.headers)).status == 201
-    assert await p.kernel.database.db["events_events"].count_documents({}) == 2
+    assert await p.kernel.read.collection("events_events").count_documents({}) == 2
 
 
 async def test_drafts_are_invisible_to_others_and_lifecycle_transitions(platform, account):
@@ -158,7 +158,7 @@ async def test_past_published_events_are_completed_by_the_scheduled_job(platform
     draft = await (await p.client.post("/api/events", json={"title": "draft"}, headers=org.headers)).json()
     # Let time pass: move the event's date into the past, as the clock eventually would.
     past = datetime.now(UTC) - timedelta(hours=1)
-    await p.kernel.database.db["events_events"].update_many({}, {"$set": {"date": past}})
+    await p.kernel.read.collection("events_events").update_many({}, {"$set": {"date": past}})
     assert await services(p.kernel).commands.complete_due() == 1
     assert (await (await p.client.get(f"/api/events/{created['id']}")).json())["status"] == "COMPLETED"
     assert (await (await p.client.get(f"/api/events/{draft['id']}", headers=org.headers)).json())["status"] == "DRAFT"
@@ -187,7 +187,7 @@ async def test_deleted_organization_leaves_collaborator_lists(platform, account)
 
 
 async def test_poster_without_media_plugin_is_501(platform, account, settings):
-    from eventonight.settings import Settings
+    from eventonight.hooks.testing import Settings
 
     p = await platform(settings_override=Settings(**{**settings.model_dump(), "disabled_plugins": ["media"]}))
     org = await account(p, "club", role="organization")

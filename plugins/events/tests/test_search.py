@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from eventonight.hooks import hookimpl
-from eventonight.kernel.testing import publish_event, wait_until
+from eventonight.hooks.testing import publish_event, wait_until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -207,8 +207,8 @@ async def test_feeds(catalogue, settings, account):
 
 
 class ExtraTags:
-    @hookimpl
-    def eventonight_tag_catalogue(self, kernel):
+    @hookimpl(optionalhook=True)
+    def events_tag_catalogue(self, kernel):
         return {"music-style": ["sea-shanty"], "accessibility": ["step-free"]}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eventonight.hooks import hookimpl
-from eventonight_interactions.infrastructure.store import MODELS
+from eventonight_interactions.infrastructure.store import INDEXES
 from eventonight_interactions.infrastructure.wiring import build
 from eventonight_interactions.presentation import openapi
 from eventonight_interactions.presentation.consumers import consumers
@@ -18,18 +18,18 @@ def services(kernel):
 
 
 @hookimpl
-def eventonight_models():
-    return MODELS
+def eventonight_indexes():
+    return INDEXES
 
 
 @hookimpl
 def eventonight_routes(kernel):
-    return InteractionsApi(lambda: services(kernel)).routes()
+    return InteractionsApi(services(kernel)).routes()
 
 
 @hookimpl
 def eventonight_openapi(kernel):
-    return openapi.fragment(InteractionsApi(lambda: None).routes())
+    return openapi.fragment(InteractionsApi(services(kernel)).routes())
 
 
 @hookimpl

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eventonight.kernel.testing import publish_event, wait_until
+from eventonight.hooks.testing import publish_event, wait_until
 
 KNOWN = ("interactions_users",)
 API = "/api/interactions"
@@ -29,7 +29,7 @@ async def create_event(p, org, **overrides):
     event = await response.json()
 
     async def known():
-        doc = await p.kernel.database.db["interactions_events"].find_one({"_id": event["id"]})
+        doc = await p.kernel.read.collection("interactions_events").find_one({"_id": event["id"]})
         return doc is not None and doc["status"] == event["status"]
 
     await wait_until(known)
@@ -110,7 +110,7 @@ async def test_likes_only_on_published_events(platform, account, bus_tap):
     await c.post(f"/api/events/{event['id']}/cancel", headers=club.headers)
 
     async def cancelled():
-        return (await p.kernel.database.db["interactions_events"].find_one({"_id": event["id"]}))[
+        return (await p.kernel.read.collection("interactions_events").find_one({"_id": event["id"]}))[
             "status"
         ] == "CANCELLED"
 
@@ -139,7 +139,7 @@ async def test_like_counts_stay_exact_under_concurrency(platform, account):
 
 
 async def _count(p, collection, query, expected):
-    return await p.kernel.database.db[collection].count_documents(query) >= expected
+    return await p.kernel.read.collection(collection).count_documents(query) >= expected
 
 
 async def test_participations_follow_ticket_orders_and_survive_redelivery(platform, account, settings):
@@ -190,7 +190,10 @@ async def reviewed_setup(platform, account, settings):
         )
 
     async def both_participate():
-        return await p.kernel.database.db["interactions_participations"].count_documents({"event_id": event["id"]}) == 2
+        return (
+            await p.kernel.read.collection("interactions_participations").count_documents({"event_id": event["id"]})
+            == 2
+        )
 
     await wait_until(both_participate)
     return p, club, partner, alice, bob, event
@@ -199,7 +202,7 @@ async def reviewed_setup(platform, account, settings):
 async def start_event(p, event):
     """Let the event start: its date moves into the past, as the clock would move it."""
     past = datetime.now(UTC) - timedelta(hours=1)
-    await p.kernel.database.db["interactions_events"].update_one({"_id": event["id"]}, {"$set": {"date": past}})
+    await p.kernel.read.collection("interactions_events").update_one({"_id": event["id"]}, {"$set": {"date": past}})
 
 
 async def test_reviews_rules_edits_replies_and_statistics(reviewed_setup, account, bus_tap):

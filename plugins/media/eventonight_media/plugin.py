@@ -6,7 +6,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventonight.hooks import Consumer, hookimpl
-from eventonight.kernel.http.openapi import multipart_file_body
+from eventonight.hooks.http import multipart_file_body
+from eventonight_media import hookspecs
 from eventonight_media.presentation import MediaApi, store_from_request
 from eventonight_media.service import MediaService
 from eventonight_media.stores import LocalStore, S3Store
@@ -43,13 +44,18 @@ def services(kernel) -> MediaService:
 
 
 @hookimpl
+def eventonight_hookspecs():
+    return hookspecs
+
+
+@hookimpl
 def eventonight_settings():
     return MediaSettings
 
 
 @hookimpl
 def eventonight_routes(kernel):
-    return MediaApi(kernel, lambda: services(kernel)).routes()
+    return MediaApi(kernel, services(kernel)).routes()
 
 
 @hookimpl
@@ -103,12 +109,12 @@ def eventonight_openapi(kernel):
 
 
 @hookimpl
-async def eventonight_store_image(kernel, kind, entity_id, request):
+async def media_store_image(kernel, kind, entity_id, request):
     return await store_from_request(services(kernel), kind, entity_id, request)
 
 
 @hookimpl
-async def eventonight_delete_image(kernel, kind, entity_id):
+async def media_delete_image(kernel, kind, entity_id):
     return await services(kernel).delete(kind, entity_id)
 
 

@@ -4,43 +4,34 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from eventonight.kernel import ApiError
-from eventonight.kernel.hookcall import afirst_result
-from eventonight.kernel.http import json_response, require_user
-from eventonight_media.rules import KINDS, MediaError, check_kind
+from eventonight.hooks.http import json_response, require_user
+from eventonight_media.rules import KINDS, Forbidden, MediaError, NotFound, check_kind
 
 CHUNK = 64 * 1024
-
-
-def api_error(exc: MediaError) -> ApiError:
-    return ApiError(exc.status, str(exc))
 
 
 async def read_upload(service, request: web.Request):
     """The one file of a multipart request, streamed into the service's spool."""
     if not request.content_type.startswith("multipart/"):
-        raise ApiError(400, "send the image as multipart/form-data with one file field")
+        raise MediaError("send the image as multipart/form-data with one file field")
     reader = await request.multipart()
     part = await reader.next()
     while part is not None and not part.filename:
         await part.release()
         part = await reader.next()
     if part is None:
-        raise ApiError(400, "no file in the request")
+        raise MediaError("no file in the request")
 
     async def chunks():
         while chunk := await part.read_chunk(CHUNK):
             yield chunk
 
-    try:
-        upload = await service.receive(chunks())
-    except MediaError as exc:
-        raise api_error(exc) from exc
+    upload = await service.receive(chunks())
     extra = await reader.next()
     while extra is not None:
         if extra.filename:
             upload.file.close()
-            raise ApiError(400, "send exactly one file")
+            raise MediaError("send exactly one file")
         await extra.release()
         extra = await reader.next()
     return upload
@@ -48,20 +39,13 @@ async def read_upload(service, request: web.Request):
 
 async def store_from_request(service, kind: str, entity_id: str, request: web.Request) -> dict:
     upload = await read_upload(service, request)
-    try:
-        return await service.store(kind, entity_id, upload)
-    except MediaError as exc:
-        raise api_error(exc) from exc
+    return await service.store(kind, entity_id, upload)
 
 
 class MediaApi:
-    def __init__(self, kernel, services) -> None:
+    def __init__(self, kernel, media) -> None:
         self.kernel = kernel
-        self._services = services
-
-    @property
-    def media(self):
-        return self._services()
+        self.media = media
 
     def routes(self) -> list[web.RouteDef]:
         kinds = "|".join(KINDS)
@@ -76,18 +60,13 @@ class MediaApi:
     async def _authorize(self, request: web.Request) -> tuple[str, str]:
         caller = await require_user(request)
         kind, entity_id = check_kind(request.match_info["kind"]), request.match_info["entityId"]
-        allowed = await afirst_result(
-            self.kernel.pm,
-            "eventonight_may_change_image",
-            kernel=self.kernel,
-            kind=kind,
-            entity_id=entity_id,
-            user_id=caller.user_id,
+        allowed = await self.kernel.hooks.first(
+            "media_may_change_image", kind=kind, entity_id=entity_id, user_id=caller.user_id
         )
         if allowed is None:
-            raise ApiError(404, f"no installed plugin owns {kind} images")
+            raise NotFound(f"no installed plugin owns {kind} images")
         if not allowed:
-            raise ApiError(403, f"you may not change this {kind}")
+            raise Forbidden(f"you may not change this {kind}")
         return kind, entity_id
 
     async def upload(self, request: web.Request) -> web.Response:
@@ -98,7 +77,7 @@ class MediaApi:
     async def delete(self, request: web.Request) -> web.Response:
         kind, entity_id = await self._authorize(request)
         if not await self.media.delete(kind, entity_id):
-            raise ApiError(404, f"there is no {kind} to delete")
+            raise NotFound(f"there is no {kind} to delete")
         return web.Response(status=204)
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
@@ -109,7 +88,7 @@ class MediaApi:
             return web.Response(status=304, headers=headers)
         stored = await self.media.fetch(key)
         if stored is None:
-            raise ApiError(404, "no such image")
+            raise NotFound("no such image")
         if stored.path is not None:
             return web.FileResponse(stored.path, headers={**headers, "Content-Type": stored.content_type})
         return web.Response(body=stored.data, content_type=stored.content_type, headers=headers)

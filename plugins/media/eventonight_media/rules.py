@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
+from eventonight.hooks.errors import DomainError
+from eventonight.hooks.errors import Forbidden as BaseForbidden
+from eventonight.hooks.errors import NotFound as BaseNotFound
+
 KINDS = ("avatar", "poster")
 MAX_SIDE = 2048
 THUMBNAIL_SIDE = 256
@@ -17,8 +21,8 @@ STORED = "media.image.stored"
 DELETED = "media.image.deleted"
 
 
-class MediaError(Exception):
-    status = 400
+class MediaError(DomainError):
+    """An upload the rules refuse (400 unless a kind says otherwise)."""
 
 
 class Unsupported(MediaError):
@@ -29,12 +33,12 @@ class TooLarge(MediaError):
     status = 413
 
 
-class NotFound(MediaError):
-    status = 404
+class NotFound(MediaError, BaseNotFound):
+    pass
 
 
-class Forbidden(MediaError):
-    status = 403
+class Forbidden(MediaError, BaseForbidden):
+    pass
 
 
 def check_kind(kind: str) -> str:

@@ -10,8 +10,7 @@ from minio import Minio
 from moto.server import ThreadedMotoServer
 from PIL import Image
 
-from eventonight.kernel.embedded_mongo import free_port
-from eventonight.kernel.testing import wait_until
+from eventonight.hooks.testing import free_port, wait_until
 
 KNOWN = ("events_users",)
 
@@ -127,7 +126,7 @@ async def test_rejections_change_nothing(platform, account, monkeypatch, tmp_pat
     assert (await p.client.post(target, data=png_form())).status == 401
     media_dir = p.kernel.settings.data_dir / "media"
     assert not media_dir.exists() or not any(f.is_file() for f in media_dir.rglob("*")), "no partial objects"
-    assert await p.kernel.database.db["media_images"].count_documents({}) == 0
+    assert await p.kernel.read.collection("media_images").count_documents({}) == 0
 
 
 async def test_replacing_gives_a_new_url_and_removes_the_old_object(platform, account):
@@ -184,7 +183,7 @@ async def test_images_are_deleted_with_their_user_or_event(platform, account):
         return (await p.client.get(avatar_url)).status == 404
 
     await wait_until(avatar_gone)
-    assert await p.kernel.database.db["media_images"].count_documents({}) == 0
+    assert await p.kernel.read.collection("media_images").count_documents({}) == 0
 
 
 async def test_s3_store_through_the_minio_client(platform, account, use_s3):

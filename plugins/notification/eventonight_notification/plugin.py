@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from eventonight.hooks import Consumer, hookimpl
-from eventonight.kernel.http.openapi import fragment_from_routes
+from eventonight.hooks.http import fragment_from_routes
 from eventonight_notification.application.fanout import notify
-from eventonight_notification.infrastructure.store import MODELS, Store
+from eventonight_notification.infrastructure.store import INDEXES, Store
 from eventonight_notification.presentation.handlers import NotificationsApi
 from eventonight_notification.presentation.live import Hub
 
@@ -28,19 +28,19 @@ def hub(kernel) -> Hub:
 
 
 @hookimpl
-def eventonight_models():
-    return MODELS
+def eventonight_indexes():
+    return INDEXES
 
 
 @hookimpl
 def eventonight_routes(kernel):
-    return NotificationsApi(kernel, lambda: hub(kernel)).routes()
+    return NotificationsApi(kernel, hub(kernel)).routes()
 
 
 @hookimpl
 def eventonight_openapi(kernel):
     return fragment_from_routes(
-        NotificationsApi(kernel, lambda: None).routes(),
+        NotificationsApi(kernel, hub(kernel)).routes(),
         tag="notifications",
         summaries={
             "listing": "The caller's notifications, newest first (query: unread=true)",
@@ -72,11 +72,8 @@ async def eventonight_shutdown(kernel):
 
 @hookimpl
 def eventonight_consumers(kernel):
-    def store(uow) -> Store:
-        return Store(kernel.database.db, uow.session)
-
     async def copies(events, uow):
-        s, follows = store(uow), []
+        s, follows = Store(uow), []
         for event in events:
             p = event.payload
             if event.event_type.startswith("interactions.follow."):
@@ -91,7 +88,7 @@ def eventonight_consumers(kernel):
         await s.apply_follows(follows)
 
     async def triggers(events, uow):
-        await notify([(e.event_type, e.payload) for e in events], store(uow), uow)
+        await notify([(e.event_type, e.payload) for e in events], Store(uow), uow)
 
     # Batch consumers, copies first: a notification sees the follows and names its batch brought.
     return [

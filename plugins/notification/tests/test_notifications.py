@@ -11,8 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from eventonight.kernel.embedded_mongo import free_port
-from eventonight.kernel.testing import bearer, publish_event, wait_until
+from eventonight.hooks.testing import bearer, free_port, publish_event, wait_until
 
 KNOWN = ("notification_users", "interactions_users")
 API = "/api/notifications"
@@ -135,7 +134,7 @@ async def test_domain_events_that_notify(platform, account, settings):
     await c.post(f"/api/interactions/users/{alice.id}/following", json={"followedId": club.id}, headers=alice.headers)
 
     async def follow_known():
-        return await p.kernel.database.db["notification_follows"].count_documents({}) == 1
+        return await p.kernel.read.collection("notification_follows").count_documents({}) == 1
 
     await wait_until(follow_known)
     date = "2030-06-01T20:00:00Z"
@@ -184,7 +183,7 @@ async def test_domain_events_that_notify(platform, account, settings):
     assert (await c.delete(f"/api/users/{alice.id}", headers=alice.headers)).status == 204
 
     async def gone():
-        return await p.kernel.database.db["notification_notifications"].count_documents({"user_id": alice.id}) == 0
+        return await p.kernel.read.collection("notification_notifications").count_documents({"user_id": alice.id}) == 0
 
     await wait_until(gone)
 
@@ -193,7 +192,7 @@ async def test_presence_of_many_streams_is_one_record_per_process_and_heals_when
     from eventonight_notification.plugin import hub
 
     p = await platform()
-    c, db = p.client, p.kernel.database.db
+    c, db = p.client, p.kernel.read
     users = [f"user-{i}" for i in range(20)]
     tokens = {u: p.kernel.tokens.issue_access_token(u, "member") for u in users}
 
@@ -202,12 +201,12 @@ async def test_presence_of_many_streams_is_one_record_per_process_and_heals_when
         return (await response.json())["online"]
 
     streams = await asyncio.gather(*(open_stream(c, tokens[u]) for u in users))
-    records = await db["notification_presence"].find().to_list(None)
+    records = await db.collection("notification_presence").find().to_list(None)
     assert len(records) == 1 and sorted(records[0]["users"]) == sorted(users)
     assert all([await online(u) for u in users])
 
     # A process paused past the record's TTL: its record is gone, so its users look offline.
-    await db["notification_presence"].delete_many({})
+    await db.collection("notification_presence").delete_many({})
     assert not await online(users[3])
     await hub(p.kernel).heartbeat()
     assert all([await online(u) for u in users])
@@ -235,7 +234,7 @@ async def test_presence_and_expiring_tokens(platform, account):
         return (await (await c.get(f"{API}/users/{club.id}/is-online", headers=alice.headers)).json())["online"]
 
     async def follow_known():
-        return await p.kernel.database.db["notification_follows"].count_documents({}) == 1
+        return await p.kernel.read.collection("notification_follows").count_documents({}) == 1
 
     await wait_until(follow_known)  # presence goes to followers, known from interactions' events
     assert not await online()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eventonight.hooks import Consumer, hookimpl
+from eventonight_users import hookspecs
 from eventonight_users.domain.accounts import Conflict, NotFound
 from eventonight_users.infrastructure.documents import MODELS
 from eventonight_users.infrastructure.wiring import Users, UsersSettings
@@ -24,8 +25,13 @@ DEMO_ACCOUNTS = [
 
 
 def services(kernel) -> Users:
-    """The plugin's services for this kernel, built on first use (after startup)."""
+    """The plugin's services for this kernel, built once."""
     return kernel.plugin_service(NAME, lambda: Users(kernel, kernel.plugin_settings.get(NAME) or UsersSettings()))
+
+
+@hookimpl
+def eventonight_hookspecs():
+    return hookspecs
 
 
 @hookimpl
@@ -40,7 +46,7 @@ def eventonight_models():
 
 @hookimpl
 def eventonight_routes(kernel):
-    return UsersApi(kernel, lambda: services(kernel)).routes()
+    return UsersApi(kernel, services(kernel)).routes()
 
 
 @hookimpl
@@ -48,8 +54,8 @@ def eventonight_openapi(kernel):
     return openapi.fragment()
 
 
-@hookimpl
-def eventonight_may_change_image(kernel, kind, entity_id, user_id):
+@hookimpl(optionalhook=True)
+def media_may_change_image(kernel, kind, entity_id, user_id):
     if kind == "avatar":
         return entity_id == user_id  # an account's avatar is its owner's
     return None
@@ -72,7 +78,7 @@ def eventonight_consumers(kernel):
     return [Consumer("avatars", ("media.image.stored", "media.image.deleted"), avatar_changed)]
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # the other plugins' demo data is built on these accounts
 async def eventonight_demo_data(kernel):
     accounts = services(kernel).accounts
     lines = []

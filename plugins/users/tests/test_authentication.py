@@ -2,8 +2,7 @@
 
 import asyncio
 
-from eventonight.kernel.testing import bearer, wait_until
-from eventonight.settings import Settings
+from eventonight.hooks.testing import Settings, bearer, wait_until
 
 
 async def test_full_session_cycle(platform, register):
@@ -81,7 +80,7 @@ async def test_registration_rejects_bad_input_and_changes_nothing(platform, regi
         await c.post("/api/users/register", data="nope", headers={"Content-Type": "application/json"})
     ).status == 400
     # Nothing of the rejected attempts was stored.
-    users = p.kernel.database.db["users_users"]
+    users = p.kernel.read.collection("users_users")
     assert await users.count_documents({}) == 1
 
 

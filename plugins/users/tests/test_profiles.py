@@ -2,9 +2,8 @@
 
 from aiohttp import FormData
 
-from eventonight.hooks import hookimpl
-from eventonight.kernel.testing import bearer
-from eventonight.settings import Settings
+from eventonight.hooks import hookimpl, hookspec
+from eventonight.hooks.testing import Settings, bearer
 
 
 class TagCatalogue:
@@ -197,21 +196,37 @@ def _image_form() -> FormData:
     return form
 
 
+class ImageHooks:
+    """The image hooks as the media plugin defines them, for a plugin that stands in for it."""
+
+    @hookspec(firstresult=True)
+    def media_store_image(self, kernel, kind, entity_id, request):
+        """Store an uploaded image."""
+
+    @hookspec(firstresult=True)
+    def media_delete_image(self, kernel, kind, entity_id):
+        """Delete a stored image."""
+
+
 class ImageStore:
-    """A third-party image store implementing the kernel's image hooks."""
+    """A third-party image store replacing the media plugin: it defines and implements the image hooks."""
 
     def __init__(self):
         self.stored = {}
 
     @hookimpl
-    async def eventonight_store_image(self, kernel, kind, entity_id, request):
+    def eventonight_hookspecs(self):
+        return ImageHooks
+
+    @hookimpl
+    async def media_store_image(self, kernel, kind, entity_id, request):
         reader = await request.multipart()
         part = await reader.next()
         self.stored[(kind, entity_id)] = await part.read()
         return {"url": f"https://img.example/{kind}/{entity_id}.png"}
 
     @hookimpl
-    async def eventonight_delete_image(self, kernel, kind, entity_id):
+    async def media_delete_image(self, kernel, kind, entity_id):
         return self.stored.pop((kind, entity_id), None) is not None
 
 

@@ -18,4 +18,4 @@ def eventonight_routes(kernel):
 
 @hookimpl
 async def eventonight_startup(kernel):
-    await kernel.database.db["sample_startups"].insert_one({"plugin": "sample"})
+    await kernel.transaction(lambda uow: uow.collection("sample_startups").insert_one({"plugin": "sample"}))

@@ -5,10 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from eventonight.kernel import ApiError
-from eventonight.kernel.http import Page, json_response, page_params, parse_body, require_owner, require_user
-from eventonight.kernel.http.domain_errors import DomainErrors
-from eventonight_chat.domain.rules import DomainError, Forbidden, NotFound
+from eventonight.hooks.http import Page, json_response, page_params, parse_body, require_owner, require_user
+from eventonight_chat.domain.rules import DomainError
 
 BASE = "/api/chat"
 
@@ -24,16 +22,9 @@ class MessageBody(BaseModel):
     content: str = Field(max_length=10_000)
 
 
-call = DomainErrors(DomainError, {NotFound: 404, Forbidden: 403})
-
-
 class ChatApi:
     def __init__(self, services) -> None:
-        self._services = services
-
-    @property
-    def chat(self):
-        return self._services()
+        self.chat = services
 
     def routes(self) -> list[web.RouteDef]:
         u = f"{BASE}/users/{{userId}}"
@@ -58,13 +49,13 @@ class ChatApi:
     async def start(self, request: web.Request) -> web.Response:
         user_id = await self._owner(request)
         body = await parse_body(request, FirstMessageBody)
-        return json_response(await call(self.chat.send(user_id, body.recipient_id, body.content)), status=201)
+        return json_response(await self.chat.send(user_id, body.recipient_id, body.content), status=201)
 
     async def send(self, request: web.Request) -> web.Response:
         user_id = await self._owner(request)
         body = await parse_body(request, MessageBody)
         return json_response(
-            await call(self.chat.reply(request.match_info["conversationId"], user_id, body.content)), status=201
+            await self.chat.reply(request.match_info["conversationId"], user_id, body.content), status=201
         )
 
     async def inbox(self, request: web.Request) -> web.Response:
@@ -78,25 +69,25 @@ class ChatApi:
         limit, offset = page_params(request)
         query = request.query.get("q", "").strip()
         if not 1 <= len(query) <= 100:
-            raise ApiError(400, "q must be 1-100 characters")
+            raise DomainError("q must be 1-100 characters")
         items, total = await self.chat.inbox(user_id, limit, offset, search=query)
         return json_response(Page(items, limit=limit, offset=offset, total=total))
 
     async def conversation(self, request: web.Request) -> web.Response:
         user_id = await self._owner(request)
-        return json_response(await call(self.chat.conversation(request.match_info["conversationId"], user_id)))
+        return json_response(await self.chat.conversation(request.match_info["conversationId"], user_id))
 
     async def messages(self, request: web.Request) -> web.Response:
         user_id = await self._owner(request)
         limit, _ = page_params(request, default=30)
         before = request.query.get("before") or None
         return json_response(
-            await call(self.chat.read_messages(request.match_info["conversationId"], user_id, limit, before))
+            await self.chat.read_messages(request.match_info["conversationId"], user_id, limit, before)
         )
 
     async def read(self, request: web.Request) -> web.Response:
         user_id = await self._owner(request)
-        await call(self.chat.mark_read(request.match_info["conversationId"], user_id))
+        await self.chat.mark_read(request.match_info["conversationId"], user_id)
         return web.Response(status=204)
 
     async def unread(self, request: web.Request) -> web.Response:
@@ -106,4 +97,4 @@ class ChatApi:
     async def between(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         m = request.match_info
-        return json_response(await call(self.chat.between(m["organizationId"], m["otherUserId"], caller.user_id)))
+        return json_response(await self.chat.between(m["organizationId"], m["otherUserId"], caller.user_id))

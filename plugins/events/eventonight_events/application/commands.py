@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +49,14 @@ UNSET = _UNSET
 
 
 class EventCommands:
-    def __init__(self, transaction: Transaction, tag_catalogue: TagCatalogue) -> None:
+    def __init__(
+        self,
+        transaction: Transaction,
+        tag_catalogue: TagCatalogue,
+        validate_publish: Callable[[dict], None] = lambda summary: None,
+    ) -> None:
+        #: Other plugins' veto on publishing (raises a DomainError to refuse).
+        self.validate_publish = validate_publish
         self.transaction = transaction
         self.tag_catalogue = tag_catalogue
 
@@ -84,6 +92,7 @@ class EventCommands:
             await self._apply(repos, event, data)
             if status == PUBLISHED:
                 check_publishable(event, now)
+                self.validate_publish(event.summary())
                 event.published_at = now
             await repos.events.add(event)
             await repos.outbox.record(de.EVENT_CREATED, event.summary())
@@ -120,6 +129,7 @@ class EventCommands:
             transition(event, PUBLISHED)
             now = _now()
             check_publishable(event, now)
+            self.validate_publish(event.summary())
             event.published_at = event.updated_at = now
             await repos.events.save(event)
             await repos.outbox.record(de.EVENT_PUBLISHED, event.summary())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from eventonight.hooks.errors import Unauthenticated as BaseUnauthenticated
 from eventonight_events.application.ports import EventFilter, Repos, TagCatalogue, Transaction
 from eventonight_events.domain.model import (
     CANCELLED,
@@ -23,8 +24,8 @@ FEEDS = ("upcoming", "popular", "recently_added", "feed")
 POPULAR_WINDOW = timedelta(days=7)
 
 
-class Unauthenticated(DomainError):
-    pass
+class Unauthenticated(BaseUnauthenticated):
+    """The feed needs a signed-in user (401)."""
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from eventonight.hooks.errors import DomainError, Forbidden, NotFound  # noqa: F401 - re-exported for the plugin
+from eventonight.hooks.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401 - re-exported
 
 DRAFT, PUBLISHED, COMPLETED, CANCELLED = "DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED"
 STATUSES = (DRAFT, PUBLISHED, COMPLETED, CANCELLED)
@@ -14,7 +14,7 @@ MAX_COLLABORATORS = 20
 MAX_TAGS = 15
 
 
-class InvalidTransition(DomainError):
+class InvalidTransition(Conflict):
     """The lifecycle does not allow this from the current status (409)."""
 
 

@@ -1,94 +1,41 @@
-"""Collections of the events plugin (prefixed ``events_``) and their indexes.
+"""Collections of the events plugin (prefixed ``events_``), their documents' shape and their indexes.
 
-Documents are read and written as plain dicts (see repository.py); these odmantic
-models declare the collections' shape and indexes for the kernel to create.
+Documents are read and written as plain dicts by repository.py (conditional
+``$inc`` counters, geo and token queries); no ODM model stands between. Shapes:
+
+- ``events_events``: ``_id``, ``creator_id``, ``status``, ``title``, ``title_sort``,
+  ``description``, ``date``, ``location`` {name, country, city, address,
+  postcode, lat, lon}, ``point`` (GeoJSON Point [lon, lat]), ``tags``,
+  ``collaborator_ids``, ``members`` (creator + collaborators), ``poster_url``,
+  ``created_at``, ``updated_at``, ``published_at``, ``lowest_price``,
+  ``currency``, ``likes``, ``tickets_sold``, ``popularity``, ``search_tokens``.
+- ``events_users``: ``_id`` (user id), ``role``, ``name``, ``avatar_url``.
+- ``events_interests``: ``_id`` (user id), ``interests``.
+- ``events_follows``: ``_id``, ``follower``, ``followed``.
+- ``events_activity``: ``event_id``, ``at``, ``weight`` (recent likes and sales, for "popular").
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from pymongo import GEOSPHERE, IndexModel
 
-import pymongo
-from odmantic import Field, Model
-
-
-class EventDocument(Model):
-    model_config = {
-        "collection": "events_events",
-        "indexes": lambda: [
-            # The version spelled out: SecantusDB otherwise sees a re-creation as a conflicting spec.
-            pymongo.IndexModel([("point", pymongo.GEOSPHERE)], name="geo", **{"2dsphereIndexVersion": 3}),
-            pymongo.IndexModel([("status", 1), ("date", 1)], name="status_date"),
-            pymongo.IndexModel([("status", 1), ("published_at", -1)], name="status_published"),
-            pymongo.IndexModel([("status", 1), ("popularity", -1)], name="status_popularity"),
-            pymongo.IndexModel([("status", 1), ("title_sort", 1)], name="status_title"),
-            pymongo.IndexModel([("status", 1), ("lowest_price", 1)], name="status_price"),
-            pymongo.IndexModel([("search_tokens", 1)], name="text_tokens"),
-            pymongo.IndexModel([("tags", 1)], name="tags"),
-            pymongo.IndexModel([("members", 1)], name="members"),
-            pymongo.IndexModel([("creator_id", 1)], name="creator"),
-        ],
-    }
-
-    id: str = Field(primary_field=True)
-    creator_id: str
-    status: str
-    title: str = ""
-    title_sort: str = ""
-    description: str = ""
-    date: datetime | None = None
-    location: dict | None = None
-    point: dict | None = None  # GeoJSON Point [lon, lat] for the 2dsphere index
-    tags: list[str] = []
-    collaborator_ids: list[str] = []
-    members: list[str] = []  # creator + collaborators: one multikey index for "events of X"
-    poster_url: str | None = None
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None = None
-    lowest_price: float | None = None
-    currency: str | None = None
-    likes: int = 0
-    tickets_sold: int = 0
-    popularity: int = 0
-    search_tokens: list[str] = []
-
-
-class KnownUser(Model):
-    model_config = {"collection": "events_users"}
-    id: str = Field(primary_field=True)
-    role: str
-    name: str = ""
-    avatar_url: str | None = None
-
-
-class Interests(Model):
-    model_config = {"collection": "events_interests"}
-    id: str = Field(primary_field=True)
-    interests: list[str] = []
-
-
-class Follow(Model):
-    model_config = {
-        "collection": "events_follows",
-        "indexes": lambda: [pymongo.IndexModel([("follower", 1)], name="follower")],
-    }
-    id: str = Field(primary_field=True)
-    follower: str
-    followed: str
-
-
-class Activity(Model):
-    model_config = {
-        "collection": "events_activity",
-        "indexes": lambda: [
-            pymongo.IndexModel([("at", 1)], name="at_ttl", expireAfterSeconds=30 * 24 * 3600),
-            pymongo.IndexModel([("event_id", 1)], name="event"),
-        ],
-    }
-    event_id: str
-    at: datetime
-    weight: int
-
-
-MODELS = [EventDocument, KnownUser, Interests, Follow, Activity]
+INDEXES = {
+    "events_events": [
+        # The version spelled out: SecantusDB otherwise sees a re-creation as a conflicting spec.
+        IndexModel([("point", GEOSPHERE)], name="geo", **{"2dsphereIndexVersion": 3}),
+        IndexModel([("status", 1), ("date", 1)], name="status_date"),
+        IndexModel([("status", 1), ("published_at", -1)], name="status_published"),
+        IndexModel([("status", 1), ("popularity", -1)], name="status_popularity"),
+        IndexModel([("status", 1), ("title_sort", 1)], name="status_title"),
+        IndexModel([("status", 1), ("lowest_price", 1)], name="status_price"),
+        IndexModel([("search_tokens", 1)], name="text_tokens"),
+        IndexModel([("tags", 1)], name="tags"),
+        IndexModel([("members", 1)], name="members"),
+        IndexModel([("creator_id", 1)], name="creator"),
+    ],
+    "events_follows": [IndexModel([("follower", 1)], name="follower")],
+    "events_activity": [
+        IndexModel([("at", 1)], name="at_ttl", expireAfterSeconds=30 * 24 * 3600),
+        IndexModel([("event_id", 1)], name="event"),
+    ],
+}

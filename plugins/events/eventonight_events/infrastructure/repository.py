@@ -119,118 +119,106 @@ def build_query(flt: EventFilter) -> dict[str, Any]:
 
 
 class MongoEvents:
-    def __init__(self, db: Any, session: Any) -> None:
-        self.collection = db["events_events"]
-        self.session = session
+    def __init__(self, data: Any) -> None:
+        self.collection = data.collection("events_events")
 
     async def add(self, event: Event) -> None:
-        await self.collection.insert_one(to_document(event), session=self.session)
+        await self.collection.insert_one(to_document(event))
 
     async def save(self, event: Event) -> None:
         # Only the fields an edit owns: counters and prices are kept by consumers with $inc/$set.
         doc = to_document(event)
-        await self.collection.update_one(
-            {"_id": event.id}, {"$set": {k: doc[k] for k in _EDITABLE}}, session=self.session
-        )
+        await self.collection.update_one({"_id": event.id}, {"$set": {k: doc[k] for k in _EDITABLE}})
 
     async def get(self, event_id: str) -> Event | None:
-        doc = await self.collection.find_one({"_id": event_id}, session=self.session)
+        doc = await self.collection.find_one({"_id": event_id})
         return to_event(doc) if doc else None
 
     async def delete(self, event_id: str) -> None:
-        await self.collection.delete_one({"_id": event_id}, session=self.session)
+        await self.collection.delete_one({"_id": event_id})
 
     async def search(self, flt: EventFilter, sort: str, descending: bool, limit: int, offset: int):
         query = build_query(flt)
         direction = -1 if descending else 1
         cursor = (
-            self.collection.find(query, session=self.session)
+            self.collection.find(query)
             .sort([(SORT_FIELDS[sort], direction), ("_id", direction)])
             .skip(offset)
             .limit(limit)
         )
         docs = await cursor.to_list(limit)
-        total = await self.collection.count_documents(query, session=self.session)
+        total = await self.collection.count_documents(query)
         return [to_event(d) for d in docs], total
 
     async def due_for_completion(self, now: datetime, limit: int) -> list[Event]:
-        cursor = self.collection.find({"status": PUBLISHED, "date": {"$lt": now}}, session=self.session).limit(limit)
+        cursor = self.collection.find({"status": PUBLISHED, "date": {"$lt": now}}).limit(limit)
         return [to_event(d) for d in await cursor.to_list(limit)]
 
     async def with_collaborator(self, user_id: str) -> list[Event]:
-        cursor = self.collection.find({"collaborator_ids": user_id}, session=self.session)
+        cursor = self.collection.find({"collaborator_ids": user_id})
         return [to_event(d) for d in await cursor.to_list(None)]
 
     async def created_by(self, user_id: str) -> list[Event]:
-        cursor = self.collection.find({"creator_id": user_id}, session=self.session)
+        cursor = self.collection.find({"creator_id": user_id})
         return [to_event(d) for d in await cursor.to_list(None)]
 
     async def add_likes(self, event_id: str, delta: int) -> None:
-        await self.collection.update_one(
-            {"_id": event_id}, {"$inc": {"likes": delta, "popularity": delta}}, session=self.session
-        )
+        await self.collection.update_one({"_id": event_id}, {"$inc": {"likes": delta, "popularity": delta}})
 
     async def add_tickets(self, event_id: str, count: int) -> None:
-        await self.collection.update_one(
-            {"_id": event_id}, {"$inc": {"tickets_sold": count, "popularity": count}}, session=self.session
-        )
+        await self.collection.update_one({"_id": event_id}, {"$inc": {"tickets_sold": count, "popularity": count}})
 
     async def set_price(self, event_id: str, lowest: float | None, currency: str | None) -> None:
-        await self.collection.update_one(
-            {"_id": event_id}, {"$set": {"lowest_price": lowest, "currency": currency}}, session=self.session
-        )
+        await self.collection.update_one({"_id": event_id}, {"$set": {"lowest_price": lowest, "currency": currency}})
 
 
 class MongoDirectory:
-    def __init__(self, db: Any, session: Any) -> None:
-        self.db, self.session = db, session
+    def __init__(self, data: Any) -> None:
+        self.data = data
 
     async def upsert_user(self, user_id: str, role: str, name: str, avatar_url: str | None) -> None:
-        await self.db["events_users"].update_one(
+        await self.data.collection("events_users").update_one(
             {"_id": user_id}, {"$set": {"role": role, "name": name, "avatar_url": avatar_url}},
-            upsert=True, session=self.session,
+            upsert=True,
         )  # fmt: skip
 
     async def delete_user(self, user_id: str) -> None:
-        s = self.session
-        await self.db["events_users"].delete_one({"_id": user_id}, session=s)
-        await self.db["events_interests"].delete_one({"_id": user_id}, session=s)
-        await self.db["events_follows"].delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]}, session=s)
+        await self.data.collection("events_users").delete_one({"_id": user_id})
+        await self.data.collection("events_interests").delete_one({"_id": user_id})
+        await self.data.collection("events_follows").delete_many(
+            {"$or": [{"follower": user_id}, {"followed": user_id}]}
+        )
 
     async def organizations(self, ids: list[str]) -> set[str]:
         if not ids:
             return set()
-        cursor = self.db["events_users"].find(
-            {"_id": {"$in": ids}, "role": "organization"}, {"_id": 1}, session=self.session
-        )
+        cursor = self.data.collection("events_users").find({"_id": {"$in": ids}, "role": "organization"}, {"_id": 1})
         return {d["_id"] async for d in cursor}
 
     async def set_interests(self, user_id: str, interests: list[str]) -> None:
-        await self.db["events_interests"].update_one(
-            {"_id": user_id}, {"$set": {"interests": interests}}, upsert=True, session=self.session
+        await self.data.collection("events_interests").update_one(
+            {"_id": user_id}, {"$set": {"interests": interests}}, upsert=True
         )
 
     async def interests(self, user_id: str) -> list[str]:
-        doc = await self.db["events_interests"].find_one({"_id": user_id}, session=self.session)
+        doc = await self.data.collection("events_interests").find_one({"_id": user_id})
         return doc["interests"] if doc else []
 
     async def follow(self, follower_id: str, followed_id: str) -> None:
-        await self.db["events_follows"].update_one(
+        await self.data.collection("events_follows").update_one(
             {"_id": f"{follower_id}:{followed_id}"}, {"$set": {"follower": follower_id, "followed": followed_id}},
-            upsert=True, session=self.session,
+            upsert=True,
         )  # fmt: skip
 
     async def unfollow(self, follower_id: str, followed_id: str) -> None:
-        await self.db["events_follows"].delete_one({"_id": f"{follower_id}:{followed_id}"}, session=self.session)
+        await self.data.collection("events_follows").delete_one({"_id": f"{follower_id}:{followed_id}"})
 
     async def followed_by(self, user_id: str) -> list[str]:
-        cursor = self.db["events_follows"].find({"follower": user_id}, {"followed": 1}, session=self.session)
+        cursor = self.data.collection("events_follows").find({"follower": user_id}, {"followed": 1})
         return [d["followed"] async for d in cursor]
 
     async def add_activity(self, event_id: str, weight: int, at: datetime) -> None:
-        await self.db["events_activity"].insert_one(
-            {"event_id": event_id, "at": at, "weight": weight}, session=self.session
-        )
+        await self.data.collection("events_activity").insert_one({"event_id": event_id, "at": at, "weight": weight})
 
     async def popular(self, since: datetime, limit: int) -> list[str]:
         pipeline = [
@@ -239,4 +227,4 @@ class MongoDirectory:
             {"$sort": {"score": -1, "_id": 1}},
             {"$limit": limit},
         ]
-        return [d["_id"] async for d in self.db["events_activity"].aggregate(pipeline, session=self.session)]
+        return [d["_id"] async for d in self.data.collection("events_activity").aggregate(pipeline)]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from eventonight.hooks import Consumer
 from eventonight_events.domain import events as de
-from eventonight_events.infrastructure.wiring import repos_for
+from eventonight_events.infrastructure.wiring import EventsServices, repos_for
 
 
-def consumers(kernel, services) -> list[Consumer]:
+def consumers(services: EventsServices) -> list[Consumer]:
     async def users(event, uow):
-        repos, p = repos_for(kernel, uow), event.payload
+        repos, p = repos_for(uow), event.payload
         if event.event_type == de.USER_DELETED:
-            await services().commands.user_deleted(repos, p["userId"])
+            await services.commands.user_deleted(repos, p["userId"])
         elif event.event_type == de.USER_INTERESTS_UPDATED:
             await repos.directory.set_interests(p["userId"], list(p.get("interests") or []))
         else:
@@ -20,20 +20,20 @@ def consumers(kernel, services) -> list[Consumer]:
             )
 
     async def follows(event, uow):
-        repos, p = repos_for(kernel, uow), event.payload
+        repos, p = repos_for(uow), event.payload
         if event.event_type == de.FOLLOW_CREATED:
             await repos.directory.follow(p["followerId"], p["followedId"])
         else:
             await repos.directory.unfollow(p["followerId"], p["followedId"])
 
     async def likes(event, uow):
-        repos, p = repos_for(kernel, uow), event.payload
+        repos, p = repos_for(uow), event.payload
         delta = 1 if event.event_type == de.LIKE_CREATED else -1
         await repos.events.add_likes(p["eventId"], delta)
         await repos.directory.add_activity(p["eventId"], delta, event.occurred_at)
 
     async def tickets(event, uow):
-        repos, p = repos_for(kernel, uow), event.payload
+        repos, p = repos_for(uow), event.payload
         count = int(p.get("ticketCount", 1))
         await repos.events.add_tickets(p["eventId"], count)
         await repos.directory.add_activity(p["eventId"], count, event.occurred_at)
@@ -41,7 +41,7 @@ def consumers(kernel, services) -> list[Consumer]:
     async def prices(event, uow):
         p = event.payload
         lowest = p.get("lowestPrice")
-        await repos_for(kernel, uow).events.set_price(
+        await repos_for(uow).events.set_price(
             p["eventId"], float(lowest) if lowest is not None else None, p.get("currency")
         )
 
@@ -51,7 +51,7 @@ def consumers(kernel, services) -> list[Consumer]:
         if p.get("kind") != "poster":
             return
         url = p.get("url") if event.event_type == de.MEDIA_STORED else None
-        await services().commands.set_poster(p["entityId"], url, repos=repos_for(kernel, uow))
+        await services.commands.set_poster(p["entityId"], url, repos=repos_for(uow))
 
     return [
         Consumer("posters", (de.MEDIA_STORED, de.MEDIA_DELETED), posters),

@@ -35,13 +35,12 @@ WAIT_STEP_SECONDS = 0.2
 
 
 async def seed(kernel, services) -> list[str]:
-    marker = kernel.database.db["events_demo"]
-    if await marker.find_one({"_id": "seeded"}):
+    if await kernel.read.collection("events_demo").find_one({"_id": "seeded"}):
         return ["demo events already present"]
     organizations: list[str] = []
     # Organizations reach this plugin as user.created messages: give the bus a moment.
     for _ in range(100):
-        organizations = [d["_id"] async for d in kernel.database.db["events_users"].find({"role": "organization"})]
+        organizations = [d["_id"] async for d in kernel.read.collection("events_users").find({"role": "organization"})]
         if organizations:
             break
         await asyncio.sleep(WAIT_STEP_SECONDS)
@@ -71,5 +70,7 @@ async def seed(kernel, services) -> list[str]:
             collaborators=others[:1] if i % 4 == 0 and others else [],
         )
         await services.commands.create(creator, DRAFT if i % 10 == 9 else PUBLISHED, data)
-    await marker.insert_one({"_id": "seeded", "at": datetime.now(UTC)})
+    await kernel.transaction(
+        lambda uow: uow.collection("events_demo").insert_one({"_id": "seeded", "at": datetime.now(UTC)})
+    )
     return [f"{COUNT} demo events across {len(CITIES)} cities ({COUNT // 10} of them drafts)"]

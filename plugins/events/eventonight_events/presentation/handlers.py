@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from eventonight.kernel import ApiError
-from eventonight.kernel.http import (
+from eventonight.hooks import MissingPlugin
+from eventonight.hooks.http import (
     Page,
     current_user,
     json_response,
@@ -15,14 +15,10 @@ from eventonight.kernel.http import (
     require_role,
     require_user,
 )
-from eventonight.kernel.http.domain_errors import DomainErrors
-from eventonight.kernel.http.images import delete_image, store_image
 from eventonight_events.application.commands import EventInput
-from eventonight_events.application.queries import SearchParams, Unauthenticated
-from eventonight_events.domain.model import DomainError, Event, Forbidden, InvalidTransition, Location, NotFound
+from eventonight_events.application.queries import SearchParams
+from eventonight_events.domain.model import DomainError, Event, Location
 from eventonight_events.presentation.schemas import CreateEventBody, EventFields, SearchQuery, UpdateEventBody
-
-call = DomainErrors(DomainError, {NotFound: 404, Forbidden: 403, InvalidTransition: 409, Unauthenticated: 401})
 
 
 def event_view(event: Event) -> dict:
@@ -61,15 +57,15 @@ def to_input(body: EventFields) -> EventInput:
 class EventsApi:
     def __init__(self, kernel, services) -> None:
         self.kernel = kernel
-        self._services = services
+        self.services = services
 
     @property
     def commands(self):
-        return self._services().commands
+        return self.services.commands
 
     @property
     def queries(self):
-        return self._services().queries
+        return self.services.queries
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -91,12 +87,12 @@ class EventsApi:
     async def create(self, request: web.Request) -> web.Response:
         caller = await require_role(request, "organization")
         body = await parse_body(request, CreateEventBody)
-        event = await call(self.commands.create(caller.user_id, body.status, to_input(body)))
+        event = await self.commands.create(caller.user_id, body.status, to_input(body))
         return json_response(event_view(event), status=201)
 
     async def get(self, request: web.Request) -> web.Response:
         caller = await current_user(request)
-        event = await call(self.queries.get(request.match_info["eventId"], caller.user_id if caller else None))
+        event = await self.queries.get(request.match_info["eventId"], caller.user_id if caller else None)
         return json_response(event_view(event))
 
     async def update(self, request: web.Request) -> web.Response:
@@ -114,11 +110,11 @@ class EventsApi:
 
     async def delete(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
-        await call(self.commands.delete(request.match_info["eventId"], caller.user_id))
+        await self.commands.delete(request.match_info["eventId"], caller.user_id)
         return web.Response(status=204)
 
     async def _run(self, command) -> web.Response:
-        event = await call(command)
+        event = await command
         return json_response(event_view(event))
 
     async def search(self, request: web.Request) -> web.Response:
@@ -127,7 +123,7 @@ class EventsApi:
         try:
             near = query.near_point()
         except ValueError as exc:
-            raise ApiError(400, str(exc)) from exc
+            raise DomainError(str(exc), field="near") from exc
         params = SearchParams(
             q=query.q,
             tags=[t for t in (s.strip() for s in query.tags.split(",")) if t],
@@ -144,22 +140,19 @@ class EventsApi:
             limit=query.limit,
             offset=query.offset,
         )
-        events, total = await call(self.queries.search(params, caller.user_id if caller else None))
+        events, total = await self.queries.search(params, caller.user_id if caller else None)
         return json_response(Page([event_view(e) for e in events], limit=query.limit, offset=query.offset, total=total))
 
     async def feed(self, request: web.Request) -> web.Response:
         limit, offset = page_params(request)
         caller = await current_user(request)
-        events, total = await call(
-            self.queries.feed(request.match_info["kind"], caller.user_id if caller else None, limit, offset)
+        events, total = await self.queries.feed(
+            request.match_info["kind"], caller.user_id if caller else None, limit, offset
         )
         return json_response(Page([event_view(e) for e in events], limit=limit, offset=offset, total=total))
 
     async def tags(self, request: web.Request) -> web.Response:
-        try:
-            catalogue = self.queries.tags(request.match_info.get("category"))
-        except DomainError as exc:
-            raise call.to_api_error(exc) from exc
+        catalogue = self.queries.tags(request.match_info.get("category"))
         return json_response(
             {"categories": [{"category": c, "tags": tags} for c, tags in catalogue.items()]},
             headers={"Cache-Control": "public, max-age=300"},
@@ -168,14 +161,17 @@ class EventsApi:
     async def upload_poster(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         event_id = request.match_info["eventId"]
-        await call(self.commands.check_member(event_id, caller.user_id))
-        stored = await store_image(request, "poster", event_id)
+        await self.commands.check_member(event_id, caller.user_id)
+        stored = await self.kernel.hooks.first("media_store_image", kind="poster", entity_id=event_id, request=request)
+        if stored is None:
+            raise MissingPlugin("poster upload needs the media plugin, which is not installed")
         return await self._run(self.commands.set_poster(event_id, stored["url"]))
 
     async def delete_poster(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         event_id = request.match_info["eventId"]
-        await call(self.commands.check_member(event_id, caller.user_id))
-        await delete_image(request, "poster", event_id)
+        await self.commands.check_member(event_id, caller.user_id)
+        if await self.kernel.hooks.first("media_delete_image", kind="poster", entity_id=event_id) is None:
+            raise MissingPlugin("posters need the media plugin, which is not installed")
         await self.commands.set_poster(event_id, None)
         return web.Response(status=204)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventonight.kernel.http.openapi import components_for, error_responses, json_body, multipart_file_body
+from eventonight.hooks.http import components_for, error_responses, json_body, multipart_file_body
 from eventonight_events.presentation.schemas import CreateEventBody, UpdateEventBody
 
 TAG = "events"

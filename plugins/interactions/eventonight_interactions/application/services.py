@@ -19,7 +19,7 @@ from eventonight_interactions.domain.rules import (
     statistics,
 )
 
-Work = Callable[[Any], Awaitable[Any]]  # work(store, uow) in a transaction; work(store, None) outside
+Work = Callable[[Any], Awaitable[Any]]  # work(store, uow) in a transaction; work(store, kernel.read) outside
 
 
 def _now() -> datetime:

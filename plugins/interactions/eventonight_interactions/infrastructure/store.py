@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from odmantic import Field, Model
 from pymongo.errors import DuplicateKeyError
 
 from eventonight_interactions.domain.rules import Conflict, KnownEvent
@@ -18,104 +17,46 @@ def _index(*keys, **kwargs) -> pymongo.IndexModel:
     return pymongo.IndexModel(list(keys), **kwargs)
 
 
-class UserCopy(Model):
-    model_config = {"collection": P + "users"}
-    id: str = Field(primary_field=True)
-    role: str
-    name: str = ""
-    avatar_url: str | None = None
-
-
-class EventCopy(Model):
-    model_config = {"collection": P + "events", "indexes": lambda: [_index(("hosts", 1), name="hosts")]}
-    id: str = Field(primary_field=True)
-    title: str = ""
-    date: datetime | None = None
-    creator_id: str
-    collaborator_ids: list[str] = []
-    hosts: list[str] = []
-    status: str
-
-
-class FollowDoc(Model):
-    model_config = {
-        "collection": P + "follows",
-        "indexes": lambda: [
-            _index(("follower", 1), ("created_at", -1), name="following"),
-            _index(("followed", 1), ("created_at", -1), name="followers"),
-        ],
-    }
-    id: str = Field(primary_field=True)
-    follower: str
-    followed: str
-    created_at: datetime
-
-
-class LikeDoc(Model):
-    model_config = {
-        "collection": P + "likes",
-        "indexes": lambda: [
-            _index(("event_id", 1), ("created_at", -1), name="by_event"),
-            _index(("user_id", 1), ("created_at", -1), name="by_user"),
-        ],
-    }
-    id: str = Field(primary_field=True)
-    event_id: str
-    user_id: str
-    created_at: datetime
-
-
-class ParticipationDoc(Model):
-    model_config = {
-        "collection": P + "participations",
-        "indexes": lambda: [
-            _index(("user_id", 1), ("created_at", -1), name="by_user"),
-            _index(("event_id", 1), ("created_at", -1), name="by_event"),
-        ],
-    }
-    id: str = Field(primary_field=True)
-    user_id: str
-    event_id: str
-    orders: list[str] = []
-    created_at: datetime
-
-
-class ReviewDoc(Model):
-    model_config = {
-        "collection": P + "reviews",
-        "indexes": lambda: [
-            _index(("event_id", 1), ("created_at", -1), name="by_event"),
-            _index(("user_id", 1), ("created_at", -1), name="by_user"),
-            _index(("hosts", 1), ("rating", 1), name="by_host"),
-        ],
-    }
-    id: str = Field(primary_field=True)
-    event_id: str
-    user_id: str | None  # None once the author deleted their account
-    rating: int
-    title: str
-    comment: str
-    hosts: list[str]
-    reply: dict | None = None
-    created_at: datetime
-    updated_at: datetime
-
-
-MODELS = [UserCopy, EventCopy, FollowDoc, LikeDoc, ParticipationDoc, ReviewDoc]
+# Documents are plain dicts (conditional updates, counters, aggregations). Shapes:
+# users {_id, role, name, avatar_url}; events {_id, title, date, creator_id,
+# collaborator_ids, hosts, status}; follows {_id, follower, followed, created_at};
+# likes {_id, event_id, user_id, created_at}; participations {_id, user_id,
+# event_id, orders, created_at}; reviews {_id, event_id, user_id (None once the
+# author is deleted), rating, title, comment, hosts, reply, created_at, updated_at}.
+INDEXES = {
+    P + "events": [_index(("hosts", 1), name="hosts")],
+    P + "follows": [
+        _index(("follower", 1), ("created_at", -1), name="following"),
+        _index(("followed", 1), ("created_at", -1), name="followers"),
+    ],
+    P + "likes": [
+        _index(("event_id", 1), ("created_at", -1), name="by_event"),
+        _index(("user_id", 1), ("created_at", -1), name="by_user"),
+    ],
+    P + "participations": [
+        _index(("user_id", 1), ("created_at", -1), name="by_user"),
+        _index(("event_id", 1), ("created_at", -1), name="by_event"),
+    ],
+    P + "reviews": [
+        _index(("event_id", 1), ("created_at", -1), name="by_event"),
+        _index(("user_id", 1), ("created_at", -1), name="by_user"),
+        _index(("hosts", 1), ("rating", 1), name="by_host"),
+    ],
+}
 
 
 class Store:
-    """All reads and writes of the plugin; ``session`` is the open transaction or None."""
+    """All reads and writes of the plugin, through ``data``: the open unit of work or ``kernel.read``."""
 
-    def __init__(self, db: Any, session: Any) -> None:
-        self.db, self.s = db, session
+    def __init__(self, data: Any) -> None:
+        self.data = data
 
     def _c(self, name: str):
-        return self.db[P + name]
+        return self.data.collection(P + name)
 
     async def _page(self, name: str, query: dict, limit: int, offset: int, sort=(("created_at", -1), ("_id", 1))):
-        cursor = self._c(name).find(query, session=self.s).sort(list(sort)).skip(offset).limit(limit)
-        return await cursor.to_list(limit), await self._c(name).count_documents(query, session=self.s)
+        cursor = self._c(name).find(query).sort(list(sort)).skip(offset).limit(limit)
+        return await cursor.to_list(limit), await self._c(name).count_documents(query)
 
     # -- local copies --------------------------------------------------------------------------
     async def upsert_user(self, user_id: str, role: str, name: str, avatar_url: str | None) -> None:
@@ -123,16 +64,15 @@ class Store:
             {"_id": user_id},
             {"$set": {"role": role, "name": name, "avatar_url": avatar_url}},
             upsert=True,
-            session=self.s,
         )
 
     async def users(self, ids: list[str]) -> dict[str, dict]:
         if not ids:
             return {}
-        return {d["_id"]: d async for d in self._c("users").find({"_id": {"$in": list(set(ids))}}, session=self.s)}
+        return {d["_id"]: d async for d in self._c("users").find({"_id": {"$in": list(set(ids))}})}
 
     async def user_exists(self, user_id: str) -> bool:
-        return await self._c("users").count_documents({"_id": user_id}, session=self.s) > 0
+        return await self._c("users").count_documents({"_id": user_id}) > 0
 
     async def upsert_event(self, event: KnownEvent) -> None:
         doc = {
@@ -143,12 +83,12 @@ class Store:
             "hosts": event.hosts,
             "status": event.status,
         }
-        await self._c("events").update_one({"_id": event.id}, {"$set": doc}, upsert=True, session=self.s)
+        await self._c("events").update_one({"_id": event.id}, {"$set": doc}, upsert=True)
         # Reviews count for every host: keep them in step with the collaborator list.
-        await self._c("reviews").update_many({"event_id": event.id}, {"$set": {"hosts": event.hosts}}, session=self.s)
+        await self._c("reviews").update_many({"event_id": event.id}, {"$set": {"hosts": event.hosts}})
 
     async def event(self, event_id: str) -> KnownEvent | None:
-        d = await self._c("events").find_one({"_id": event_id}, session=self.s)
+        d = await self._c("events").find_one({"_id": event_id})
         if d is None:
             return None
         return KnownEvent(
@@ -158,24 +98,23 @@ class Store:
     async def events(self, ids: list[str]) -> dict[str, dict]:
         if not ids:
             return {}
-        return {d["_id"]: d async for d in self._c("events").find({"_id": {"$in": list(set(ids))}}, session=self.s)}
+        return {d["_id"]: d async for d in self._c("events").find({"_id": {"$in": list(set(ids))}})}
 
     # -- follows ---------------------------------------------------------------------------------
     async def add_follow(self, follower: str, followed: str, now: datetime) -> None:
         try:
             await self._c("follows").insert_one(
                 {"_id": f"{follower}:{followed}", "follower": follower, "followed": followed, "created_at": now},
-                session=self.s,
             )
         except DuplicateKeyError as exc:
             raise Conflict("already following") from exc
 
     async def remove_follow(self, follower: str, followed: str) -> bool:
-        result = await self._c("follows").delete_one({"_id": f"{follower}:{followed}"}, session=self.s)
+        result = await self._c("follows").delete_one({"_id": f"{follower}:{followed}"})
         return result.deleted_count == 1
 
     async def is_following(self, follower: str, followed: str) -> bool:
-        return await self._c("follows").count_documents({"_id": f"{follower}:{followed}"}, session=self.s) > 0
+        return await self._c("follows").count_documents({"_id": f"{follower}:{followed}"}) > 0
 
     async def following(self, user_id: str, limit: int, offset: int):
         return await self._page("follows", {"follower": user_id}, limit, offset)
@@ -188,17 +127,16 @@ class Store:
         try:
             await self._c("likes").insert_one(
                 {"_id": f"{event_id}:{user_id}", "event_id": event_id, "user_id": user_id, "created_at": now},
-                session=self.s,
             )
         except DuplicateKeyError as exc:
             raise Conflict("already liked") from exc
 
     async def remove_like(self, event_id: str, user_id: str) -> bool:
-        result = await self._c("likes").delete_one({"_id": f"{event_id}:{user_id}"}, session=self.s)
+        result = await self._c("likes").delete_one({"_id": f"{event_id}:{user_id}"})
         return result.deleted_count == 1
 
     async def has_liked(self, event_id: str, user_id: str) -> bool:
-        return await self._c("likes").count_documents({"_id": f"{event_id}:{user_id}"}, session=self.s) > 0
+        return await self._c("likes").count_documents({"_id": f"{event_id}:{user_id}"}) > 0
 
     async def likes_of_event(self, event_id: str, limit: int, offset: int):
         return await self._page("likes", {"event_id": event_id}, limit, offset)
@@ -215,17 +153,16 @@ class Store:
                 "$setOnInsert": {"user_id": user_id, "event_id": event_id, "created_at": now},
             },
             upsert=True,
-            session=self.s,
         )
 
     async def remove_order(self, user_id: str, event_id: str, order_id: str) -> None:
         key = {"_id": f"{user_id}:{event_id}"}
-        await self._c("participations").update_one(key, {"$pull": {"orders": order_id}}, session=self.s)
+        await self._c("participations").update_one(key, {"$pull": {"orders": order_id}})
         # No active order left: no participation.
-        await self._c("participations").delete_one({**key, "orders": {"$size": 0}}, session=self.s)
+        await self._c("participations").delete_one({**key, "orders": {"$size": 0}})
 
     async def is_participating(self, user_id: str, event_id: str) -> bool:
-        return await self._c("participations").count_documents({"_id": f"{user_id}:{event_id}"}, session=self.s) > 0
+        return await self._c("participations").count_documents({"_id": f"{user_id}:{event_id}"}) > 0
 
     async def participations_of_user(self, user_id: str, limit: int, offset: int):
         return await self._page("participations", {"user_id": user_id}, limit, offset)
@@ -236,18 +173,18 @@ class Store:
     # -- reviews ---------------------------------------------------------------------------------
     async def add_review(self, doc: dict) -> None:
         try:
-            await self._c("reviews").insert_one(doc, session=self.s)
+            await self._c("reviews").insert_one(doc)
         except DuplicateKeyError as exc:
             raise Conflict("this user already reviewed this event") from exc
 
     async def review(self, event_id: str, user_id: str) -> dict | None:
-        return await self._c("reviews").find_one({"_id": f"{event_id}:{user_id}"}, session=self.s)
+        return await self._c("reviews").find_one({"_id": f"{event_id}:{user_id}"})
 
     async def update_review(self, event_id: str, user_id: str, fields: dict) -> None:
-        await self._c("reviews").update_one({"_id": f"{event_id}:{user_id}"}, {"$set": fields}, session=self.s)
+        await self._c("reviews").update_one({"_id": f"{event_id}:{user_id}"}, {"$set": fields})
 
     async def delete_review(self, event_id: str, user_id: str) -> bool:
-        result = await self._c("reviews").delete_one({"_id": f"{event_id}:{user_id}"}, session=self.s)
+        result = await self._c("reviews").delete_one({"_id": f"{event_id}:{user_id}"})
         return result.deleted_count == 1
 
     async def reviews(self, query: dict, limit: int, offset: int):
@@ -255,20 +192,18 @@ class Store:
 
     async def rating_counts(self, host_id: str) -> dict[int, int]:
         pipeline = [{"$match": {"hosts": host_id}}, {"$group": {"_id": "$rating", "n": {"$sum": 1}}}]
-        return {d["_id"]: d["n"] async for d in self._c("reviews").aggregate(pipeline, session=self.s)}
+        return {d["_id"]: d["n"] async for d in self._c("reviews").aggregate(pipeline)}
 
     # -- cascades --------------------------------------------------------------------------------
     async def forget_user(self, user_id: str) -> None:
-        s = self.s
-        await self._c("users").delete_one({"_id": user_id}, session=s)
-        await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]}, session=s)
-        await self._c("likes").delete_many({"user_id": user_id}, session=s)
-        await self._c("participations").delete_many({"user_id": user_id}, session=s)
+        await self._c("users").delete_one({"_id": user_id})
+        await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]})
+        await self._c("likes").delete_many({"user_id": user_id})
+        await self._c("participations").delete_many({"user_id": user_id})
         # Reviews stay for the organizations' statistics, without their author.
-        await self._c("reviews").update_many({"user_id": user_id}, {"$set": {"user_id": None}}, session=s)
+        await self._c("reviews").update_many({"user_id": user_id}, {"$set": {"user_id": None}})
 
     async def forget_event(self, event_id: str) -> None:
-        s = self.s
-        await self._c("events").delete_one({"_id": event_id}, session=s)
-        await self._c("likes").delete_many({"event_id": event_id}, session=s)
-        await self._c("participations").delete_many({"event_id": event_id}, session=s)
+        await self._c("events").delete_one({"_id": event_id})
+        await self._c("likes").delete_many({"event_id": event_id})
+        await self._c("participations").delete_many({"event_id": event_id})

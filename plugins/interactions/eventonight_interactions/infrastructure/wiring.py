@@ -9,4 +9,4 @@ from eventonight_interactions.infrastructure.store import Store
 
 
 def build(kernel: Any) -> Interactions:
-    return Interactions(*kernel.store_runners(Store))
+    return Interactions(*kernel.runners(Store))

@@ -16,7 +16,7 @@ def _date(value) -> datetime | None:
 
 def consumers(kernel) -> list[Consumer]:
     def store(uow) -> Store:
-        return Store(kernel.database.db, uow.session)
+        return Store(uow)
 
     async def users(event, uow):
         p = event.payload

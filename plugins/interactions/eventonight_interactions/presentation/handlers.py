@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from eventonight.kernel import ApiError
-from eventonight.kernel.http import (
+from eventonight.hooks.http import (
     Page,
     json_response,
     page_params,
@@ -14,23 +13,15 @@ from eventonight.kernel.http import (
     require_role,
     require_user,
 )
-from eventonight.kernel.http.domain_errors import DomainErrors
-from eventonight_interactions.domain.rules import Conflict, DomainError, Forbidden, NotFound
+from eventonight_interactions.domain.rules import DomainError
 from eventonight_interactions.presentation.schemas import FollowBody, ReplyBody, ReviewBody, ReviewEditBody
 
 BASE = "/api/interactions"
 
 
-call = DomainErrors(DomainError, {NotFound: 404, Forbidden: 403, Conflict: 409})
-
-
 class InteractionsApi:
     def __init__(self, services) -> None:
-        self._services = services
-
-    @property
-    def s(self):
-        return self._services()
+        self.s = services
 
     def routes(self) -> list[web.RouteDef]:
         u, e, o = f"{BASE}/users/{{userId}}", f"{BASE}/events/{{eventId}}", f"{BASE}/organizations/{{organizationId}}"
@@ -71,12 +62,12 @@ class InteractionsApi:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
         body = await parse_body(request, FollowBody)
-        return json_response(await call(self.s.follow(user_id, body.followed_id)), status=201)
+        return json_response(await self.s.follow(user_id, body.followed_id), status=201)
 
     async def unfollow(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
-        await call(self.s.unfollow(user_id, request.match_info["followedId"]))
+        await self.s.unfollow(user_id, request.match_info["followedId"])
         return web.Response(status=204)
 
     async def following(self, request: web.Request) -> web.Response:
@@ -112,12 +103,12 @@ class InteractionsApi:
     # -- likes ---------------------------------------------------------------------------------------
     async def like(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
-        return json_response(await call(self.s.like(request.match_info["eventId"], caller.user_id)), status=201)
+        return json_response(await self.s.like(request.match_info["eventId"], caller.user_id), status=201)
 
     async def unlike(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
-        await call(self.s.unlike(request.match_info["eventId"], user_id))
+        await self.s.unlike(request.match_info["eventId"], user_id)
         return web.Response(status=204)
 
     async def likers(self, request: web.Request) -> web.Response:
@@ -149,8 +140,8 @@ class InteractionsApi:
     async def review(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         body = await parse_body(request, ReviewBody)
-        review = await call(
-            self.s.review(request.match_info["eventId"], caller.user_id, body.rating, body.title, body.comment)
+        review = await self.s.review(
+            request.match_info["eventId"], caller.user_id, body.rating, body.title, body.comment
         )
         return json_response(review, status=201)
 
@@ -160,25 +151,25 @@ class InteractionsApi:
         body = await parse_body(request, ReviewEditBody)
         changes = {k: v for k, v in body.model_dump().items() if k in body.model_fields_set and v is not None}
         if not changes:
-            raise ApiError(400, "nothing to change: give rating, title or comment")
-        return json_response(await call(self.s.edit_review(request.match_info["eventId"], user_id, changes)))
+            raise DomainError("nothing to change: give rating, title or comment")
+        return json_response(await self.s.edit_review(request.match_info["eventId"], user_id, changes))
 
     async def delete_review(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
-        await call(self.s.delete_review(request.match_info["eventId"], user_id))
+        await self.s.delete_review(request.match_info["eventId"], user_id)
         return web.Response(status=204)
 
     async def reply(self, request: web.Request) -> web.Response:
         caller = await require_role(request, "organization")
         body = await parse_body(request, ReplyBody)
         m = request.match_info
-        return json_response(await call(self.s.reply(m["eventId"], m["userId"], caller.user_id, body.text)))
+        return json_response(await self.s.reply(m["eventId"], m["userId"], caller.user_id, body.text))
 
     async def delete_reply(self, request: web.Request) -> web.Response:
         caller = await require_role(request, "organization")
         m = request.match_info
-        await call(self.s.reply(m["eventId"], m["userId"], caller.user_id, None))
+        await self.s.reply(m["eventId"], m["userId"], caller.user_id, None)
         return web.Response(status=204)
 
     async def event_reviews(self, request: web.Request) -> web.Response:
@@ -193,7 +184,7 @@ class InteractionsApi:
 
     async def user_review(self, request: web.Request) -> web.Response:
         m = request.match_info
-        return json_response(await call(self.s.get_review(m["eventId"], m["userId"])))
+        return json_response(await self.s.get_review(m["eventId"], m["userId"]))
 
     async def organization_reviews(self, request: web.Request) -> web.Response:
         limit, offset = page_params(request)
@@ -202,9 +193,9 @@ class InteractionsApi:
             try:
                 rating = int(request.query["rating"])
             except ValueError as exc:
-                raise ApiError(400, "rating must be an integer 1-5") from exc
+                raise DomainError("rating must be an integer 1-5") from exc
             if not 1 <= rating <= 5:
-                raise ApiError(400, "rating must be an integer 1-5")
+                raise DomainError("rating must be an integer 1-5")
             query["rating"] = rating
         return self._page(await self.s.reviews(query, limit, offset), limit, offset)
 

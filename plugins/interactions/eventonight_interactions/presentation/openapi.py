@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventonight.kernel.http.openapi import fragment_from_routes
+from eventonight.hooks.http import fragment_from_routes
 from eventonight_interactions.presentation.schemas import FollowBody, ReplyBody, ReviewBody, ReviewEditBody
 
 SUMMARIES = {

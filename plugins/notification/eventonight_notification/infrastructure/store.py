@@ -8,71 +8,28 @@ from typing import Any
 import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
-from odmantic import Field, Model
 
 P = "notification_"
 
 
-class Notification(Model):
-    model_config = {
-        "collection": P + "notifications",
-        "indexes": lambda: [
-            pymongo.IndexModel([("user_id", 1), ("_id", -1)], name="inbox"),
-            pymongo.IndexModel([("user_id", 1), ("read", 1)], name="unread"),
-        ],
-    }
-    user_id: str
-    type: str
-    metadata: dict = {}
-    read: bool = False
-    created_at: datetime
-
-
-class Follow(Model):
-    model_config = {
-        "collection": P + "follows",
-        "indexes": lambda: [pymongo.IndexModel([("followed", 1)], name="followed")],
-    }
-    id: str = Field(primary_field=True)
-    follower: str
-    followed: str
-
-
-class Holder(Model):
-    model_config = {
-        "collection": P + "holders",
-        "indexes": lambda: [pymongo.IndexModel([("event_id", 1)], name="event")],
-    }
-    id: str = Field(primary_field=True)
-    event_id: str
-    user_id: str
-    orders: list[str] = []
-
-
-class Presence(Model):
-    """One document per web process: the users with a stream open there. A process that dies
-    stops renewing ``expires_at`` and its users count as offline once it passes."""
-
-    model_config = {
-        "collection": P + "presence",
-        "indexes": lambda: [
-            pymongo.IndexModel([("users", 1)], name="users"),
-            pymongo.IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0),
-        ],
-    }
-    id: str = Field(primary_field=True)  # the process id
-    users: list[str] = []
-    expires_at: datetime
-
-
-class UserCopy(Model):
-    model_config = {"collection": P + "users"}
-    id: str = Field(primary_field=True)
-    name: str = ""
-    avatar_url: str | None = None
-
-
-MODELS = [Notification, Follow, Holder, Presence, UserCopy]
+# Documents are plain dicts (batch inserts, aggregations). Shapes: notifications
+# {_id (ObjectId), user_id, type, metadata, read, created_at}; follows {_id,
+# follower, followed}; holders {_id, event_id, user_id, orders}; users {_id, name,
+# avatar_url}; presence: one document per web process {_id (process id), users,
+# expires_at}: a process that dies stops renewing expires_at and its users count
+# as offline once it passes.
+INDEXES = {
+    P + "notifications": [
+        pymongo.IndexModel([("user_id", 1), ("_id", -1)], name="inbox"),
+        pymongo.IndexModel([("user_id", 1), ("read", 1)], name="unread"),
+    ],
+    P + "follows": [pymongo.IndexModel([("followed", 1)], name="followed")],
+    P + "holders": [pymongo.IndexModel([("event_id", 1)], name="event")],
+    P + "presence": [
+        pymongo.IndexModel([("users", 1)], name="users"),
+        pymongo.IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0),
+    ],
+}
 
 
 def parse_id(value: str | None) -> ObjectId | None:
@@ -94,22 +51,20 @@ def view(doc: dict) -> dict:
 
 
 class Store:
-    def __init__(self, db: Any, session: Any) -> None:
-        self.db, self.s = db, session
+    def __init__(self, data: Any) -> None:
+        self.data = data
 
     def _c(self, name: str):
-        return self.db[P + name]
+        return self.data.collection(P + name)
 
     # local copies
     async def upsert_user(self, user_id: str, name: str, avatar_url: str | None) -> None:
         await self._c("users").update_one(
-            {"_id": user_id}, {"$set": {"name": name, "avatar_url": avatar_url}}, upsert=True, session=self.s
+            {"_id": user_id}, {"$set": {"name": name, "avatar_url": avatar_url}}, upsert=True
         )
 
     async def users(self, ids: list[str]) -> dict[str, dict]:
-        return {
-            d["_id"]: d async for d in self._c("users").find({"_id": {"$in": [i for i in ids if i]}}, session=self.s)
-        }
+        return {d["_id"]: d async for d in self._c("users").find({"_id": {"$in": [i for i in ids if i]}})}
 
     async def apply_follows(self, changes: list[tuple[str, str, bool]]) -> None:
         """``(follower, followed, present)`` changes, applied in order with one bulk write."""
@@ -120,16 +75,16 @@ class Store:
             for a, b, present in changes
         ]
         if ops:
-            await self._c("follows").bulk_write(ops, ordered=True, session=self.s)
+            await self._c("follows").bulk_write(ops, ordered=True)
 
     async def followers_of(self, user_ids: list[str]) -> list[str]:
-        cursor = self._c("follows").find({"followed": {"$in": user_ids}}, {"follower": 1}, session=self.s)
+        cursor = self._c("follows").find({"followed": {"$in": user_ids}}, {"follower": 1})
         return [d["follower"] async for d in cursor]
 
     async def followers_by_followed(self, user_ids: set[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         query = {"followed": {"$in": sorted(user_ids)}}
-        cursor = self._c("follows").find(query, {"follower": 1, "followed": 1}, session=self.s)
+        cursor = self._c("follows").find(query, {"follower": 1, "followed": 1})
         async for d in cursor:
             found.setdefault(d["followed"], []).append(d["follower"])
         return found
@@ -139,40 +94,36 @@ class Store:
             {"_id": f"{event_id}:{user_id}"},
             {"$addToSet": {"orders": order_id}, "$set": {"event_id": event_id, "user_id": user_id}},
             upsert=True,
-            session=self.s,
         )
 
     async def remove_holder_order(self, event_id: str, user_id: str, order_id: str) -> None:
         key = {"_id": f"{event_id}:{user_id}"}
-        await self._c("holders").update_one(key, {"$pull": {"orders": order_id}}, session=self.s)
-        await self._c("holders").delete_one({**key, "orders": {"$size": 0}}, session=self.s)
+        await self._c("holders").update_one(key, {"$pull": {"orders": order_id}})
+        await self._c("holders").delete_one({**key, "orders": {"$size": 0}})
 
     async def holders(self, event_id: str) -> list[str]:
-        return [d["user_id"] async for d in self._c("holders").find({"event_id": event_id}, session=self.s)]
+        return [d["user_id"] async for d in self._c("holders").find({"event_id": event_id})]
 
     async def forget_user(self, user_id: str) -> None:
-        s = self.s
-        await self._c("notifications").delete_many({"user_id": user_id}, session=s)
-        await self._c("users").delete_one({"_id": user_id}, session=s)
-        await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]}, session=s)
-        await self._c("holders").delete_many({"user_id": user_id}, session=s)
+        await self._c("notifications").delete_many({"user_id": user_id})
+        await self._c("users").delete_one({"_id": user_id})
+        await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]})
+        await self._c("holders").delete_many({"user_id": user_id})
 
     # notifications
     async def insert(self, docs: list[dict]) -> None:
         if docs:
-            await self._c("notifications").insert_many(docs, session=self.s)
+            await self._c("notifications").insert_many(docs)
 
     async def page(self, user_id: str, unread_only: bool, limit: int, offset: int) -> tuple[list[dict], int]:
         query: dict = {"user_id": user_id}
         if unread_only:
             query["read"] = False
-        cursor = self._c("notifications").find(query, session=self.s).sort("_id", -1).skip(offset).limit(limit)
-        return await cursor.to_list(limit), await self._c("notifications").count_documents(query, session=self.s)
+        cursor = self._c("notifications").find(query).sort("_id", -1).skip(offset).limit(limit)
+        return await cursor.to_list(limit), await self._c("notifications").count_documents(query)
 
     async def since(self, user_id: str, after: ObjectId, limit: int = 500) -> list[dict]:
-        cursor = (
-            self._c("notifications").find({"user_id": user_id, "_id": {"$gt": after}}, session=self.s).sort("_id", 1)
-        )
+        cursor = self._c("notifications").find({"user_id": user_id, "_id": {"$gt": after}}).sort("_id", 1)
         return await cursor.limit(limit).to_list(limit)
 
     async def unread_counts(self, user_ids: set[str]) -> dict[str, int]:
@@ -180,20 +131,20 @@ class Store:
             {"$match": {"user_id": {"$in": sorted(user_ids)}, "read": False}},
             {"$group": {"_id": "$user_id", "n": {"$sum": 1}}},
         ]
-        return {d["_id"]: d["n"] async for d in self._c("notifications").aggregate(pipeline, session=self.s)}
+        return {d["_id"]: d["n"] async for d in self._c("notifications").aggregate(pipeline)}
 
     async def unread_count(self, user_id: str) -> int:
-        return await self._c("notifications").count_documents({"user_id": user_id, "read": False}, session=self.s)
+        return await self._c("notifications").count_documents({"user_id": user_id, "read": False})
 
     async def mark_read(self, user_id: str, notification_id: ObjectId) -> bool:
         result = await self._c("notifications").update_one(
-            {"_id": notification_id, "user_id": user_id}, {"$set": {"read": True}}, session=self.s
+            {"_id": notification_id, "user_id": user_id}, {"$set": {"read": True}}
         )
         return result.matched_count == 1
 
     async def mark_all_read(self, user_id: str) -> int:
         result = await self._c("notifications").update_many(
-            {"user_id": user_id, "read": False}, {"$set": {"read": True}}, session=self.s
+            {"user_id": user_id, "read": False}, {"$set": {"read": True}}
         )
         return result.modified_count
 
@@ -204,33 +155,30 @@ class Store:
         """Add and remove users of ``process_id``'s document; ``everyone`` rewrites the whole list."""
         presence, key = self._c("presence"), {"_id": process_id}
         if everyone is not None:
-            await presence.update_one(
-                key, {"$set": {"users": sorted(everyone), "expires_at": until}}, upsert=True, session=self.s
-            )
+            await presence.update_one(key, {"$set": {"users": sorted(everyone), "expires_at": until}}, upsert=True)
             return
         if added:
             await presence.update_one(
                 key,
                 {"$addToSet": {"users": {"$each": sorted(added)}}, "$set": {"expires_at": until}},
                 upsert=True,
-                session=self.s,
             )
         if removed:
-            await presence.update_one(key, {"$pull": {"users": {"$in": sorted(removed)}}}, session=self.s)
+            await presence.update_one(key, {"$pull": {"users": {"$in": sorted(removed)}}})
 
     async def online_among(self, user_ids: set[str], now: datetime, *, except_process: str | None = None) -> set[str]:
         """Which of ``user_ids`` have a stream open in a live process (other than ``except_process``)."""
         query: dict = {"users": {"$in": sorted(user_ids)}, "expires_at": {"$gt": now}}
         if except_process is not None:
             query["_id"] = {"$ne": except_process}
-        cursor = self._c("presence").find(query, {"users": 1}, session=self.s)
+        cursor = self._c("presence").find(query, {"users": 1})
         return {u async for d in cursor for u in d.get("users", []) if u in user_ids}
 
     async def online(self, user_id: str, now: datetime) -> bool:
         return bool(await self.online_among({user_id}, now))
 
     async def process_gone(self, process_id: str) -> None:
-        await self._c("presence").delete_one({"_id": process_id}, session=self.s)
+        await self._c("presence").delete_one({"_id": process_id})
 
 
 PRESENCE_TTL = timedelta(seconds=45)

@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from eventonight.kernel import ApiError
-from eventonight.kernel.http import Page, json_response, page_params, require_user
-from eventonight.kernel.jsonable import dumps
+from eventonight.hooks import DomainError, NotFound
+from eventonight.hooks.http import Page, dumps, json_response, page_params, require_user
 from eventonight_notification.infrastructure.store import Store, parse_id, view
 from eventonight_notification.presentation.live import HEARTBEAT_SECONDS, UNREAD_CHANGED, Hub
 
@@ -20,16 +19,12 @@ BASE = "/api/notifications"
 
 
 class NotificationsApi:
-    def __init__(self, kernel, hub) -> None:
+    def __init__(self, kernel, hub: Hub) -> None:
         self.kernel = kernel
-        self._hub = hub
-
-    @property
-    def hub(self) -> Hub:
-        return self._hub()
+        self.hub = hub
 
     def store(self) -> Store:
-        return Store(self.kernel.database.db, None)
+        return Store(self.kernel.read)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -46,7 +41,7 @@ class NotificationsApi:
         limit, offset = page_params(request)
         unread = request.query.get("unread", "false").lower()
         if unread not in ("true", "false"):
-            raise ApiError(400, "unread must be true or false")
+            raise DomainError("unread must be true or false", field="unread")
         docs, total = await self.store().page(caller.user_id, unread == "true", limit, offset)
         return json_response(Page([view(d) for d in docs], limit=limit, offset=offset, total=total))
 
@@ -55,7 +50,7 @@ class NotificationsApi:
         return json_response({"unread": await self.store().unread_count(caller.user_id)})
 
     async def _unread_changed(self, uow, user_id: str) -> None:
-        unread = await Store(self.kernel.database.db, uow.session).unread_count(user_id)
+        unread = await Store(uow).unread_count(user_id)
         await uow.record(UNREAD_CHANGED, {"userId": user_id, "unreadCount": unread})
 
     async def read_one(self, request: web.Request) -> web.Response:
@@ -63,10 +58,10 @@ class NotificationsApi:
         notification_id = parse_id(request.match_info["notificationId"])
 
         async def work(uow):
-            store = Store(self.kernel.database.db, uow.session)
+            store = Store(uow)
             # Someone else's notification is "not found": ids leak nothing.
             if notification_id is None or not await store.mark_read(caller.user_id, notification_id):
-                raise ApiError(404, "notification not found")
+                raise NotFound("notification not found")
             await self._unread_changed(uow, caller.user_id)
 
         await self.kernel.transaction(work)
@@ -76,7 +71,7 @@ class NotificationsApi:
         caller = await require_user(request)
 
         async def work(uow):
-            updated = await Store(self.kernel.database.db, uow.session).mark_all_read(caller.user_id)
+            updated = await Store(uow).mark_all_read(caller.user_id)
             await self._unread_changed(uow, caller.user_id)
             return updated
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from eventonight.hooks import DomainEvent
-from eventonight.kernel.bus.broadcast import BroadcastListener
 from eventonight_notification.domain.notifications import NOTIFICATION_CREATED, PRESENCE_CHANGED
 from eventonight_notification.infrastructure.store import PRESENCE_TTL, Store
 from eventonight_notification.presentation.inbox import Inbox
@@ -27,7 +26,7 @@ class Hub:
         self.process_id = uuid4().hex
         # A list, not a set: most users have one tab, and an empty set alone is 216 bytes.
         self.streams: dict[str, list[Inbox]] = {}
-        self.listener: BroadcastListener | None = None
+        self.listener = None  # the per-process subscription, once started
         self._heartbeat: asyncio.Task | None = None
         self.stopping = False
         self._recorded: set[str] = set()  # the users this process's presence document lists
@@ -38,17 +37,11 @@ class Hub:
         self._presence_rounds: asyncio.Task | None = None
 
     def store(self) -> Store:
-        return Store(self.kernel.database.db, None)
+        return Store(self.kernel.read)
 
     async def start(self) -> None:
-        settings = self.kernel.settings
-        self.listener = BroadcastListener(
-            url=settings.broker_url,
-            exchange_name=settings.exchange,
-            patterns=[NOTIFICATION_CREATED, UNREAD_CHANGED, PRESENCE_CHANGED],
-            callback=self.on_broadcast,
-            loop=asyncio.get_running_loop(),
-            name="notification-live",
+        self.listener = self.kernel.broadcast_listener(
+            [NOTIFICATION_CREATED, UNREAD_CHANGED, PRESENCE_CHANGED], self.on_broadcast, "notification-live"
         )
         self.listener.start()
         if not await self.listener.wait_ready(15):

@@ -6,7 +6,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from eventonight.hooks.errors import Conflict, DomainError, NotFound  # noqa: F401 - re-exported for the plugin
+from eventonight.hooks.errors import (  # noqa: F401 - re-exported for the plugin
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 ROLES = ("member", "organization")
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,30}$")
@@ -16,14 +23,13 @@ MAX_INTERESTS = 20
 MAX_FREE_INTEREST_LENGTH = 40
 
 
-class Unauthorized(DomainError):
+class Unauthorized(Unauthenticated):
     """Credentials or refresh token are wrong."""
 
 
-class Throttled(DomainError):
+class Throttled(TooManyRequests):
     def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"too many failed logins; try again in {retry_after_seconds} s")
-        self.retry_after_seconds = retry_after_seconds
+        super().__init__(f"too many failed logins; try again in {retry_after_seconds} s", retry_after_seconds)
 
 
 @dataclass

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
-from odmantic import AIOEngine
 from odmantic.exceptions import DuplicateKeyError as OdmanticDuplicateKeyError
 from pymongo.errors import DuplicateKeyError
 
@@ -74,35 +73,33 @@ def _conflict(exc: Exception) -> Conflict:
 
 
 class MongoUsers:
-    def __init__(self, engine: AIOEngine, session: Any) -> None:
-        self.engine, self.session = engine, session
+    def __init__(self, data: Any) -> None:
+        self.engine, self.collection = data.engine, data.collection
 
     async def add(self, user: User) -> None:
         try:
-            await self.engine.get_collection(UserDocument).insert_one(
-                to_document(user).model_dump_doc(), session=self.session
-            )
+            await self.collection(UserDocument).insert_one(to_document(user).model_dump_doc())
         except DuplicateKeyError as exc:
             raise _conflict(exc) from exc
 
     async def save(self, user: User) -> None:
         try:
-            await self.engine.save(to_document(user), session=self.session)
+            await self.engine.save(to_document(user))
         except (DuplicateKeyError, OdmanticDuplicateKeyError) as exc:
             raise _conflict(exc) from exc
 
     async def get(self, user_id: str) -> User | None:
-        doc = await self.engine.find_one(UserDocument, UserDocument.id == user_id, session=self.session)
+        doc = await self.engine.find_one(UserDocument, UserDocument.id == user_id)
         return to_user(doc) if doc else None
 
     async def by_login(self, login: str) -> User | None:
         key = login.lower()
         field = UserDocument.email if "@" in key else UserDocument.username_lower
-        doc = await self.engine.find_one(UserDocument, field == key, session=self.session)
+        doc = await self.engine.find_one(UserDocument, field == key)
         return to_user(doc) if doc else None
 
     async def delete(self, user_id: str) -> bool:
-        deleted = await self.engine.remove(UserDocument, UserDocument.id == user_id, session=self.session)
+        deleted = await self.engine.remove(UserDocument, UserDocument.id == user_id)
         return deleted > 0
 
     async def search(self, prefix: str, role: str | None, limit: int, offset: int) -> tuple[list[User], int]:
@@ -112,67 +109,61 @@ class MongoUsers:
             query["search_keys"] = {"$regex": f"^{re.escape(prefix)}"}
         if role:
             query["role"] = role
-        collection = self.engine.get_collection(UserDocument)
-        total = await collection.count_documents(query, session=self.session)
-        cursor = collection.find(query, session=self.session).sort("username_lower", 1).skip(offset).limit(limit)
+        collection = self.collection(UserDocument)
+        total = await collection.count_documents(query)
+        cursor = collection.find(query).sort("username_lower", 1).skip(offset).limit(limit)
         docs = [UserDocument.model_validate_doc(d) async for d in cursor]
         return [to_user(d) for d in docs], total
 
 
 class MongoSessions:
-    def __init__(self, engine: AIOEngine, session: Any) -> None:
-        self.engine, self.session = engine, session
+    def __init__(self, data: Any) -> None:
+        self.engine, self.collection = data.engine, data.collection
 
     async def create(self, user_id: str, now: datetime, expires_at: datetime) -> str:
         doc = SessionDocument(id=uuid4().hex, user_id=user_id, created_at=now, expires_at=expires_at)
-        await self.engine.save(doc, session=self.session)
+        await self.engine.save(doc)
         return doc.id
 
     async def add_token(self, token_hash: str, session_id: str, user_id: str, role: str, expires_at: datetime) -> None:
         doc = RefreshTokenDocument(
             id=token_hash, session_id=session_id, user_id=user_id, role=role, expires_at=expires_at
         )
-        await self.engine.save(doc, session=self.session)
+        await self.engine.save(doc)
 
     async def take_token(self, token_hash: str) -> RefreshToken | None:
         # A conditional update_one is the atomic "take": exactly one caller sees modified_count 1.
         # (Not find_one_and_update: SecantusDB scans the collection for it, MongoDB does not.)
-        collection = self.engine.get_collection(RefreshTokenDocument)
-        result = await collection.update_one(
-            {"_id": token_hash, "active": True}, {"$set": {"active": False}}, session=self.session
-        )
+        collection = self.collection(RefreshTokenDocument)
+        result = await collection.update_one({"_id": token_hash, "active": True}, {"$set": {"active": False}})
         if result.modified_count != 1:
             return None
-        raw = await collection.find_one({"_id": token_hash}, session=self.session)
+        raw = await collection.find_one({"_id": token_hash})
         return _token(RefreshTokenDocument.model_validate_doc(raw)) if raw else None
 
     async def find_token(self, token_hash: str) -> RefreshToken | None:
-        doc = await self.engine.find_one(
-            RefreshTokenDocument, RefreshTokenDocument.id == token_hash, session=self.session
-        )
+        doc = await self.engine.find_one(RefreshTokenDocument, RefreshTokenDocument.id == token_hash)
         return _token(doc) if doc else None
 
     async def revoke(self, session_id: str, now: datetime) -> None:
-        await self.engine.get_collection(SessionDocument).update_one(
-            {"_id": session_id, "revoked_at": None}, {"$set": {"revoked_at": now}}, session=self.session
+        await self.collection(SessionDocument).update_one(
+            {"_id": session_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
         )
-        await self.engine.get_collection(RefreshTokenDocument).update_many(
-            {"session_id": session_id}, {"$set": {"active": False}}, session=self.session
-        )
+        await self.collection(RefreshTokenDocument).update_many({"session_id": session_id}, {"$set": {"active": False}})
 
     async def revoke_all(self, user_id: str, now: datetime, keep: str | None = None) -> list[str]:
         query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
         if keep:
             query["_id"] = {"$ne": keep}
-        sessions = self.engine.get_collection(SessionDocument)
-        ids = [d["_id"] async for d in sessions.find(query, {"_id": 1}, session=self.session)]
+        sessions = self.collection(SessionDocument)
+        ids = [d["_id"] async for d in sessions.find(query, {"_id": 1})]
         for session_id in ids:
             await self.revoke(session_id, now)
         return ids
 
     async def delete_user(self, user_id: str) -> None:
-        await self.engine.remove(SessionDocument, SessionDocument.user_id == user_id, session=self.session)
-        await self.engine.remove(RefreshTokenDocument, RefreshTokenDocument.user_id == user_id, session=self.session)
+        await self.engine.remove(SessionDocument, SessionDocument.user_id == user_id)
+        await self.engine.remove(RefreshTokenDocument, RefreshTokenDocument.user_id == user_id)
 
 
 def _token(doc: RefreshTokenDocument) -> RefreshToken:
@@ -180,19 +171,17 @@ def _token(doc: RefreshTokenDocument) -> RefreshToken:
 
 
 class MongoLoginFailures:
-    def __init__(self, engine: AIOEngine, session: Any) -> None:
-        self.engine, self.session = engine, session
+    def __init__(self, data: Any) -> None:
+        self.engine, self.collection = data.engine, data.collection
 
     async def recent(self, user_id: str) -> list[datetime]:
-        doc = await self.engine.find_one(LoginFailureDocument, LoginFailureDocument.id == user_id, session=self.session)
+        doc = await self.engine.find_one(LoginFailureDocument, LoginFailureDocument.id == user_id)
         return list(doc.failures) if doc else []
 
     async def add(self, user_id: str, at: datetime, keep_after: datetime) -> None:
-        collection = self.engine.get_collection(LoginFailureDocument)
-        await collection.update_one(
-            {"_id": user_id}, {"$pull": {"failures": {"$lte": keep_after}}}, session=self.session
-        )
-        await collection.update_one({"_id": user_id}, {"$push": {"failures": at}}, upsert=True, session=self.session)
+        collection = self.collection(LoginFailureDocument)
+        await collection.update_one({"_id": user_id}, {"$pull": {"failures": {"$lte": keep_after}}})
+        await collection.update_one({"_id": user_id}, {"$push": {"failures": at}}, upsert=True)
 
     async def clear(self, user_id: str) -> None:
-        await self.engine.remove(LoginFailureDocument, LoginFailureDocument.id == user_id, session=self.session)
+        await self.engine.remove(LoginFailureDocument, LoginFailureDocument.id == user_id)

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from eventonight.kernel.db import OutboxEvents
 from eventonight_users.application.accounts import AccountService
 from eventonight_users.application.ports import Repos
 from eventonight_users.application.queries import UserQueries
@@ -46,25 +45,35 @@ class KernelTokens:
         await self.kernel.revocations.revoke(session=session, subject=subject)
 
 
-def _repos(kernel: Any, uow: Any) -> Repos:
-    engine, session = kernel.database.engine, uow.session if uow is not None else None
-    return Repos(
-        users=MongoUsers(engine, session),
-        sessions=MongoSessions(engine, session),
-        failures=MongoLoginFailures(engine, session),
-        events=OutboxEvents(uow),
-    )
+def _repos(data: Any) -> Repos:
+    """The repositories over a data handle: a unit of work, or ``kernel.read`` (whose ``record`` refuses)."""
+    return Repos(users=MongoUsers(data), sessions=MongoSessions(data), failures=MongoLoginFailures(data), events=data)
+
+
+def _tag_catalogue(kernel: Any):
+    """The events plugin's tag catalogue when it is installed (its hook), else none: interests are free."""
+
+    def catalogue() -> dict[str, list[str]]:
+        merged: dict[str, list[str]] = {}
+        for result in kernel.hooks.call_robust("events_tag_catalogue"):
+            for category, tags in (result.value or {}).items():
+                merged[category] = merged.get(category, []) + list(tags)
+        return merged
+
+    return catalogue
 
 
 class Users:
     """The plugin's services, built once the kernel has started."""
 
     def __init__(self, kernel: Any, settings: UsersSettings) -> None:
+        runner, reader = kernel.runners(_repos)
+
         async def transaction(work):
-            return await kernel.transaction(lambda uow: work(_repos(kernel, uow)))
+            return await runner(lambda repos, _: work(repos))
 
         async def direct(work):
-            return await work(_repos(kernel, None))
+            return await reader(lambda repos, _: work(repos))
 
         self.settings = settings
         self.hasher = Argon2Hasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
@@ -73,17 +82,16 @@ class Users:
             direct,
             self.hasher,
             KernelTokens(kernel),
-            kernel.tag_catalogue,
+            _tag_catalogue(kernel),
             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
             throttle=ThrottlePolicy(settings.login_max_failures, timedelta(seconds=settings.login_window_seconds)),
         )
         self.queries = UserQueries(direct)
-        self._kernel = kernel
 
     def within(self, uow: Any):
         """A transaction runner for work inside a unit of work someone else opened."""
 
         async def run(work):
-            return await work(_repos(self._kernel, uow))
+            return await work(_repos(uow))
 
         return run

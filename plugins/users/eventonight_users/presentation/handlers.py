@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from eventonight.kernel import ApiError
-from eventonight.kernel.http import (
+from eventonight.hooks import DomainError, Forbidden, MissingPlugin
+from eventonight.hooks.http import (
     Page,
     current_user,
     json_response,
@@ -13,28 +13,16 @@ from eventonight.kernel.http import (
     parse_body,
     require_owner,
 )
-from eventonight.kernel.http.domain_errors import DomainErrors
-from eventonight.kernel.http.images import delete_image, store_image
 from eventonight_users.application.accounts import AccountChanges
-from eventonight_users.domain.accounts import Conflict, DomainError, NotFound, Throttled, Unauthorized
+from eventonight_users.domain.accounts import Unauthorized
 from eventonight_users.infrastructure.wiring import Users
 from eventonight_users.presentation.schemas import LoginBody, PasswordBody, RefreshBody, RegisterBody, UpdateBody
 
-call = DomainErrors(
-    DomainError,
-    {Throttled: 429, Conflict: 409, NotFound: 404, Unauthorized: 401},
-    headers=lambda exc: {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Throttled) else None,
-)
-
 
 class UsersApi:
-    def __init__(self, kernel, services) -> None:
+    def __init__(self, kernel, users: Users) -> None:
         self.kernel = kernel
-        self._services = services
-
-    @property
-    def users(self) -> Users:
-        return self._services()
+        self.users = users
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -54,26 +42,24 @@ class UsersApi:
 
     async def register(self, request: web.Request) -> web.Response:
         body = await parse_body(request, RegisterBody)
-        pair = await call(
-            self.users.accounts.register(
-                username=body.username, email=body.email, password=body.password, role=body.role, name=body.name
-            )
+        pair = await self.users.accounts.register(
+            username=body.username, email=body.email, password=body.password, role=body.role, name=body.name
         )
         return json_response(pair.view(), status=201)
 
     async def login(self, request: web.Request) -> web.Response:
         body = await parse_body(request, LoginBody)
-        pair = await call(self.users.accounts.login(body.login, body.password))
+        pair = await self.users.accounts.login(body.login, body.password)
         return json_response(pair.view())
 
     async def refresh(self, request: web.Request) -> web.Response:
         body = await parse_body(request, RefreshBody)
-        pair = await call(self.users.accounts.refresh(body.refresh_token))
+        pair = await self.users.accounts.refresh(body.refresh_token)
         return json_response(pair.view())
 
     async def logout(self, request: web.Request) -> web.Response:
         body = await parse_body(request, RefreshBody)
-        await call(self.users.accounts.logout(body.refresh_token))
+        await self.users.accounts.logout(body.refresh_token)
         return web.Response(status=204)
 
     async def public_keys(self, request: web.Request) -> web.Response:
@@ -83,10 +69,18 @@ class UsersApi:
 
     async def get_user(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
-        user = await call(self.users.queries.get(user_id))
+        user = await self.users.queries.get(user_id)
         caller = await current_user(request)
         owner = caller is not None and caller.user_id == user.id
-        return json_response(user.owner_view() if owner else user.public_view())
+        view = user.owner_view() if owner else user.public_view()
+        extensions = {
+            r.plugin: r.value
+            for r in await self.kernel.hooks.acall_robust("users_public_profile", user_id=user.id, profile=view)
+            if r.value is not None and r.error is None
+        }
+        if extensions:
+            view["extensions"] = extensions
+        return json_response(view)
 
     async def update_user(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
@@ -113,7 +107,7 @@ class UsersApi:
             contacts=[str(c) for c in profile.contacts] if profile and profile.contacts is not None else None,
             clear=frozenset(clear),
         )
-        user = await call(self.users.accounts.update(user_id, changes))
+        user = await self.users.accounts.update(user_id, changes)
         return json_response(user.owner_view())
 
     async def change_password(self, request: web.Request) -> web.Response:
@@ -125,30 +119,30 @@ class UsersApi:
                 user_id, body.current_password, body.new_password, body.confirm_password, caller.claims.get("sid")
             )
         except Unauthorized as exc:
-            raise ApiError(403, str(exc)) from exc  # the caller is authenticated; the check failed
-        except DomainError as exc:
-            raise call.to_api_error(exc) from exc
+            raise Forbidden(str(exc)) from exc  # the caller is authenticated; the check failed
         return web.Response(status=204)
 
     async def delete_user(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
-        await call(self.users.accounts.delete(user_id))
+        await self.users.accounts.delete(user_id)
         return web.Response(status=204)
 
     async def search(self, request: web.Request) -> web.Response:
         limit, offset = page_params(request, default=20, maximum=20)
         prefix = request.query.get("prefix", "")
         if len(prefix) > 100:
-            raise ApiError(400, "prefix is at most 100 characters")
-        users, total = await call(self.users.queries.search(prefix, request.query.get("role") or None, limit, offset))
+            raise DomainError("prefix is at most 100 characters", field="prefix")
+        users, total = await self.users.queries.search(prefix, request.query.get("role") or None, limit, offset)
         return json_response(Page([u.public_view() for u in users], limit=limit, offset=offset, total=total))
 
     async def upload_avatar(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
         await self._existing(user_id)
-        stored = await store_image(request, "avatar", user_id)
+        stored = await self.kernel.hooks.first("media_store_image", kind="avatar", entity_id=user_id, request=request)
+        if stored is None:
+            raise MissingPlugin("avatar upload needs the media plugin, which is not installed")
         user = await self.users.accounts.set_avatar(user_id, stored["url"])
         return json_response(user.owner_view())
 
@@ -156,9 +150,10 @@ class UsersApi:
         user_id = request.match_info["userId"]
         await require_owner(request, user_id)
         await self._existing(user_id)
-        await delete_image(request, "avatar", user_id)
+        if await self.kernel.hooks.first("media_delete_image", kind="avatar", entity_id=user_id) is None:
+            raise MissingPlugin("avatars need the media plugin, which is not installed")
         await self.users.accounts.set_avatar(user_id, None)
         return web.Response(status=204)
 
     async def _existing(self, user_id: str) -> None:
-        await call(self.users.queries.get(user_id))
+        await self.users.queries.get(user_id)

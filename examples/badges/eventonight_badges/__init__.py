@@ -1,0 +1,1 @@
+"""Example third-party plugin: badges awarded from domain events (see README.md)."""

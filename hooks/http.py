@@ -1,0 +1,49 @@
+"""HTTP helpers for plugins' aiohttp handlers, and OpenAPI fragments built from their routes.
+
+- ``KERNEL``: the application key of the kernel (``request.app[KERNEL]``).
+- ``require_user`` / ``require_role`` / ``require_owner`` / ``current_user``:
+  the caller's :class:`Principal` from the bearer token (401/403 otherwise).
+- ``parse_body(request, Model)`` / ``parse_query(request, Model)``: validated
+  pydantic input (415 for non-JSON, 400 with field details).
+- ``json_response(data, status=200)``: JSON with datetimes as ISO-8601 UTC;
+  ``dumps(data)`` is the same encoding as a string (e.g. for an SSE frame).
+- ``page_params(request)`` and ``Page(items, limit=, offset=, total=)``: paging.
+- ``fragment_from_routes``, ``components_for``, ``json_body``,
+  ``error_responses``, ``multipart_file_body``: OpenAPI fragments.
+
+Raise :class:`eventonight.hooks.DomainError` kinds for 4xx answers.
+"""
+
+from eventonight.kernel.auth.principal import Principal
+from eventonight.kernel.http.auth import current_user, require_owner, require_role, require_user
+from eventonight.kernel.http.keys import KERNEL
+from eventonight.kernel.http.openapi import (
+    components_for,
+    error_responses,
+    fragment_from_routes,
+    json_body,
+    multipart_file_body,
+)
+from eventonight.kernel.http.pagination import Page, page_params
+from eventonight.kernel.http.validation import json_response, parse_body, parse_query
+from eventonight.kernel.jsonable import dumps
+
+__all__ = [
+    "KERNEL",
+    "Page",
+    "Principal",
+    "components_for",
+    "current_user",
+    "dumps",
+    "error_responses",
+    "fragment_from_routes",
+    "json_body",
+    "json_response",
+    "multipart_file_body",
+    "page_params",
+    "parse_body",
+    "parse_query",
+    "require_owner",
+    "require_role",
+    "require_user",
+]

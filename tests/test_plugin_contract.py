@@ -1,0 +1,286 @@
+"""The plugin contract: plugin-defined hooks, pluggy's call order, isolation of failing plugins."""
+
+import logging
+
+import pytest
+
+from eventonight.hooks import DomainError, hookimpl, hookspec
+from eventonight.kernel.errors import PluginLoadError
+from eventonight.kernel.kernel import Kernel
+from eventonight.kernel.testing import wait_until
+
+
+@pytest.fixture
+def settings(settings):
+    """The kernel alone: installed plugins are left out, so only each test's plugins take part."""
+    from importlib.metadata import entry_points
+
+    installed = [ep.name for ep in entry_points(group="eventonight.plugins")]
+    return settings.model_copy(update={"disabled_plugins": installed})
+
+
+class BadgesSpecs:
+    @hookspec
+    def badges_extra(self, kernel, user_id):
+        """Extra badges for a user."""
+
+
+class Badges:
+    """A plugin that defines a hook for others."""
+
+    @hookimpl
+    def eventonight_hookspecs(self):
+        return BadgesSpecs
+
+
+def _named(name, *, tryfirst=False, trylast=False):
+    class Contributor:
+        @hookimpl(tryfirst=tryfirst, trylast=trylast)
+        def badges_extra(self, user_id):
+            return f"{name}:{user_id}"
+
+    return (name, Contributor())
+
+
+def test_a_plugin_defines_a_hook_that_others_implement_in_pluggys_order(settings):
+    kernel = Kernel(
+        settings,
+        extra_plugins=[("badges", Badges()), _named("aaa"), _named("bbb", tryfirst=True), _named("ccc")],
+    )
+    assert set(kernel.plugins.loaded) == {"badges", "aaa", "bbb", "ccc"}, kernel.plugins.failed
+    order = [r.plugin for r in kernel.hooks.call("badges_extra", user_id="u1")]
+    # pluggy: tryfirst first, then last-registered first (plugins register alphabetically).
+    assert order == ["bbb", "ccc", "aaa"]
+    assert order == [i.plugin_name for i in reversed(kernel.pm.hook.badges_extra.get_hookimpls())]
+    assert kernel.pm.hook.badges_extra(kernel=kernel, user_id="u1") == ["bbb:u1", "ccc:u1", "aaa:u1"]
+
+
+def test_trylast_runs_last_and_kernel_hooks_follow_the_same_order(settings):
+    calls = []
+
+    def plugin(name, **options):
+        class Plugin:
+            @hookimpl(**options)
+            def eventonight_openapi(self):
+                calls.append(name)
+
+        return (name, Plugin())
+
+    kernel = Kernel(settings, extra_plugins=[plugin("aaa", trylast=True), plugin("bbb"), plugin("ccc")])
+    kernel.hooks.call("eventonight_openapi")
+    assert calls == ["ccc", "bbb", "aaa"]
+
+
+def test_a_misspelled_hook_is_refused_by_name_and_a_hook_of_an_absent_plugin_is_not(settings):
+    class Typo:
+        @hookimpl
+        def badges_extar(self, user_id):
+            return "x"
+
+    class OptionalPartner:
+        @hookimpl(optionalhook=True)
+        def absentplugin_something(self):
+            return "never called"
+
+    kernel = Kernel(settings, extra_plugins=[("badges", Badges()), ("typo", Typo()), ("partner", OptionalPartner())])
+    assert "typo" in kernel.plugins.failed and "badges_extar" in kernel.plugins.failed["typo"].error
+    assert kernel.pm.get_plugin("typo") is None
+    assert "partner" in kernel.plugins.loaded
+    assert kernel.hooks.call("absentplugin_something") == []
+    assert kernel.hooks.defined("badges_extra") and not kernel.hooks.defined("absentplugin_something")
+
+
+def test_an_implementation_that_does_not_fit_the_plugin_defined_spec_is_refused(settings):
+    class WrongArgs:
+        @hookimpl
+        def badges_extra(self, user_id, colour):
+            return "x"
+
+    kernel = Kernel(settings, extra_plugins=[("badges", Badges()), ("wrong", WrongArgs())])
+    assert "badges" in kernel.plugins.loaded
+    assert "wrong" in kernel.plugins.failed and "colour" in kernel.plugins.failed["wrong"].error
+
+
+def test_robust_calls_isolate_a_failing_implementation_and_name_it(settings, caplog):
+    class Failing:
+        @hookimpl(tryfirst=True)
+        def badges_extra(self):
+            raise RuntimeError("badge service down")
+
+    kernel = Kernel(settings, extra_plugins=[("badges", Badges()), ("failing", Failing()), _named("fine")])
+    with caplog.at_level(logging.ERROR):
+        results = kernel.hooks.call_robust("badges_extra", user_id="u1")
+    assert [(r.plugin, r.value, type(r.error).__name__) for r in results] == [
+        ("failing", None, "RuntimeError"),
+        ("fine", "fine:u1", "NoneType"),
+    ]
+    assert "failing" in caplog.text and "badge service down" in caplog.text
+    with pytest.raises(RuntimeError):
+        kernel.hooks.call("badges_extra", user_id="u1")  # a plain call lets a veto through
+
+
+class Observer:
+    def __init__(self, fail: bool):
+        self.fail, self.seen = fail, []
+
+    @hookimpl
+    def eventonight_domain_event(self, event):
+        self.seen.append(event.id)
+        if self.fail:
+            raise RuntimeError("observer bug")
+
+
+async def test_a_failing_observer_does_not_keep_the_event_from_the_others(platform):
+    # "zzz" registers last, so it is called first and fails before "aaa" is called.
+    failing, healthy = Observer(fail=True), Observer(fail=False)
+    p = await platform(extra_plugins=[("aaa", healthy), ("zzz", failing)], consumers=False)
+    async with p.kernel.uow() as uow:
+        recorded = await uow.record("sample.thing.happened", {"n": 1})
+    await wait_until(lambda: healthy.seen)
+    assert failing.seen == [recorded.id] and healthy.seen == [recorded.id]
+
+
+class Good:
+    @hookimpl
+    def eventonight_routes(self):
+        from aiohttp import web
+
+        async def ping(request):
+            return web.json_response({"pong": True})
+
+        return [web.get("/api/good/ping", ping)]
+
+
+class BrokenRoutes:
+    @hookimpl
+    def eventonight_routes(self):
+        raise RuntimeError("cannot build my routes")
+
+    @hookimpl
+    def eventonight_consumers(self):
+        raise AssertionError("a left-out plugin is not consumed for")
+
+
+class BrokenStartup:
+    @hookimpl
+    def eventonight_startup(self):
+        raise RuntimeError("cannot start")
+
+    @hookimpl
+    def eventonight_routes(self):
+        raise AssertionError("a plugin that did not start gets no routes")
+
+
+async def test_a_plugin_whose_routes_or_startup_fail_is_left_out_and_the_rest_serves(platform):
+    p = await platform(extra_plugins=[("good", Good()), ("routes", BrokenRoutes()), ("startup", BrokenStartup())])
+    assert (await p.client.get("/api/good/ping")).status == 200
+    failed = p.kernel.plugins.failed
+    assert "cannot build my routes" in failed["routes"].error
+    assert "cannot start" in failed["startup"].error
+    assert p.kernel.pm.get_plugin("routes") is None and p.kernel.pm.get_plugin("startup") is None
+    assert (await p.client.get("/ready")).status == 200
+
+
+async def test_a_required_plugin_whose_routes_fail_stops_the_startup(settings):
+    from eventonight.kernel.http.app import create_app
+
+    required = settings.model_copy(update={"required_plugins": ["routes"]})
+    kernel = Kernel(required, extra_plugins=[("routes", BrokenRoutes())])
+    with pytest.raises(PluginLoadError, match=r"routes.*cannot build my routes"):
+        await create_app(kernel, relay=False, consumers=False, scheduler=False)
+
+
+async def test_unit_of_work_collections_are_bound_to_the_transaction(platform):
+    p = await platform(consumers=False, relay=False)
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with p.kernel.uow() as uow:
+            # No session= anywhere: the handle carries it, so the abort takes the write back.
+            await uow.collection("bound").insert_one({"_id": "x"})
+            assert await uow.collection("bound").count_documents({}) == 1
+            assert await p.kernel.read.collection("bound").count_documents({}) == 0, "not visible outside"
+            raise Abort()
+    assert await p.kernel.read.collection("bound").find_one({"_id": "x"}) is None
+    with pytest.raises(AttributeError, match="not offered"):
+        p.kernel.read.collection("bound").drop  # noqa: B018 - management stays with the kernel
+    with pytest.raises(RuntimeError, match=r"inside a transaction"):
+        await p.kernel.read.record("sample.thing.happened", {})
+
+
+async def test_plugin_indexes_are_created_from_the_indexes_hook(platform):
+    from pymongo import IndexModel
+
+    class Indexed:
+        @hookimpl
+        def eventonight_indexes(self):
+            return {"indexed_things": [IndexModel([("code", 1)], unique=True, name="by_code")]}
+
+    p = await platform(extra_plugins=[("indexed", Indexed())], consumers=False, relay=False)
+    info = await p.kernel.database.db["indexed_things"].index_information()
+    assert info["by_code"]["unique"] is True
+
+
+def test_domain_errors_render_with_their_kind_status():
+    from eventonight.hooks import Conflict, MissingPlugin, NotFound, TooManyRequests, Unauthenticated
+    from eventonight.kernel.http.handling import from_domain_error
+
+    assert from_domain_error(DomainError("bad", field="x")).body()["details"][0]["field"] == "x"
+    assert [from_domain_error(e).status for e in (Unauthenticated("a"), NotFound("b"), Conflict("c"))] == [
+        401,
+        404,
+        409,
+    ]
+    assert from_domain_error(TooManyRequests("slow", 7)).headers == {"Retry-After": "7"}
+    assert from_domain_error(MissingPlugin("no media")).status == 501
+
+
+def test_plugins_import_only_the_public_api():
+    """plugins/ and examples/ import nothing of the kernel but ``eventonight.hooks`` (an import-linter contract)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in [*root.glob("plugins/**/*.py"), *root.glob("examples/**/*.py")]:
+        if "build" in path.parts or ".venv" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                if name.startswith("eventonight.") and not (
+                    name == "eventonight.hooks" or name.startswith("eventonight.hooks.")
+                ):
+                    offenders.append(f"{path.relative_to(root)}: {name}")
+    assert offenders == []
+
+
+def test_the_public_api_module_imports_no_framework():
+    """Domain code imports ``eventonight.hooks``; it must not drag aiohttp, odmantic or kombu in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, eventonight.hooks, eventonight.hooks.errors, eventonight.hooks.types;"
+        "print(sorted(m for m in ('aiohttp', 'odmantic', 'kombu', 'motor') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_kernel_names_no_plugin():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    builtin = ("users", "events", "interactions", "chat", "media", "notification", "ticketing")
+    found = []
+    for path in [*root.glob("kernel/**/*.py"), *root.glob("hooks/**/*.py")]:
+        text = path.read_text()
+        found += [f"{path.name}: {name}" for name in builtin if f'"{name}"' in text]
+    assert found == []
