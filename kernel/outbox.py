@@ -63,9 +63,6 @@ class OutboxRelay:
         self._stopping = False
         database.on_commit(lambda events: self._wake.set())
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def run(self) -> None:
         failures = 0
         while not self._stopping:

@@ -1,6 +1,7 @@
 """The plugin contract: plugin-defined hooks, pluggy's call order, isolation of failing plugins."""
 
 import logging
+import time
 
 import pytest
 
@@ -284,3 +285,79 @@ def test_kernel_names_no_plugin():
         text = path.read_text()
         found += [f"{path.name}: {name}" for name in builtin if f'"{name}"' in text]
     assert found == []
+
+
+async def test_the_odm_handle_is_bound_to_the_transaction_too(platform):
+    from odmantic import Field, Model
+
+    class Ticket(Model):
+        model_config = {"collection": "contract_tickets"}
+        id: str = Field(primary_field=True)
+        seat: int
+
+    p = await platform(consumers=False, relay=False)
+
+    async def work(uow):
+        await uow.engine.save_all([Ticket(id="a", seat=1), Ticket(id="b", seat=2)])
+        await uow.engine.save(Ticket(id="c", seat=3))
+        assert await uow.engine.count(Ticket) == 3
+        await uow.engine.delete(await uow.engine.find_one(Ticket, Ticket.id == "a"))
+        assert await uow.engine.remove(Ticket, Ticket.seat == 3) == 1
+        return [t.id for t in await uow.engine.find(Ticket)]
+
+    assert await p.kernel.transaction(work) == ["b"]
+    assert [t.seat for t in await p.kernel.read.engine.find(Ticket)] == [2]
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with p.kernel.uow() as uow:
+            await uow.engine.save(Ticket(id="d", seat=4))
+            raise Abort()
+    assert await p.kernel.read.engine.find_one(Ticket, Ticket.id == "d") is None
+
+
+async def test_the_in_memory_bus_also_waits_before_a_retry(platform, settings):
+    from eventonight.hooks import Consumer
+
+    calls = []
+
+    class FailsOnce:
+        @hookimpl
+        def eventonight_consumers(self):
+            async def handle(event, uow):
+                calls.append(time.monotonic())
+                if len(calls) == 1:
+                    raise RuntimeError("blip")
+
+            return [Consumer("once", ("sample.#",), handle)]
+
+    embedded = settings.model_copy(update={"broker_url": None, "consumer_retry_delays": [0.8]})
+    p = await platform(extra_plugins=[("once", FailsOnce())], settings_override=embedded)
+    async with p.kernel.uow() as uow:
+        await uow.record("sample.thing.happened", {})
+    await wait_until(lambda: len(calls) == 2)
+    assert calls[1] - calls[0] >= 0.75
+
+
+def test_documented_consumer_defaults():
+    from eventonight.settings import Settings
+
+    defaults = Settings()
+    # README and docs/deployment.md state these.
+    assert defaults.consumer_max_attempts == 5
+    assert defaults.consumer_retry_delays == [1.0, 5.0, 30.0, 120.0]
+    assert defaults.consumer_timeout_seconds == 60.0
+    assert defaults.consumer_prefetch == 64
+
+
+def test_disabled_and_failed_plugins_count_as_installed_so_their_queues_are_kept(settings):
+    class Broken:
+        @hookimpl
+        def eventonight_hookspecs(self):
+            raise RuntimeError("broken")
+
+    kernel = Kernel(settings, extra_plugins=[("broken", Broken())])
+    assert "broken" in kernel.plugins.failed
+    assert {"broken"} | set(settings.disabled_plugins) <= kernel.plugins.installed()

@@ -159,8 +159,3 @@ class TokenService:
         self._cache[token] = (principal, exp)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-
-    def forget(self, predicate) -> None:
-        """Drop cached verifications matching ``predicate(principal)`` (e.g. a revoked session)."""
-        for token in [t for t, (p, _) in self._cache.items() if predicate(p)]:
-            del self._cache[token]

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+from eventonight.hooks import Conflict, hookimpl
 from eventonight.hooks.testing import wait_until
 
 
@@ -197,3 +198,38 @@ async def test_poster_without_media_plugin_is_501(platform, account, settings):
     assert (await p.client.post(path, data=b"x", headers=other.headers)).status == 403
     response = await p.client.post(path, data=b"x", headers=org.headers)
     assert response.status == 501 and "media plugin" in (await response.json())["message"]
+
+
+class NoShanties:
+    """A third party's veto on publishing, through the hook the events plugin defines."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl(optionalhook=True)
+    def events_validate_publish(self, event):
+        self.seen.append(event["title"])
+        if "shanty" in event["title"].lower():
+            raise Conflict("no sea shanties on this platform", field="title")
+
+
+async def test_a_plugin_can_veto_publishing_and_nothing_is_stored(platform, account):
+    veto = NoShanties()
+    p = await platform(extra_plugins=[("no-shanties", veto)])
+    org = await account(p, "club", role="organization")
+    refused = await p.client.post("/api/events", json=complete(title="Sea Shanty Night"), headers=org.headers)
+    assert refused.status == 409
+    assert (await refused.json())["details"][0]["field"] == "title"
+    assert await p.kernel.read.collection("events_events").count_documents({}) == 0
+
+    draft = await p.client.post(
+        "/api/events", json=complete(title="Shanty Rehearsal", status="DRAFT"), headers=org.headers
+    )
+    assert draft.status == 201, "drafts are not vetted: they are not public"
+    draft_id = (await draft.json())["id"]
+    assert (await p.client.post(f"/api/events/{draft_id}/publish", headers=org.headers)).status == 409
+    event = await (await p.client.get(f"/api/events/{draft_id}", headers=org.headers)).json()
+    assert event["status"] == "DRAFT"
+    accepted = await p.client.post("/api/events", json=complete(title="Techno Night"), headers=org.headers)
+    assert accepted.status == 201
+    assert veto.seen == ["Sea Shanty Night", "Shanty Rehearsal", "Techno Night"]

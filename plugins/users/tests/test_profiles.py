@@ -259,3 +259,29 @@ async def test_avatar_goes_through_the_image_hook(platform, register, bus_tap, s
     assert (await p.client.delete(path, headers=auth)).status == 204
     assert (await (await p.client.get(f"/api/users/{alice['user']['id']}")).json())["profile"]["avatarUrl"] is None
     assert store.stored == {}
+
+
+class Badge:
+    @hookimpl(optionalhook=True)
+    def users_public_profile(self, user_id, profile):
+        return {"badge": f"early-bird:{profile['account']['username']}"}
+
+
+class BrokenExtension:
+    @hookimpl(optionalhook=True)
+    async def users_public_profile(self, user_id):
+        raise RuntimeError("extension bug")
+
+
+async def test_plugins_extend_the_public_profile_and_a_failing_one_is_left_out(platform, register):
+    p = await platform(extra_plugins=[("badge", Badge()), ("broken", BrokenExtension())])
+    alice = await register(p.client, "alice")
+    response = await p.client.get(f"/api/users/{alice['user']['id']}")
+    assert response.status == 200
+    assert (await response.json())["extensions"] == {"badge": {"badge": "early-bird:alice"}}
+
+
+async def test_without_extensions_the_profile_has_no_extensions_key(platform, register):
+    p = await platform()
+    alice = await register(p.client, "alice")
+    assert "extensions" not in await (await p.client.get(f"/api/users/{alice['user']['id']}")).json()
