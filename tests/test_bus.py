@@ -25,9 +25,7 @@ class Counting:
             self.calls.append(event.id)
             if event.payload.get("poison"):
                 raise ValueError("this message can never be processed")
-            await uow.collection("counts").update_one(
-                {"_id": event.payload["key"]}, {"$inc": {"n": 1}}, upsert=True, session=uow.session
-            )
+            await uow.collection("counts").update_one({"_id": event.payload["key"]}, {"$inc": {"n": 1}}, upsert=True)
 
         return [Consumer("count", ("sample.count.*",), count)]
 
@@ -155,7 +153,7 @@ class Batching:
                 raise ValueError("this message can never be processed")
             for event in events:
                 await uow.collection("counts").update_one(
-                    {"_id": event.payload["key"]}, {"$inc": {"n": 1}}, upsert=True, session=uow.session
+                    {"_id": event.payload["key"]}, {"$inc": {"n": 1}}, upsert=True
                 )
 
         return [Consumer("count", ("sample.count.*",), count, batch=True)]

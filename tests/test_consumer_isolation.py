@@ -1,6 +1,7 @@
 """Consumers on the real RabbitMQ: a backlog drains, plugins are isolated, retries wait, queues are pruned."""
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -197,3 +198,24 @@ async def test_queues_of_an_uninstalled_plugin_are_reported_and_pruned(platform,
         assert await later.queues.orphans(later.plugins.installed()) == []
     finally:
         await later.stop()
+
+
+async def test_dlq_command_lists_replays_and_purges(platform, settings, capsys, monkeypatch):
+    from eventonight.kernel.cli import main as cli_main
+
+    async def always_fails(event, call):
+        raise ValueError("broken for good")
+
+    await platform(extra_plugins=[("cli", Recorder("cli", always_fails))])
+    event_id = _publish(settings, "cli.thing")[0]
+    await wait_until(lambda: len(deadletters.list_dead_letters(settings, "cli")) == 1, 15)
+    for key in ("mongodb_uri", "database", "broker_url", "exchange", "queue_prefix", "disabled_plugins"):
+        value = getattr(settings, key)
+        monkeypatch.setenv(f"EVENTONIGHT_{key.upper()}", value if isinstance(value, str) else json.dumps(value))
+    assert await asyncio.to_thread(cli_main, ["dlq", "list", "cli"]) == 0
+    out = capsys.readouterr().out
+    assert event_id in out and "attempts=3" in out and "broken for good" in out
+    assert await asyncio.to_thread(cli_main, ["dlq", "purge", "cli"]) == 0
+    assert "purged 1 dead letter(s)" in capsys.readouterr().out
+    assert await asyncio.to_thread(cli_main, ["dlq", "replay", "cli"]) == 0
+    assert "replayed 0 message(s)" in capsys.readouterr().out

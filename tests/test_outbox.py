@@ -17,7 +17,7 @@ async def _record(kernel, n: int, start: int = 0, event_type: str = "sample.item
     for i in range(start, start + n):
 
         async def work(uow, i=i):
-            await uow.collection("items").insert_one({"seq": i}, session=uow.session)
+            await uow.collection("items").insert_one({"seq": i})
             await uow.record(event_type, {"seq": i})
 
         await kernel.transaction(work)  # re-run on write conflicts with the other writer or the relay
@@ -48,7 +48,7 @@ async def test_aborted_transaction_leaves_neither_state_nor_outbox_record(platfo
     p = await platform()
     with pytest.raises(RuntimeError):
         async with p.kernel.uow() as uow:
-            await uow.collection("items").insert_one({"seq": 1}, session=uow.session)
+            await uow.collection("items").insert_one({"seq": 1})
             await uow.record("sample.item.created", {"seq": 1})
             raise RuntimeError("business rule failed after the writes")
     db = p.kernel.database.db

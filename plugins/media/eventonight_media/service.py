@@ -78,12 +78,11 @@ class MediaService:
 
         async def work(uow) -> dict | None:
             references = uow.collection(REFERENCES)
-            old = await references.find_one({"_id": f"{kind}:{entity_id}"}, session=uow.session)
+            old = await references.find_one({"_id": f"{kind}:{entity_id}"})
             await references.replace_one(
                 {"_id": f"{kind}:{entity_id}"},
                 {"key": key, "thumb_key": thumb_key, **reference, "updatedAt": datetime.now(UTC)},
                 upsert=True,
-                session=uow.session,
             )
             await uow.record(STORED, {k: reference[k] for k in ("kind", "entityId", "url", "thumbnailUrl")})
             return old
@@ -107,9 +106,9 @@ class MediaService:
         async def work(uow) -> dict | None:
             references = uow.collection(REFERENCES)
             # find + delete rather than find_one_and_delete, which SecantusDB answers with a scan.
-            old = await references.find_one({"_id": f"{kind}:{entity_id}"}, session=uow.session)
+            old = await references.find_one({"_id": f"{kind}:{entity_id}"})
             if old is not None:
-                await references.delete_one({"_id": f"{kind}:{entity_id}"}, session=uow.session)
+                await references.delete_one({"_id": f"{kind}:{entity_id}"})
                 await uow.record(DELETED, {"kind": kind, "entityId": entity_id})
             return old
 
