@@ -152,8 +152,9 @@ def eventonight_openapi(kernel):
 def eventonight_consumers(kernel):
     """Subscribe to domain events on the bus.
 
-    Called when a worker process starts. Return a list of
-    :class:`eventonight.hooks.Consumer`. The kernel declares one durable queue
+    Called once when the kernel starts (in every process, so a plugin whose
+    consumers cannot be built is left out everywhere, before its routes are
+    added). Return a list of :class:`eventonight.hooks.Consumer`. The kernel declares one durable queue
     per plugin (``<queue_prefix>.<plugin>``) bound to the patterns and consumes
     each plugin's queue on its own connection and thread, so a slow plugin
     delays only itself. It delivers each message to every consumer whose

@@ -157,9 +157,20 @@ class BrokenRoutes:
     def eventonight_routes(self):
         raise RuntimeError("cannot build my routes")
 
+
+class BrokenConsumers:
     @hookimpl
     def eventonight_consumers(self):
-        raise AssertionError("a left-out plugin is not consumed for")
+        raise RuntimeError("cannot build my consumers")
+
+    @hookimpl
+    def eventonight_routes(self):
+        from aiohttp import web
+
+        async def half(request):
+            return web.json_response({"half": "a feature"})
+
+        return [web.get("/api/half/feature", half)]
 
 
 class BrokenStartup:
@@ -172,13 +183,22 @@ class BrokenStartup:
         raise AssertionError("a plugin that did not start gets no routes")
 
 
-async def test_a_plugin_whose_routes_or_startup_fail_is_left_out_and_the_rest_serves(platform):
-    p = await platform(extra_plugins=[("good", Good()), ("routes", BrokenRoutes()), ("startup", BrokenStartup())])
+async def test_a_plugin_whose_routes_startup_or_consumers_fail_is_left_out_and_the_rest_serves(platform):
+    p = await platform(
+        extra_plugins=[
+            ("good", Good()),
+            ("routes", BrokenRoutes()),
+            ("startup", BrokenStartup()),
+            ("consumers", BrokenConsumers()),
+        ]
+    )
     assert (await p.client.get("/api/good/ping")).status == 200
     failed = p.kernel.plugins.failed
     assert "cannot build my routes" in failed["routes"].error
     assert "cannot start" in failed["startup"].error
-    assert p.kernel.pm.get_plugin("routes") is None and p.kernel.pm.get_plugin("startup") is None
+    assert "cannot build my consumers" in failed["consumers"].error
+    assert (await p.client.get("/api/half/feature")).status == 404, "no half feature"
+    assert all(p.kernel.pm.get_plugin(name) is None for name in ("routes", "startup", "consumers"))
     assert (await p.client.get("/ready")).status == 200
 
 

@@ -105,6 +105,7 @@ async def create_app(
                 ]
             )
         )
+        kernel.consumers()  # a plugin whose consumers cannot be built is left out before its routes are added
         add_plugin_routes(app, kernel)
         add_catch_all(app)
         app[OPENAPI] = build_openapi(kernel)
