@@ -219,3 +219,40 @@ async def test_dlq_command_lists_replays_and_purges(platform, settings, capsys, 
     assert "purged 1 dead letter(s)" in capsys.readouterr().out
     assert await asyncio.to_thread(cli_main, ["dlq", "replay", "cli"]) == 0
     assert "replayed 0 message(s)" in capsys.readouterr().out
+
+
+_DIE_IN_A_TRANSACTION = """
+import os, signal, sys
+from pymongo import MongoClient
+client = MongoClient(sys.argv[1])
+session = client.start_session()
+session.start_transaction()
+client[sys.argv[2]]["locked_counts"].update_one({"_id": "x"}, {"$inc": {"n": 1}}, session=session)
+os.kill(os.getpid(), signal.SIGKILL)  # a worker killed mid-transaction: its locks outlive it
+"""
+
+
+async def test_after_a_worker_died_mid_transaction_the_next_one_keeps_processing(platform, settings):
+    import subprocess
+    import sys
+
+    class Counter(Recorder):
+        @hookimpl
+        def eventonight_consumers(self):
+            async def handle(event, uow):
+                key = "y" if event.payload["i"] else "x"
+                self.calls.append((key, time.monotonic()))
+                await uow.collection("locked_counts").update_one({"_id": key}, {"$inc": {"n": 1}}, upsert=True)
+                self.handled.append(key)
+
+            return [Consumer("count", ("locked.#",), handle)]
+
+    counter = Counter("locked")
+    p = await platform(extra_plugins=[("locked", counter)])
+    await p.kernel.transaction(lambda uow: uow.collection("locked_counts").insert_one({"_id": "x", "n": 0}))
+    subprocess.run([sys.executable, "-c", _DIE_IN_A_TRANSACTION, settings.mongodb_uri, settings.database], check=False)
+
+    _publish(settings, "locked.thing", 2)  # payload i=0 touches the locked "x", i=1 the free "y"
+    # The message on the free document goes through while the other waits for the dead lock to lapse.
+    await wait_until(lambda: counter.handled == ["y"], 30)
+    assert deadletters.list_dead_letters(settings, "locked") == [], "contention never dead-letters"
