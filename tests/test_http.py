@@ -9,9 +9,9 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 
 from eventonight.hooks import ScheduledJob, hookimpl
+from eventonight.hooks.http import Page, json_response, page_params, parse_body
 from eventonight.kernel import ApiError, Kernel
 from eventonight.kernel.embedded_mongo import free_port
-from eventonight.kernel.http import Page, json_response, page_params, parse_body
 from eventonight.kernel.http.app import create_app
 from eventonight.kernel.http.openapi import components_for, error_responses, json_body
 from eventonight.kernel.testing import wait_until

@@ -14,10 +14,10 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from eventonight.hooks import hookimpl
+from eventonight.hooks.http import require_owner, require_role, require_user
 from eventonight.kernel.auth.keys import KEYS
 from eventonight.kernel.auth.tokens import TokenError
 from eventonight.kernel.db import utcnow
-from eventonight.kernel.http import require_owner, require_role, require_user
 
 
 class Protected:
