@@ -10,6 +10,7 @@ consume from the broker and leave a queue that `plugins prune` removes.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -148,12 +149,12 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
 
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip"]
-    for source in (
-        ROOT,
-        ROOT / "plugins" / "users",
-        ROOT / "examples" / "badges",
-        ROOT / "examples" / "badges-newcomer",
-    ):
+    for source in (ROOT, ROOT / "plugins" / "users"):
+        _run(*pip, "wheel", "--no-deps", "-q", "-w", str(wheels), str(source))
+    for example in ("badges", "badges-newcomer"):
+        # Built from a copy: a build leaves egg-info beside the sources, and the examples'
+        # folders are on the test run's path, where it would make them look installed.
+        source = shutil.copytree(ROOT / "examples" / example, tmp_path / "src" / example)
         _run(*pip, "wheel", "--no-deps", "-q", "-w", str(wheels), str(source))
     venv = tmp_path / "fresh"
     _run(sys.executable, "-m", "venv", str(venv))
