@@ -227,3 +227,18 @@ async def test_tag_catalogue_is_public_and_extendable(platform, account):
         "/api/events", json={"title": "Shanties", "tags": ["sea-shanty"]}, headers=org.headers
     )
     assert response.status == 201
+
+
+async def test_tickets_sold_goes_down_after_cancellations_and_partial_refunds(catalogue, settings):
+    p, _, _, ids = catalogue
+    jazz = ids["Jazz in the Cellar"]
+    order = {"orderId": "o1", "userId": "u", "eventId": jazz}
+    publish_event(settings, "ticketing.order.confirmed", {**order, "ticketCount": 3})
+    publish_event(settings, "ticketing.order.confirmed", {**order, "orderId": "o2", "ticketCount": 2})
+    publish_event(settings, "ticketing.order.changed", {**order, "ticketCount": 2, "cancelledCount": 1})
+    publish_event(settings, "ticketing.order.cancelled", {**order, "orderId": "o2", "ticketCount": 2})
+
+    async def sold(expected):
+        return (await (await p.client.get(f"/api/events/{jazz}")).json())["ticketsSold"] == expected
+
+    await wait_until(lambda: sold(2))  # 3 + 2 - 1 - 2

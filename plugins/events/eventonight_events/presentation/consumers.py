@@ -34,9 +34,15 @@ def consumers(services: EventsServices) -> list[Consumer]:
 
     async def tickets(event, uow):
         repos, p = repos_for(uow), event.payload
-        count = int(p.get("ticketCount", 1))
-        await repos.events.add_tickets(p["eventId"], count)
-        await repos.directory.add_activity(p["eventId"], count, event.occurred_at)
+        if event.event_type == de.ORDER_CONFIRMED:
+            count = int(p.get("ticketCount", 1))
+        elif event.event_type == de.ORDER_CANCELLED:
+            count = -int(p.get("ticketCount", 0))  # the order's tickets that were cancelled
+        else:  # a partial refund: the tickets cancelled this time
+            count = -int(p.get("cancelledCount", 0))
+        if count:
+            await repos.events.add_tickets(p["eventId"], count)
+            await repos.directory.add_activity(p["eventId"], count, event.occurred_at)
 
     async def prices(event, uow):
         p = event.payload
@@ -58,6 +64,6 @@ def consumers(services: EventsServices) -> list[Consumer]:
         Consumer("users", (de.USER_CREATED, de.USER_UPDATED, de.USER_DELETED, de.USER_INTERESTS_UPDATED), users),
         Consumer("follows", (de.FOLLOW_CREATED, de.FOLLOW_DELETED), follows),
         Consumer("likes", (de.LIKE_CREATED, de.LIKE_DELETED), likes),
-        Consumer("tickets", (de.ORDER_CONFIRMED,), tickets),
+        Consumer("tickets", (de.ORDER_CONFIRMED, de.ORDER_CANCELLED, de.ORDER_CHANGED), tickets),
         Consumer("prices", (de.PRICES_CHANGED,), prices),
     ]

@@ -1,0 +1,1 @@
+"""eventonight ticketing plugin: ticket types, orders that cannot oversell, tickets."""

@@ -1,0 +1,277 @@
+"""Placing orders: idempotent per user and Idempotency-Key, and unable to oversell.
+
+Reserving is one conditional update per inventory shard outside any
+transaction (a hold recorded in the shard, keyed by the order id); the order,
+the holds turned into sold tickets, the tickets and ``ticketing.order.confirmed``
+then commit in one transaction. A crash in between leaves holds whose time
+runs out: the ``ticketing.release-holds`` job gives them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, uuid4, uuid5
+
+from eventonight_ticketing.domain import events as de
+from eventonight_ticketing.domain.model import (
+    PAID,
+    VALID,
+    Busy,
+    Conflict,
+    DomainError,
+    NotFound,
+    PaymentsUnavailable,
+    SalesClosed,
+    SoldOut,
+    check_lines,
+    plan_allocation,
+)
+from eventonight_ticketing.domain.money import display
+
+RESERVE_ATTEMPTS = 5
+MAX_KEY_LENGTH = 255
+
+
+class DuplicateOrder(Exception):
+    """A concurrent request with the same Idempotency-Key created the order first."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def order_id_for(user_id: str, client_key: str) -> str:
+    """The same user and key always name the same order: a retried or doubled request cannot reserve twice."""
+    return uuid5(NAMESPACE_URL, f"eventonight-order:{user_id}:{client_key}").hex
+
+
+def fingerprint(event_id: str, lines: list[tuple[str, int]]) -> str:
+    return hashlib.sha256(json.dumps([event_id, lines]).encode()).hexdigest()
+
+
+class Orders:
+    def __init__(
+        self, transaction, read, direct, *, max_tickets: int, reservation_seconds: float, is_duplicate
+    ) -> None:
+        self.transaction = transaction  # work(store, uow) in a retried transaction
+        self.read = read  # work(store, kernel.read)
+        self.direct = direct  # the same, for the single-document writes of reserving
+        self.max_tickets = max_tickets
+        self.reservation = timedelta(seconds=reservation_seconds)
+        self.is_duplicate = is_duplicate  # is this exception a unique-key violation?
+
+    async def place(
+        self, user_id: str, event_id: str, requested: list[tuple[str, int]], client_key: str
+    ) -> tuple[dict[str, Any], bool]:
+        """The order and whether this call created it (False: the key was used before, same order back)."""
+        if not client_key or len(client_key) > MAX_KEY_LENGTH or not client_key.isprintable():
+            raise DomainError(f"send an Idempotency-Key header of 1-{MAX_KEY_LENGTH} printable characters")
+        lines = check_lines(requested, self.max_tickets)
+        order_id, print_ = order_id_for(user_id, client_key), fingerprint(event_id, lines)
+        existing = await self.read(lambda store, _: store.order(order_id))
+        if existing is not None:
+            if existing.get("fingerprint") != print_:
+                raise Conflict("this Idempotency-Key was used for another order", field="Idempotency-Key")
+            return existing, False
+        event, types = await self.read(lambda store, _: self._sale(store, event_id, lines))
+        currencies = {types[t].currency for t, _ in lines}
+        if len(currencies) > 1:
+            raise DomainError("one order pays in one currency", field="lines")
+        total = sum(types[t].price_minor * q for t, q in lines)
+        if total:
+            raise PaymentsUnavailable("paid tickets cannot be bought yet: this version sells free tickets only")
+        order = {
+            "_id": order_id,
+            "user_id": user_id,
+            "event_id": event_id,
+            "client_key": client_key,
+            "fingerprint": print_,
+            "status": PAID,
+            "lines": [
+                {"type_id": t, "name": types[t].name, "quantity": q, "unit_price_minor": types[t].price_minor}
+                for t, q in lines
+            ],
+            "currency": currencies.pop(),
+            "total_minor": total,
+            "created_at": _now(),
+        }
+        await self._reserve(order)
+        try:
+            await self.transaction(lambda store, uow: self._confirm(store, uow, order, event.title))
+        except Exception as exc:
+            if self.is_duplicate(exc):  # the twin request won: its order stands, with these very holds
+                return await self.read(lambda store, _: store.order(order_id)), False
+            await self._release(order)
+            raise
+        return order, True
+
+    async def _sale(self, store, event_id: str, lines: list[tuple[str, int]]):
+        event = await store.event(event_id)
+        if event is None or event.status == "DRAFT":
+            raise NotFound("no such event")
+        now = _now()
+        if not event.on_sale(now):
+            raise SalesClosed("this event is not on sale")
+        types = {}
+        for type_id, quantity in lines:
+            ticket_type = await store.ticket_type(type_id)
+            if ticket_type is None or ticket_type.event_id != event_id:
+                raise DomainError("every ticket type must belong to the event", field="lines")
+            if not ticket_type.on_sale(event, now):
+                raise SalesClosed(f"{ticket_type.name} is not on sale")
+            if quantity > ticket_type.max_per_order:
+                raise DomainError(f"at most {ticket_type.max_per_order} {ticket_type.name} per order", field="lines")
+            types[type_id] = ticket_type
+        return event, types
+
+    async def _reserve(self, order: dict[str, Any]) -> None:
+        until = _now() + self.reservation
+        start = int(order["_id"][:8], 16)
+        try:
+            for line in order["lines"]:
+                line["allocation"] = await self._hold_line(order["_id"], line, until, start)
+        except Exception:
+            await self._release(order)
+            raise
+
+    async def _hold_line(self, order_id: str, line: dict[str, Any], until: datetime, start: int) -> list[list[int]]:
+        for _ in range(RESERVE_ATTEMPTS):
+            shards = await self.direct(lambda store, _: store.shards(line["type_id"]))
+            if not shards:  # the type was deleted meanwhile
+                raise SalesClosed(f"{line['name']} is not on sale")
+            plan = plan_allocation({s["k"]: s["available"] for s in shards}, line["quantity"], start % len(shards))
+            if plan is None:
+                raise SoldOut(f"not enough {line['name']} tickets left")
+            taken = []
+            for k, quantity in plan:
+                if not await self.direct(
+                    lambda store, _, k=k, q=quantity: store.hold(line["type_id"], k, order_id, q, until)
+                ):
+                    break
+                taken.append([k, quantity])
+            else:
+                return taken
+            # Another buyer took from a shard between the read and the hold: give back, look again.
+            for k, _ in taken:
+                await self.direct(lambda store, _, k=k: store.release(line["type_id"], k, order_id))
+        raise Busy("tickets are being sold fast; try again in a second")
+
+    async def _release(self, order: dict[str, Any]) -> None:
+        for line in order["lines"]:
+            for k, _ in line.get("allocation", []):
+                await self.direct(lambda store, _, k=k, t=line["type_id"]: store.release(t, k, order["_id"]))
+
+    async def _confirm(self, store, uow, order: dict[str, Any], event_title: str) -> None:
+        await store.add_order(order)  # first: a twin request's insert fails here, before any hold is touched
+        for line in order["lines"]:
+            for k, quantity in line["allocation"]:
+                if not await store.sell_hold(line["type_id"], k, order["_id"], quantity):
+                    raise Conflict("the reservation ran out before the order was confirmed; order again")
+        tickets = [
+            {
+                "_id": uuid4().hex,
+                "order_id": order["_id"],
+                "event_id": order["event_id"],
+                "type_id": line["type_id"],
+                "user_id": order["user_id"],
+                "price_minor": line["unit_price_minor"],
+                "currency": order["currency"],
+                "status": VALID,
+                "created_at": order["created_at"],
+            }
+            for line in order["lines"]
+            for _ in range(line["quantity"])
+        ]
+        await store.add_tickets(tickets)
+        await uow.record(
+            de.ORDER_CONFIRMED,
+            {
+                "orderId": order["_id"],
+                "userId": order["user_id"],
+                "eventId": order["event_id"],
+                "eventTitle": event_title,
+                "ticketCount": len(tickets),
+                "totalMinor": order["total_minor"],
+                "currency": order["currency"],
+            },
+        )
+
+    async def release_lapsed(self) -> int:
+        """Give back holds whose reservation time ran out (their order never committed)."""
+        now = _now()
+        lapsed = await self.read(lambda store, _: store.lapsed_holds(now))
+        released = 0
+        for type_id, k, order_id in lapsed:
+            released += await self.direct(
+                lambda store, _, t=type_id, k=k, o=order_id: store.release(t, k, o, before=now)
+            )
+        return released
+
+    async def get(self, order_id: str, viewer: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        async def work(store, _):
+            order = await store.order(order_id)
+            if order is None:
+                raise NotFound("no such order")
+            if order["user_id"] != viewer:
+                event = await store.event(order["event_id"])
+                if event is None or not event.is_host(viewer):
+                    raise NotFound("no such order")  # others' orders do not exist for them
+            tickets = await store.tickets_of_order(order_id)
+            return order, tickets
+
+        return await self.read(work)
+
+    async def of_user(self, user_id: str, limit: int, offset: int):
+        return await self.read(lambda store, _: store.orders_of(user_id, limit, offset))
+
+    async def tickets_of(self, user_id: str, event_id: str | None, limit: int, offset: int):
+        return await self.read(lambda store, _: store.tickets_of(user_id, event_id, limit, offset))
+
+    async def ticket(self, ticket_id: str, viewer: str) -> dict[str, Any]:
+        async def work(store, _):
+            ticket = await store.ticket(ticket_id)
+            if ticket is not None and ticket["user_id"] != viewer:
+                event = await store.event(ticket["event_id"])
+                if event is None or not event.is_host(viewer):
+                    ticket = None
+            if ticket is None:
+                raise NotFound("no such ticket")
+            return ticket
+
+        return await self.read(work)
+
+
+def order_view(order: dict[str, Any], tickets: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    view = {
+        "id": order["_id"],
+        "eventId": order["event_id"],
+        "status": order["status"],
+        "lines": [
+            {"typeId": line["type_id"], "name": line["name"], "quantity": line["quantity"],
+             "unitPriceMinor": line["unit_price_minor"]}
+            for line in order["lines"]
+        ],
+        "currency": order["currency"],
+        "totalMinor": order["total_minor"],
+        "total": display(order["total_minor"], order["currency"]),
+        "createdAt": order["created_at"],
+    }  # fmt: skip
+    if tickets is not None:
+        view["tickets"] = [ticket_view(t) for t in tickets]
+    return view
+
+
+def ticket_view(ticket: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": ticket["_id"],
+        "orderId": ticket["order_id"],
+        "eventId": ticket["event_id"],
+        "typeId": ticket["type_id"],
+        "status": ticket["status"],
+        "priceMinor": ticket["price_minor"],
+        "currency": ticket["currency"],
+        "createdAt": ticket["created_at"],
+    }

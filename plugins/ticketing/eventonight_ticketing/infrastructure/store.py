@@ -1,0 +1,236 @@
+"""MongoDB storage of the ticketing plugin (collections prefixed ``ticketing_``), over a data handle.
+
+Documents are plain dicts: inventory is kept with conditional ``$inc`` updates
+that no ODM expresses. Shapes:
+
+- ``ticketing_events``: ``_id`` (event id), ``host_ids``, ``status``, ``title``, ``date``, ``sales_closed``.
+- ``ticketing_ticket_types``: ``_id``, ``event_id``, ``name``, ``description``, ``price_minor``,
+  ``currency``, ``capacity``, ``sales_start``, ``sales_end``, ``max_per_order``, ``refundable``,
+  ``status``, ``created_at``.
+- ``ticketing_inventory``: one shard per 64 tickets of a type, ``_id`` ``<typeId>:<k>``:
+  ``type_id``, ``k``, ``capacity``, ``available``, ``sold``, ``holds`` {orderId: {qty, until}};
+  always ``available + Σ holds.qty + sold == capacity``.
+- ``ticketing_orders``: ``_id`` (derived from user and Idempotency-Key), ``user_id``, ``event_id``,
+  ``client_key``, ``fingerprint``, ``status``, ``lines`` [{type_id, name, quantity,
+  unit_price_minor, allocation [[k, qty]]}], ``currency``, ``total_minor``, ``created_at``.
+- ``ticketing_tickets``: ``_id``, ``order_id``, ``event_id``, ``type_id``, ``user_id``,
+  ``price_minor``, ``currency``, ``status``, ``created_at``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import IndexModel
+
+from eventonight_ticketing.domain.model import EventCopy, TicketType
+
+P = "ticketing_"
+EVENTS, TYPES, INVENTORY, ORDERS, TICKETS = (
+    P + n for n in ("events", "ticket_types", "inventory", "orders", "tickets")
+)
+
+INDEXES = {
+    TYPES: [IndexModel([("event_id", 1), ("status", 1)], name="by_event")],
+    INVENTORY: [IndexModel([("type_id", 1)], name="by_type")],
+    ORDERS: [
+        IndexModel([("user_id", 1), ("created_at", -1)], name="by_user"),
+        IndexModel([("event_id", 1), ("status", 1)], name="by_event"),
+    ],
+    TICKETS: [
+        IndexModel([("user_id", 1), ("event_id", 1)], name="by_user"),
+        IndexModel([("order_id", 1)], name="by_order"),
+    ],
+}
+
+_TYPE_FIELDS = {
+    "event_id": "event_id", "name": "name", "description": "description", "price_minor": "price_minor",
+    "currency": "currency", "capacity": "capacity", "sales_start": "sales_start", "sales_end": "sales_end",
+    "max_per_order": "max_per_order", "refundable": "refundable", "status": "status", "created_at": "created_at",
+}  # fmt: skip
+
+
+def type_document(ticket_type: TicketType) -> dict[str, Any]:
+    return {"_id": ticket_type.id, **{f: getattr(ticket_type, a) for f, a in _TYPE_FIELDS.items()}}
+
+
+def to_type(doc: dict[str, Any]) -> TicketType:
+    return TicketType(id=doc["_id"], **{a: doc.get(f) for f, a in _TYPE_FIELDS.items() if f in doc})
+
+
+class Store:
+    """All reads and writes of the plugin, through ``data``: the open unit of work or ``kernel.read``."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    # -- events (local copy) ------------------------------------------------
+    async def save_event(self, event: EventCopy) -> None:
+        doc = {"host_ids": event.host_ids, "status": event.status, "title": event.title, "date": event.date}
+        await self.data.collection(EVENTS).update_one(
+            {"_id": event.id}, {"$set": doc, "$setOnInsert": {"sales_closed": False}}, upsert=True
+        )
+
+    async def close_sales(self, event_id: str, status: str) -> None:
+        await self.data.collection(EVENTS).update_one(
+            {"_id": event_id}, {"$set": {"sales_closed": True, "status": status}}
+        )
+
+    async def event(self, event_id: str) -> EventCopy | None:
+        doc = await self.data.collection(EVENTS).find_one({"_id": event_id})
+        if doc is None:
+            return None
+        return EventCopy(
+            doc["_id"], doc.get("host_ids", []), doc["status"], doc.get("title", ""), doc.get("date"),
+            doc.get("sales_closed", False),
+        )  # fmt: skip
+
+    # -- ticket types -------------------------------------------------------
+    async def add_type(self, ticket_type: TicketType, shards: list[int]) -> None:
+        await self.data.collection(TYPES).insert_one(type_document(ticket_type))
+        await self.data.collection(INVENTORY).insert_many(
+            [
+                {"_id": f"{ticket_type.id}:{k}", "type_id": ticket_type.id, "k": k, "capacity": c,
+                 "available": c, "sold": 0, "holds": {}}
+                for k, c in enumerate(shards)
+            ]
+        )  # fmt: skip
+
+    async def ticket_type(self, type_id: str) -> TicketType | None:
+        doc = await self.data.collection(TYPES).find_one({"_id": type_id})
+        return to_type(doc) if doc else None
+
+    async def types_of(self, event_id: str) -> list[TicketType]:
+        cursor = self.data.collection(TYPES).find({"event_id": event_id}).sort([("created_at", 1), ("_id", 1)])
+        return [to_type(doc) async for doc in cursor]
+
+    async def save_type(self, ticket_type: TicketType) -> None:
+        doc = type_document(ticket_type)
+        await self.data.collection(TYPES).replace_one({"_id": ticket_type.id}, doc)
+
+    async def delete_type(self, type_id: str) -> None:
+        await self.data.collection(TYPES).delete_one({"_id": type_id})
+        await self.data.collection(INVENTORY).delete_many({"type_id": type_id})
+
+    # -- inventory ----------------------------------------------------------
+    async def shards(self, type_id: str) -> list[dict[str, Any]]:
+        return await self.data.collection(INVENTORY).find({"type_id": type_id}).sort("k", 1).to_list(None)
+
+    async def hold(self, type_id: str, k: int, order_id: str, quantity: int, until: datetime) -> bool:
+        """Take ``quantity`` from shard ``k`` for ``order_id``; False when the shard has fewer left.
+
+        One conditional update of one document: ``available`` only decreases behind
+        ``available >= quantity``, so it never goes negative, on any engine. An order
+        holds at most once per shard (a retried hold finds it and counts it taken).
+        """
+        key = f"holds.{order_id}"
+        result = await self.data.collection(INVENTORY).update_one(
+            {"_id": f"{type_id}:{k}", "available": {"$gte": quantity}, key: {"$exists": False}},
+            {"$inc": {"available": -quantity}, "$set": {key: {"qty": quantity, "until": until}}},
+        )
+        if result.modified_count:
+            return True
+        held = await self.data.collection(INVENTORY).find_one({"_id": f"{type_id}:{k}", key: {"$exists": True}})
+        return held is not None
+
+    async def release(self, type_id: str, k: int, order_id: str, before: datetime | None = None) -> bool:
+        """Give a hold back (``before``: only if it lapsed by then); False when it was not there."""
+        key = f"holds.{order_id}"
+        shard = await self.data.collection(INVENTORY).find_one({"_id": f"{type_id}:{k}", key: {"$exists": True}})
+        if shard is None:
+            return False
+        hold = shard["holds"][order_id]
+        if before is not None and hold["until"] >= before:
+            return False
+        result = await self.data.collection(INVENTORY).update_one(
+            {"_id": shard["_id"], f"{key}.qty": hold["qty"], f"{key}.until": hold["until"]},
+            {"$inc": {"available": hold["qty"]}, "$unset": {key: ""}},
+        )
+        return bool(result.modified_count)
+
+    async def sell_hold(self, type_id: str, k: int, order_id: str, quantity: int) -> bool:
+        """Turn the order's hold on shard ``k`` into sold tickets; False when the hold is gone."""
+        key = f"holds.{order_id}"
+        result = await self.data.collection(INVENTORY).update_one(
+            {"_id": f"{type_id}:{k}", f"{key}.qty": quantity},
+            {"$inc": {"sold": quantity}, "$unset": {key: ""}},
+        )
+        return bool(result.modified_count)
+
+    async def lapsed_holds(self, before: datetime, limit: int = 500) -> list[tuple[str, int, str]]:
+        """``(type_id, k, order_id)`` of holds whose time ran out before ``before``."""
+        found = []
+        async for shard in self.data.collection(INVENTORY).find(
+            {"holds": {"$ne": {}}}, {"type_id": 1, "k": 1, "holds": 1}
+        ):
+            found += [(shard["type_id"], shard["k"], o) for o, h in shard["holds"].items() if h["until"] < before]
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    async def resize(self, type_id: str, delta: int) -> bool:
+        """Capacity up (to the emptiest shard) or down (from shards with enough available)."""
+        inventory = self.data.collection(INVENTORY)
+        shards = await self.shards(type_id)
+        if delta > 0:
+            emptiest = min(shards, key=lambda s: s["capacity"] - s["available"])
+            await inventory.update_one({"_id": emptiest["_id"]}, {"$inc": {"capacity": delta, "available": delta}})
+            return True
+        left = -delta
+        for shard in sorted(shards, key=lambda s: -s["available"]):
+            take = min(shard["available"], left)
+            if take:
+                result = await inventory.update_one(
+                    {"_id": shard["_id"], "available": {"$gte": take}},
+                    {"$inc": {"capacity": -take, "available": -take}},
+                )
+                if not result.modified_count:
+                    return False  # changed under us: the transaction is re-run or refused
+                left -= take
+            if not left:
+                return True
+        return False
+
+    async def totals(self, type_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Per type: ``available``, ``sold`` and ``held``."""
+        totals = {t: {"available": 0, "sold": 0, "held": 0} for t in type_ids}
+        async for shard in self.data.collection(INVENTORY).find({"type_id": {"$in": type_ids}}):
+            entry = totals[shard["type_id"]]
+            entry["available"] += shard["available"]
+            entry["sold"] += shard["sold"]
+            entry["held"] += sum(h["qty"] for h in shard.get("holds", {}).values())
+        return totals
+
+    # -- orders and tickets -------------------------------------------------
+    async def add_order(self, order: dict[str, Any]) -> None:
+        await self.data.collection(ORDERS).insert_one(order)
+
+    async def add_tickets(self, tickets: list[dict[str, Any]]) -> None:
+        await self.data.collection(TICKETS).insert_many(tickets)
+
+    async def order(self, order_id: str) -> dict[str, Any] | None:
+        return await self.data.collection(ORDERS).find_one({"_id": order_id})
+
+    async def orders_of(self, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        query = {"user_id": user_id}
+        cursor = self.data.collection(ORDERS).find(query).sort([("created_at", -1), ("_id", 1)]).skip(offset)
+        return await cursor.limit(limit).to_list(None), await self.data.collection(ORDERS).count_documents(query)
+
+    async def tickets_of(
+        self, user_id: str, event_id: str | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        query: dict[str, Any] = {"user_id": user_id}
+        if event_id:
+            query["event_id"] = event_id
+        cursor = self.data.collection(TICKETS).find(query).sort([("created_at", -1), ("_id", 1)]).skip(offset)
+        return await cursor.limit(limit).to_list(None), await self.data.collection(TICKETS).count_documents(query)
+
+    async def tickets_of_order(self, order_id: str) -> list[dict[str, Any]]:
+        return await self.data.collection(TICKETS).find({"order_id": order_id}).sort("_id", 1).to_list(None)
+
+    async def ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        return await self.data.collection(TICKETS).find_one({"_id": ticket_id})
+
+    async def sold_count(self, type_id: str) -> int:
+        return (await self.totals([type_id]))[type_id]["sold"]

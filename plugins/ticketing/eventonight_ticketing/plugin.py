@@ -1,0 +1,96 @@
+"""Hook implementations of the ticketing plugin (entry point ``ticketing``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo.errors import DuplicateKeyError
+
+from eventonight.hooks import ScheduledJob, hookimpl
+from eventonight.hooks.http import fragment_from_routes
+from eventonight_ticketing.application.orders import Orders
+from eventonight_ticketing.application.ticket_types import TicketTypes
+from eventonight_ticketing.infrastructure.store import INDEXES, Store
+from eventonight_ticketing.presentation.consumers import consumers
+from eventonight_ticketing.presentation.handlers import TicketingApi
+from eventonight_ticketing.presentation.schemas import OrderBody, TicketTypeBody, TicketTypeChanges
+
+HOOK_API_VERSION = 1
+NAME = "ticketing"
+RELEASE_INTERVAL_SECONDS = 15
+
+
+class TicketingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVENTONIGHT_TICKETING_", extra="ignore")
+
+    max_tickets_per_order: int = Field(default=10, ge=1, le=100)
+    # How long a reservation may wait for its order to commit before the release job gives it back.
+    reservation_seconds: float = Field(default=120, gt=0)
+
+
+class Services:
+    def __init__(self, kernel) -> None:
+        settings = kernel.plugin_settings.get(NAME) or TicketingSettings()
+        transaction, read = kernel.runners(Store)
+        self.types = TicketTypes(transaction, read, settings.max_tickets_per_order)
+        self.orders = Orders(
+            transaction,
+            read,
+            read,
+            max_tickets=settings.max_tickets_per_order,
+            reservation_seconds=settings.reservation_seconds,
+            is_duplicate=lambda exc: isinstance(exc, DuplicateKeyError),
+        )
+
+
+def services(kernel) -> Services:
+    return kernel.plugin_service(NAME, lambda: Services(kernel))
+
+
+@hookimpl
+def eventonight_settings():
+    return TicketingSettings
+
+
+@hookimpl
+def eventonight_indexes():
+    return INDEXES
+
+
+@hookimpl
+def eventonight_routes(kernel):
+    return TicketingApi(services(kernel)).routes()
+
+
+@hookimpl
+def eventonight_openapi(kernel):
+    return fragment_from_routes(
+        TicketingApi(services(kernel)).routes(),
+        tag="ticketing",
+        summaries={
+            "list_types": "An event's ticket types with what is left (hosts also see hidden and archived ones)",
+            "create_type": "New ticket type (event hosts): price in minor units, ISO 4217 currency, capacity",
+            "update_type": "Change a ticket type (hosts); capacity cannot go below what is sold or held",
+            "delete_type": "Delete a ticket type nothing was sold of (otherwise archive it)",
+            "place_order": "Order tickets (header Idempotency-Key required: the same key gives the same order)",
+            "get_order": "An order with its tickets (its buyer or the event's hosts)",
+            "my_orders": "The caller's orders, newest first",
+            "my_tickets": "The caller's tickets (query: eventId)",
+            "get_ticket": "One ticket (its holder or the event's hosts)",
+        },
+        bodies={"create_type": TicketTypeBody, "update_type": TicketTypeChanges, "place_order": OrderBody},
+        paginated={"my_orders", "my_tickets"},
+    )
+
+
+@hookimpl
+def eventonight_consumers(kernel):
+    return consumers()
+
+
+@hookimpl
+def eventonight_scheduled_jobs(kernel):
+    async def release_holds(kernel):
+        await services(kernel).orders.release_lapsed()
+
+    return [ScheduledJob("ticketing.release-holds", RELEASE_INTERVAL_SECONDS, release_holds)]

@@ -1,0 +1,31 @@
+"""Bus consumers: the local copy of events (hosts, status, date) that sales are checked against."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventonight.hooks import Consumer
+from eventonight_ticketing.domain import events as de
+from eventonight_ticketing.domain.model import EventCopy
+from eventonight_ticketing.infrastructure.store import Store
+
+#: Events after which nothing is sold any more (refunds of what was sold come with the payment provider).
+CLOSING = (de.EVENT_CANCELLED, de.EVENT_DELETED, de.EVENT_COMPLETED)
+
+
+def _date(value) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def consumers() -> list[Consumer]:
+    async def events(event, uow):
+        p, store = event.payload, Store(uow)
+        if event.event_type in CLOSING:
+            await store.close_sales(p["eventId"], p.get("status") or event.event_type.rsplit(".", 1)[-1].upper())
+            return
+        hosts = [p["creatorId"], *(p.get("collaboratorIds") or [])]
+        await store.save_event(
+            EventCopy(p["eventId"], hosts, p.get("status", "DRAFT"), p.get("title", ""), _date(p.get("date")))
+        )
+
+    return [Consumer("events", de.EVENT_CHANGES, events)]

@@ -1,0 +1,118 @@
+"""HTTP handlers of ``/api/ticketing``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from eventonight.hooks import DomainError
+from eventonight.hooks.http import Page, current_user, json_response, page_params, parse_body, require_user
+from eventonight_ticketing.application.orders import order_view, ticket_view
+from eventonight_ticketing.domain.model import TicketType
+from eventonight_ticketing.domain.money import display
+from eventonight_ticketing.presentation.schemas import OrderBody, TicketTypeBody, TicketTypeChanges, changes_of
+
+API = "/api/ticketing"
+
+
+def type_view(ticket_type: TicketType, totals: dict[str, int]) -> dict:
+    return {
+        "id": ticket_type.id,
+        "eventId": ticket_type.event_id,
+        "name": ticket_type.name,
+        "description": ticket_type.description,
+        "priceMinor": ticket_type.price_minor,
+        "currency": ticket_type.currency,
+        "price": display(ticket_type.price_minor, ticket_type.currency),
+        "capacity": ticket_type.capacity,
+        "available": totals["available"],
+        "sold": totals["sold"],
+        "salesStart": ticket_type.sales_start,
+        "salesEnd": ticket_type.sales_end,
+        "maxPerOrder": ticket_type.max_per_order,
+        "refundable": ticket_type.refundable,
+        "status": ticket_type.status,
+    }
+
+
+class TicketingApi:
+    def __init__(self, services) -> None:
+        self.types = services.types
+        self.orders = services.orders
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get(API + "/events/{eventId}/ticket-types", self.list_types),
+            web.post(API + "/events/{eventId}/ticket-types", self.create_type),
+            web.get(API + "/ticket-types/{typeId}", self.get_type),
+            web.patch(API + "/ticket-types/{typeId}", self.update_type),
+            web.delete(API + "/ticket-types/{typeId}", self.delete_type),
+            web.post(API + "/orders", self.place_order),
+            web.get(API + "/orders/{orderId}", self.get_order),
+            web.get(API + "/me/orders", self.my_orders),
+            web.get(API + "/me/tickets", self.my_tickets),
+            web.get(API + "/tickets/{ticketId}", self.get_ticket),
+        ]
+
+    async def list_types(self, request: web.Request) -> web.Response:
+        caller = await current_user(request)
+        found = await self.types.of_event(request.match_info["eventId"], caller.user_id if caller else None)
+        return json_response({"items": [type_view(t, totals) for t, totals in found]})
+
+    async def create_type(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        body = await parse_body(request, TicketTypeBody)
+        created = await self.types.create(request.match_info["eventId"], caller.user_id, body.model_dump())
+        return json_response(type_view(created, {"available": created.capacity, "sold": 0}), status=201)
+
+    async def get_type(self, request: web.Request) -> web.Response:
+        caller = await current_user(request)
+        found, totals = await self.types.get(request.match_info["typeId"], caller.user_id if caller else None)
+        return json_response(type_view(found, totals))
+
+    async def update_type(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        changes = changes_of(await parse_body(request, TicketTypeChanges))
+        if not changes:
+            raise DomainError("nothing to change")
+        updated = await self.types.update(request.match_info["typeId"], caller.user_id, changes)
+        _, totals = await self.types.get(updated.id, caller.user_id)
+        return json_response(type_view(updated, totals))
+
+    async def delete_type(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        await self.types.delete(request.match_info["typeId"], caller.user_id)
+        return web.Response(status=204)
+
+    async def place_order(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        body = await parse_body(request, OrderBody)
+        order, created = await self.orders.place(
+            caller.user_id,
+            body.event_id,
+            [(line.type_id, line.quantity) for line in body.lines],
+            request.headers.get("Idempotency-Key", ""),
+        )
+        _, tickets = await self.orders.get(order["_id"], caller.user_id)
+        return json_response(order_view(order, tickets), status=201 if created else 200)
+
+    async def get_order(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        order, tickets = await self.orders.get(request.match_info["orderId"], caller.user_id)
+        return json_response(order_view(order, tickets))
+
+    async def my_orders(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        limit, offset = page_params(request)
+        orders, total = await self.orders.of_user(caller.user_id, limit, offset)
+        return json_response(Page([order_view(o) for o in orders], limit=limit, offset=offset, total=total))
+
+    async def my_tickets(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        limit, offset = page_params(request)
+        event_id = request.query.get("eventId") or None
+        tickets, total = await self.orders.tickets_of(caller.user_id, event_id, limit, offset)
+        return json_response(Page([ticket_view(t) for t in tickets], limit=limit, offset=offset, total=total))
+
+    async def get_ticket(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        return json_response(ticket_view(await self.orders.ticket(request.match_info["ticketId"], caller.user_id)))

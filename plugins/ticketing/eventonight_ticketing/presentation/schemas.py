@@ -1,0 +1,50 @@
+"""Request bodies of ``/api/ticketing`` (pydantic, camelCase on the wire)."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class TicketTypeBody(_Body):
+    name: str = Field(min_length=1, max_length=60)
+    description: str = Field(default="", max_length=2000)
+    price_minor: int = Field(ge=0, description="price in the currency's minor units (cents); 0 is free")
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code")
+    capacity: int = Field(ge=1, le=1_000_000)
+    sales_start: AwareDatetime | None = None
+    sales_end: AwareDatetime | None = Field(default=None, description="defaults to the event's date")
+    max_per_order: int = Field(default=10, ge=1)
+    refundable: bool = True
+
+
+class TicketTypeChanges(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=60)
+    description: str | None = Field(default=None, max_length=2000)
+    price_minor: int | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    capacity: int | None = Field(default=None, ge=1, le=1_000_000)
+    sales_start: AwareDatetime | None = None
+    sales_end: AwareDatetime | None = None
+    max_per_order: int | None = Field(default=None, ge=1)
+    refundable: bool | None = None
+    status: str | None = Field(default=None, pattern="^(ACTIVE|HIDDEN|ARCHIVED)$")
+
+
+class OrderLineBody(_Body):
+    type_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=100)
+
+
+class OrderBody(_Body):
+    event_id: str = Field(min_length=1, max_length=64)
+    lines: list[OrderLineBody] = Field(min_length=1, max_length=20)
+
+
+def changes_of(body: TicketTypeChanges) -> dict:
+    """Only the fields the client sent (an explicit null clears a sales window bound)."""
+    return {name: getattr(body, name) for name in body.model_fields_set}
