@@ -9,11 +9,12 @@ from pymongo.errors import DuplicateKeyError
 from eventonight.hooks import ScheduledJob, hookimpl
 from eventonight.hooks.http import fragment_from_routes
 from eventonight_ticketing.application.orders import Orders
+from eventonight_ticketing.application.refunds import Refunds
 from eventonight_ticketing.application.ticket_types import TicketTypes
 from eventonight_ticketing.infrastructure.store import INDEXES, Store
 from eventonight_ticketing.presentation.consumers import consumers
 from eventonight_ticketing.presentation.handlers import TicketingApi
-from eventonight_ticketing.presentation.schemas import OrderBody, TicketTypeBody, TicketTypeChanges
+from eventonight_ticketing.presentation.schemas import OrderBody, RefundBody, TicketTypeBody, TicketTypeChanges
 
 HOOK_API_VERSION = 1
 NAME = "ticketing"
@@ -26,6 +27,8 @@ class TicketingSettings(BaseSettings):
     max_tickets_per_order: int = Field(default=10, ge=1, le=100)
     # How long a reservation may wait for its order to commit before the release job gives it back.
     reservation_seconds: float = Field(default=120, gt=0)
+    # Buyers may give tickets back until this long before the event (hosts any time).
+    buyer_refund_cutoff_hours: float = Field(default=48, ge=0)
 
 
 class Services:
@@ -33,6 +36,7 @@ class Services:
         settings = kernel.plugin_settings.get(NAME) or TicketingSettings()
         transaction, read = kernel.runners(Store)
         self.types = TicketTypes(transaction, read, settings.max_tickets_per_order)
+        self.refunds = Refunds(transaction, buyer_cutoff_hours=settings.buyer_refund_cutoff_hours)
         self.orders = Orders(
             transaction,
             read,
@@ -77,15 +81,21 @@ def eventonight_openapi(kernel):
             "my_orders": "The caller's orders, newest first",
             "my_tickets": "The caller's tickets (query: eventId)",
             "get_ticket": "One ticket (its holder or the event's hosts)",
+            "refund": "Give tickets back (all valid ones, or ticketIds): the buyer within the policy, hosts any time",
         },
-        bodies={"create_type": TicketTypeBody, "update_type": TicketTypeChanges, "place_order": OrderBody},
+        bodies={
+            "create_type": TicketTypeBody,
+            "update_type": TicketTypeChanges,
+            "place_order": OrderBody,
+            "refund": RefundBody,
+        },
         paginated={"my_orders", "my_tickets"},
     )
 
 
 @hookimpl
 def eventonight_consumers(kernel):
-    return consumers()
+    return consumers(services(kernel))
 
 
 @hookimpl

@@ -297,3 +297,80 @@ async def test_capacity_moves_only_above_what_is_sold_and_sold_types_are_archive
     assert archived.status == 200
     assert (await order(p, p.auth("b2"), event["id"], [(standard["id"], 1)])).status == 409, "archived: not on sale"
     assert (await p.client.patch(path, json={}, headers=org.headers)).status == 400
+
+
+async def test_giving_tickets_back_partly_then_wholly_ends_the_participation(platform, account, bus_tap):
+    tap = await bus_tap("ticketing.order.*")
+    p = await platform()
+    org, event = await hosted_event(p, account, date=in_days(10))
+    standard = await new_type(p, org, event, capacity=5)
+    fan = await account(p, "fanny", known_in=("events_users", "interactions_users"))
+    placed = await (await order(p, fan.headers, event["id"], [(standard["id"], 3)])).json()
+    path = f"{API}/orders/{placed['id']}/refunds"
+    first_ticket = placed["tickets"][0]["id"]
+    partial = await p.client.post(path, json={"ticketIds": [first_ticket]}, headers=fan.headers)
+    assert partial.status == 200, await partial.text()
+    body = await partial.json()
+    assert body["status"] == "PARTIALLY_REFUNDED"
+    assert [t["status"] for t in body["tickets"]].count("CANCELLED") == 1
+    assert (await p.client.post(path, json={"ticketIds": [first_ticket]}, headers=fan.headers)).status == 409
+    assert (await p.client.post(path, json={"ticketIds": ["nope"]}, headers=fan.headers)).status == 400
+    assert (await p.client.post(path, json={}, headers=p.auth("stranger"))).status == 404
+    state = await (await p.client.get(f"{API}/ticket-types/{standard['id']}")).json()
+    assert (state["available"], state["sold"]) == (3, 2), "given back while on sale: sold again"
+
+    async def participating(expected):
+        answer = await p.client.get(f"/api/interactions/users/{fan.id}/participations/{event['id']}")
+        return (await answer.json()).get("participating") is expected
+
+    await wait_until(lambda: participating(True))
+    whole = await (await p.client.post(path, json={"reason": "cannot come"}, headers=fan.headers)).json()
+    assert whole["status"] == "REFUNDED"
+    changed = await tap.wait_for("ticketing.order.changed")
+    assert changed[0]["payload"] == {
+        "orderId": placed["id"], "userId": fan.id, "eventId": event["id"], "ticketCount": 2, "cancelledCount": 1,
+    }  # fmt: skip
+    [cancelled] = await tap.wait_for("ticketing.order.cancelled")
+    assert cancelled["payload"]["ticketCount"] == 2 and cancelled["payload"]["reason"] == "cannot come"
+    await wait_until(lambda: participating(False))
+
+    async def none_sold():
+        return (await (await p.client.get(f"/api/events/{event['id']}")).json()).get("ticketsSold") == 0
+
+    await wait_until(none_sold)
+    assert (await p.client.post(path, json={}, headers=fan.headers)).status == 409, "nothing left to refund"
+
+
+async def test_buyers_follow_the_refund_policy_and_hosts_do_not_have_to(platform, account):
+    p = await platform()
+    org, event = await hosted_event(p, account, date=in_days(1))  # inside the 48-hour cut-off
+    standard = await new_type(p, org, event)
+    final = await new_type(p, org, event, name="Final sale", refundable=False)
+    buyer = p.auth("buyer")
+    soon = await (await order(p, buyer, event["id"], [(standard["id"], 1)])).json()
+    response = await p.client.post(f"{API}/orders/{soon['id']}/refunds", json={}, headers=buyer)
+    assert response.status == 403 and "hours before" in (await response.json())["message"]
+    assert (await p.client.post(f"{API}/orders/{soon['id']}/refunds", json={}, headers=org.headers)).status == 200
+
+    org2, later_event = await hosted_event(p, account, date=in_days(10))
+    no_refund = await new_type(p, org2, later_event, name="Final sale", refundable=False)
+    kept = await (await order(p, buyer, later_event["id"], [(no_refund["id"], 1)])).json()
+    refused = await p.client.post(f"{API}/orders/{kept['id']}/refunds", json={}, headers=buyer)
+    assert refused.status == 403 and "not refundable" in (await refused.json())["message"]
+    assert final["refundable"] is False
+
+
+async def test_a_deleted_account_gives_back_its_tickets_for_events_to_come(platform, account, settings):
+    p = await platform()
+    org, event = await hosted_event(p, account, date=in_days(10))
+    standard = await new_type(p, org, event, capacity=4)
+    placed = await (await order(p, p.auth("leaver"), event["id"], [(standard["id"], 2)])).json()
+    publish_event(settings, "user.deleted", {"userId": "leaver"})
+
+    async def given_back():
+        state = await (await p.client.get(f"{API}/ticket-types/{standard['id']}")).json()
+        return state["available"] == 4
+
+    await wait_until(given_back)
+    stored = await p.kernel.read.collection("ticketing_orders").find_one({"_id": placed["id"]})
+    assert stored["status"] == "REFUNDED" and stored["history"][-1]["reason"] == "account_deleted"

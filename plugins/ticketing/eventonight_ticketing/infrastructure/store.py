@@ -24,7 +24,7 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from eventonight_ticketing.domain.model import EventCopy, TicketType
+from eventonight_ticketing.domain.model import REFUNDABLE_STATUSES, EventCopy, TicketType
 
 P = "ticketing_"
 EVENTS, TYPES, INVENTORY, ORDERS, TICKETS = (
@@ -225,6 +225,40 @@ class Store:
             query["event_id"] = event_id
         cursor = self.data.collection(TICKETS).find(query).sort([("created_at", -1), ("_id", 1)]).skip(offset)
         return await cursor.limit(limit).to_list(None), await self.data.collection(TICKETS).count_documents(query)
+
+    async def set_tickets_status(self, ticket_ids: list[str], current: str, new: str) -> bool:
+        """Guarded: every ticket must still be ``current``."""
+        result = await self.data.collection(TICKETS).update_many(
+            {"_id": {"$in": ticket_ids}, "status": current}, {"$set": {"status": new}}
+        )
+        return result.modified_count == len(ticket_ids)
+
+    async def transition(self, order_id: str, current: str, new: str, history: dict[str, Any]) -> bool:
+        """Guarded order transition: applies only from ``current`` (re-applying it changes nothing)."""
+        result = await self.data.collection(ORDERS).update_one(
+            {"_id": order_id, "status": current}, {"$set": {"status": new}, "$push": {"history": history}}
+        )
+        return bool(result.modified_count)
+
+    async def open_orders_of(self, user_id: str) -> list[dict[str, Any]]:
+        query = {"user_id": user_id, "status": {"$in": list(REFUNDABLE_STATUSES)}}
+        return await self.data.collection(ORDERS).find(query).to_list(None)
+
+    async def unsell(self, type_id: str, count: int, *, back_on_sale: bool) -> None:
+        """Tickets given back: on sale again (``available``), or, once sales closed, off the capacity."""
+        left = count
+        for shard in sorted(await self.shards(type_id), key=lambda s: -s["sold"]):
+            take = min(shard["sold"], left)
+            if take:
+                change = {"sold": -take, "available" if back_on_sale else "capacity": take if back_on_sale else -take}
+                result = await self.data.collection(INVENTORY).update_one(
+                    {"_id": shard["_id"], "sold": {"$gte": take}}, {"$inc": change}
+                )
+                if result.modified_count:
+                    left -= take
+            if not left:
+                return
+        raise RuntimeError(f"inventory of {type_id} holds fewer sold tickets than were given back")
 
     async def tickets_of_order(self, order_id: str) -> list[dict[str, Any]]:
         return await self.data.collection(TICKETS).find({"order_id": order_id}).sort("_id", 1).to_list(None)

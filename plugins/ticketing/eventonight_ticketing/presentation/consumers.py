@@ -1,4 +1,5 @@
-"""Bus consumers: the local copy of events (hosts, status, date) that sales are checked against."""
+"""Bus consumers: the local copy of events (hosts, status, date) that sales are checked against,
+and a deleted account's tickets for events still to come, cancelled."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def _date(value) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def consumers() -> list[Consumer]:
+def consumers(services) -> list[Consumer]:
     async def events(event, uow):
         p, store = event.payload, Store(uow)
         if event.event_type in CLOSING:
@@ -28,4 +29,7 @@ def consumers() -> list[Consumer]:
             EventCopy(p["eventId"], hosts, p.get("status", "DRAFT"), p.get("title", ""), _date(p.get("date")))
         )
 
-    return [Consumer("events", de.EVENT_CHANGES, events)]
+    async def accounts(event, uow):
+        await services.refunds.account_deleted(Store(uow), uow, event.payload["userId"])
+
+    return [Consumer("events", de.EVENT_CHANGES, events), Consumer("accounts", (de.USER_DELETED,), accounts)]

@@ -9,7 +9,13 @@ from eventonight.hooks.http import Page, current_user, json_response, page_param
 from eventonight_ticketing.application.orders import order_view, ticket_view
 from eventonight_ticketing.domain.model import TicketType
 from eventonight_ticketing.domain.money import display
-from eventonight_ticketing.presentation.schemas import OrderBody, TicketTypeBody, TicketTypeChanges, changes_of
+from eventonight_ticketing.presentation.schemas import (
+    OrderBody,
+    RefundBody,
+    TicketTypeBody,
+    TicketTypeChanges,
+    changes_of,
+)
 
 API = "/api/ticketing"
 
@@ -38,6 +44,7 @@ class TicketingApi:
     def __init__(self, services) -> None:
         self.types = services.types
         self.orders = services.orders
+        self.refunds = services.refunds
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -48,6 +55,7 @@ class TicketingApi:
             web.delete(API + "/ticket-types/{typeId}", self.delete_type),
             web.post(API + "/orders", self.place_order),
             web.get(API + "/orders/{orderId}", self.get_order),
+            web.post(API + "/orders/{orderId}/refunds", self.refund),
             web.get(API + "/me/orders", self.my_orders),
             web.get(API + "/me/tickets", self.my_tickets),
             web.get(API + "/tickets/{ticketId}", self.get_ticket),
@@ -98,6 +106,13 @@ class TicketingApi:
     async def get_order(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         order, tickets = await self.orders.get(request.match_info["orderId"], caller.user_id)
+        return json_response(order_view(order, tickets))
+
+    async def refund(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        body = await parse_body(request, RefundBody)
+        order = await self.refunds.request(request.match_info["orderId"], caller.user_id, body.ticket_ids, body.reason)
+        _, tickets = await self.orders.get(order["_id"], caller.user_id)
         return json_response(order_view(order, tickets))
 
     async def my_orders(self, request: web.Request) -> web.Response:

@@ -48,3 +48,8 @@ class OrderBody(_Body):
 def changes_of(body: TicketTypeChanges) -> dict:
     """Only the fields the client sent (an explicit null clears a sales window bound)."""
     return {name: getattr(body, name) for name in body.model_fields_set}
+
+
+class RefundBody(_Body):
+    ticket_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    reason: str = Field(default="requested", min_length=1, max_length=200)
