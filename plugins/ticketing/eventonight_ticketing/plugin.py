@@ -12,6 +12,7 @@ from eventonight_ticketing.application.orders import Orders
 from eventonight_ticketing.application.refunds import Refunds
 from eventonight_ticketing.application.ticket_types import TicketTypes
 from eventonight_ticketing.infrastructure.store import INDEXES, Store
+from eventonight_ticketing.presentation import demo
 from eventonight_ticketing.presentation.consumers import consumers
 from eventonight_ticketing.presentation.handlers import TicketingApi
 from eventonight_ticketing.presentation.schemas import OrderBody, RefundBody, TicketTypeBody, TicketTypeChanges
@@ -104,3 +105,8 @@ def eventonight_scheduled_jobs(kernel):
         await services(kernel).orders.release_lapsed()
 
     return [ScheduledJob("ticketing.release-holds", RELEASE_INTERVAL_SECONDS, release_holds)]
+
+
+@hookimpl(trylast=True)  # after the events plugin created the demo events
+async def eventonight_demo_data(kernel):
+    return await demo.seed(kernel, services(kernel))
