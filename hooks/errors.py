@@ -12,13 +12,18 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A rule was broken (400); ``field`` names the input at fault when there is one."""
+    """A rule was broken (400); ``field`` names the input at fault when there is one.
+
+    ``details``, when given, replaces the default details entry: a list of
+    JSON objects a client can act on (e.g. ``[{"type": "already_used", "at": ...}]``).
+    """
 
     status = 400
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, details: list[dict] | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.details = details
 
     def headers(self) -> dict[str, str]:
         """Response headers that go with the answer (none by default)."""

@@ -256,6 +256,8 @@ def test_domain_errors_render_with_their_kind_status():
     ]
     assert from_domain_error(TooManyRequests("slow", 7)).headers == {"Retry-After": "7"}
     assert from_domain_error(MissingPlugin("no media")).status == 501
+    used = Conflict("already used", details=[{"type": "already_used", "gate": "A"}])
+    assert from_domain_error(used).body()["details"] == [{"type": "already_used", "gate": "A"}]
 
 
 def test_plugins_import_only_the_public_api():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import logging
 import os
 import re
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from eventonight.hooks.errors import DomainError
 from eventonight.kernel.errors import ApiError
+from eventonight.kernel.jsonable import json_default
 from eventonight.kernel.logs import request_id_var
 
 log = logging.getLogger("eventonight.http")
@@ -27,12 +29,16 @@ _PROCESS_PREFIX = os.urandom(6).hex()
 _counter = itertools.count()
 
 
+# Error details may carry datetimes (e.g. when a ticket was first scanned).
+_dumps = functools.partial(json.dumps, default=json_default)
+
+
 def new_request_id() -> str:
     return _PROCESS_PREFIX + str(next(_counter))
 
 
 def _error_response(error: ApiError, request_id: str) -> web.Response:
-    response = web.json_response(error.body(), status=error.status, headers=error.headers)
+    response = web.json_response(error.body(), status=error.status, headers=error.headers, dumps=_dumps)
     response.headers["X-Request-ID"] = request_id
     return response
 
@@ -40,7 +46,7 @@ def _error_response(error: ApiError, request_id: str) -> web.Response:
 def from_domain_error(exc: DomainError) -> ApiError:
     """A plugin's domain error as the API error of its class's status."""
     kind = "value_error" if exc.status == 400 else "conflict" if exc.status == 409 else "error"
-    details = [{"field": exc.field, "message": str(exc), "type": kind}] if exc.field else None
+    details = exc.details or ([{"field": exc.field, "message": str(exc), "type": kind}] if exc.field else None)
     return ApiError(exc.status, str(exc), details=details, headers=exc.headers())
 
 

@@ -8,14 +8,23 @@ from pymongo.errors import DuplicateKeyError
 
 from eventonight.hooks import ScheduledJob, hookimpl
 from eventonight.hooks.http import fragment_from_routes
+from eventonight_ticketing.application.checkins import Checkins
 from eventonight_ticketing.application.orders import Orders
 from eventonight_ticketing.application.refunds import Refunds
 from eventonight_ticketing.application.ticket_types import TicketTypes
+from eventonight_ticketing.infrastructure.keys import TicketKeys
 from eventonight_ticketing.infrastructure.store import INDEXES, Store
 from eventonight_ticketing.presentation import demo
 from eventonight_ticketing.presentation.consumers import consumers
 from eventonight_ticketing.presentation.handlers import TicketingApi
-from eventonight_ticketing.presentation.schemas import OrderBody, RefundBody, TicketTypeBody, TicketTypeChanges
+from eventonight_ticketing.presentation.schemas import (
+    BatchBody,
+    OrderBody,
+    RefundBody,
+    ScanBody,
+    TicketTypeBody,
+    TicketTypeChanges,
+)
 
 HOOK_API_VERSION = 1
 NAME = "ticketing"
@@ -32,19 +41,25 @@ class TicketingSettings(BaseSettings):
     buyer_refund_cutoff_hours: float = Field(default=48, ge=0)
 
 
+def is_duplicate(exc: BaseException) -> bool:
+    return isinstance(exc, DuplicateKeyError)
+
+
 class Services:
     def __init__(self, kernel) -> None:
         settings = kernel.plugin_settings.get(NAME) or TicketingSettings()
         transaction, read = kernel.runners(Store)
         self.types = TicketTypes(transaction, read, settings.max_tickets_per_order)
         self.refunds = Refunds(transaction, buyer_cutoff_hours=settings.buyer_refund_cutoff_hours)
+        self.keys = TicketKeys(kernel.read)
+        self.checkins = Checkins(transaction, read, self.keys, is_duplicate)
         self.orders = Orders(
             transaction,
             read,
             read,
             max_tickets=settings.max_tickets_per_order,
             reservation_seconds=settings.reservation_seconds,
-            is_duplicate=lambda exc: isinstance(exc, DuplicateKeyError),
+            is_duplicate=is_duplicate,
         )
 
 
@@ -60,6 +75,23 @@ def eventonight_settings():
 @hookimpl
 def eventonight_indexes():
     return INDEXES
+
+
+@hookimpl
+async def eventonight_startup(kernel):
+    await services(kernel).keys.load()
+
+
+@hookimpl
+def eventonight_commands():
+    async def keys(kernel, argv: list[str]) -> int:
+        if argv != ["rotate"]:
+            print("usage: eventonight ticketing-keys rotate")
+            return 2
+        print(f"new ticket signing key: {await services(kernel).keys.rotate()}")
+        return 0
+
+    return [("ticketing-keys", "rotate the key that signs ticket codes", keys)]
 
 
 @hookimpl
@@ -82,6 +114,11 @@ def eventonight_openapi(kernel):
             "my_orders": "The caller's orders, newest first",
             "my_tickets": "The caller's tickets (query: eventId)",
             "get_ticket": "One ticket (its holder or the event's hosts)",
+            "public_keys": "Public keys (JWK, Ed25519) that verify ticket codes offline",
+            "check_in": "Door check-in of one ticket by qr or ticketId (hosts); the same scanId gives the same answer",
+            "check_in_batch": "Offline scans uploaded together (at most 500; per ticket the earliest scannedAt wins)",
+            "undo_check_in": "Undo a check-in (hosts)",
+            "revocations": "Tickets of the event cancelled since ?since= (hosts): an offline scanner's revocation list",
             "refund": "Give tickets back (all valid ones, or ticketIds): the buyer within the policy, hosts any time",
         },
         bodies={
@@ -89,6 +126,8 @@ def eventonight_openapi(kernel):
             "update_type": TicketTypeChanges,
             "place_order": OrderBody,
             "refund": RefundBody,
+            "check_in": ScanBody,
+            "check_in_batch": BatchBody,
         },
         paginated={"my_orders", "my_tickets"},
     )

@@ -180,6 +180,7 @@ class Orders:
                 "price_minor": line["unit_price_minor"],
                 "currency": order["currency"],
                 "status": VALID,
+                "secret_rev": 0,
                 "created_at": order["created_at"],
             }
             for line in order["lines"]

@@ -4,6 +4,7 @@ ORDER_CONFIRMED = "ticketing.order.confirmed"
 ORDER_CANCELLED = "ticketing.order.cancelled"
 ORDER_CHANGED = "ticketing.order.changed"
 PRICES_CHANGED = "ticketing.prices.changed"
+TICKET_CHECKED_IN = "ticketing.ticket.checked_in"
 
 EVENT_CREATED = "event.created"
 EVENT_UPDATED = "event.updated"

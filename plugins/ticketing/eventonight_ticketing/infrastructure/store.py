@@ -14,12 +14,15 @@ that no ODM expresses. Shapes:
   ``client_key``, ``fingerprint``, ``status``, ``lines`` [{type_id, name, quantity,
   unit_price_minor, allocation [[k, qty]]}], ``currency``, ``total_minor``, ``created_at``.
 - ``ticketing_tickets``: ``_id``, ``order_id``, ``event_id``, ``type_id``, ``user_id``,
-  ``price_minor``, ``currency``, ``status``, ``created_at``.
+  ``price_minor``, ``currency``, ``status`` (VALID, USED, CANCELLED), ``secret_rev``,
+  ``checked_in`` {at, gate, by}, ``changed_at``, ``created_at``.
+- ``ticketing_checkins``: ``_id`` (the scan id), ``event_id``, ``ticket_id``, ``by``, ``gate``,
+  ``at``, ``scanned_at``, ``status`` and ``result`` (the answer, given again on a retry).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import IndexModel
@@ -27,8 +30,8 @@ from pymongo import IndexModel
 from eventonight_ticketing.domain.model import REFUNDABLE_STATUSES, EventCopy, TicketType
 
 P = "ticketing_"
-EVENTS, TYPES, INVENTORY, ORDERS, TICKETS = (
-    P + n for n in ("events", "ticket_types", "inventory", "orders", "tickets")
+EVENTS, TYPES, INVENTORY, ORDERS, TICKETS, CHECKINS = (
+    P + n for n in ("events", "ticket_types", "inventory", "orders", "tickets", "checkins")
 )
 
 INDEXES = {
@@ -41,7 +44,9 @@ INDEXES = {
     TICKETS: [
         IndexModel([("user_id", 1), ("event_id", 1)], name="by_user"),
         IndexModel([("order_id", 1)], name="by_order"),
+        IndexModel([("event_id", 1), ("status", 1), ("changed_at", 1)], name="by_event_status"),
     ],
+    CHECKINS: [IndexModel([("ticket_id", 1)], name="by_ticket")],
 }
 
 _TYPE_FIELDS = {
@@ -229,7 +234,7 @@ class Store:
     async def set_tickets_status(self, ticket_ids: list[str], current: str, new: str) -> bool:
         """Guarded: every ticket must still be ``current``."""
         result = await self.data.collection(TICKETS).update_many(
-            {"_id": {"$in": ticket_ids}, "status": current}, {"$set": {"status": new}}
+            {"_id": {"$in": ticket_ids}, "status": current}, {"$set": {"status": new, "changed_at": datetime.now(UTC)}}
         )
         return result.modified_count == len(ticket_ids)
 
@@ -259,6 +264,33 @@ class Store:
             if not left:
                 return
         raise RuntimeError(f"inventory of {type_id} holds fewer sold tickets than were given back")
+
+    async def check_in(self, ticket_id: str, entry: dict[str, Any]) -> bool:
+        """VALID -> USED, once: False when the ticket was not valid any more."""
+        result = await self.data.collection(TICKETS).update_one(
+            {"_id": ticket_id, "status": "VALID"}, {"$set": {"status": "USED", "checked_in": entry}}
+        )
+        return bool(result.modified_count)
+
+    async def undo_checkin(self, ticket_id: str, event_id: str) -> bool:
+        result = await self.data.collection(TICKETS).update_one(
+            {"_id": ticket_id, "event_id": event_id, "status": "USED"},
+            {"$set": {"status": "VALID"}, "$unset": {"checked_in": ""}},
+        )
+        return bool(result.modified_count)
+
+    async def add_checkin(self, record: dict[str, Any]) -> None:
+        await self.data.collection(CHECKINS).insert_one(record)
+
+    async def checkin(self, scan_id: str) -> dict[str, Any] | None:
+        return await self.data.collection(CHECKINS).find_one({"_id": scan_id})
+
+    async def cancelled_since(self, event_id: str, since: datetime | None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"event_id": event_id, "status": "CANCELLED"}
+        if since is not None:
+            query["changed_at"] = {"$gte": since}
+        cursor = self.data.collection(TICKETS).find(query, {"_id": 1, "changed_at": 1}).sort("changed_at", 1)
+        return await cursor.to_list(None)
 
     async def tickets_of_order(self, order_id: str) -> list[dict[str, Any]]:
         return await self.data.collection(TICKETS).find({"order_id": order_id}).sort("_id", 1).to_list(None)

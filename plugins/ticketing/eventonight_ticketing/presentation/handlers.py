@@ -5,13 +5,25 @@ from __future__ import annotations
 from aiohttp import web
 
 from eventonight.hooks import DomainError
-from eventonight.hooks.http import Page, current_user, json_response, page_params, parse_body, require_user
+from eventonight.hooks.http import (
+    Page,
+    current_user,
+    json_response,
+    page_params,
+    parse_body,
+    parse_query,
+    require_user,
+)
 from eventonight_ticketing.application.orders import order_view, ticket_view
 from eventonight_ticketing.domain.model import TicketType
 from eventonight_ticketing.domain.money import display
+from eventonight_ticketing.domain.qr import public_jwk
 from eventonight_ticketing.presentation.schemas import (
+    BatchBody,
     OrderBody,
     RefundBody,
+    RevocationsQuery,
+    ScanBody,
     TicketTypeBody,
     TicketTypeChanges,
     changes_of,
@@ -45,6 +57,8 @@ class TicketingApi:
         self.types = services.types
         self.orders = services.orders
         self.refunds = services.refunds
+        self.checkins = services.checkins
+        self.keys = services.keys
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -59,6 +73,11 @@ class TicketingApi:
             web.get(API + "/me/orders", self.my_orders),
             web.get(API + "/me/tickets", self.my_tickets),
             web.get(API + "/tickets/{ticketId}", self.get_ticket),
+            web.get(API + "/keys", self.public_keys),
+            web.post(API + "/events/{eventId}/checkins", self.check_in),
+            web.post(API + "/events/{eventId}/checkins:batch", self.check_in_batch),
+            web.delete(API + "/events/{eventId}/checkins/{ticketId}", self.undo_check_in),
+            web.get(API + "/events/{eventId}/revocations", self.revocations),
         ]
 
     async def list_types(self, request: web.Request) -> web.Response:
@@ -130,4 +149,33 @@ class TicketingApi:
 
     async def get_ticket(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
-        return json_response(ticket_view(await self.orders.ticket(request.match_info["ticketId"], caller.user_id)))
+        ticket = await self.orders.ticket(request.match_info["ticketId"], caller.user_id)
+        return json_response({**ticket_view(ticket), "qr": self.checkins.code_for(ticket)})
+
+    async def public_keys(self, request: web.Request) -> web.Response:
+        keys = [public_jwk(kid, key) for kid, key in self.keys.public.items()]
+        return json_response({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
+
+    async def check_in(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        scan = (await parse_body(request, ScanBody)).model_dump()
+        return json_response(await self.checkins.scan(request.match_info["eventId"], caller.user_id, scan))
+
+    async def check_in_batch(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        scans = [s.model_dump() for s in (await parse_body(request, BatchBody)).scans]
+        return json_response(
+            {"results": await self.checkins.batch(request.match_info["eventId"], caller.user_id, scans)}
+        )
+
+    async def undo_check_in(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        m = request.match_info
+        await self.checkins.undo(m["eventId"], caller.user_id, m["ticketId"])
+        return web.Response(status=204)
+
+    async def revocations(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        since = parse_query(request, RevocationsQuery).since
+        cancelled = await self.checkins.revoked(request.match_info["eventId"], caller.user_id, since)
+        return json_response({"cancelled": [{"ticketId": t["_id"], "at": t.get("changed_at")} for t in cancelled]})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -53,3 +53,27 @@ def changes_of(body: TicketTypeChanges) -> dict:
 class RefundBody(_Body):
     ticket_ids: list[str] | None = Field(default=None, min_length=1, max_length=100)
     reason: str = Field(default="requested", min_length=1, max_length=200)
+
+
+class ScanBody(_Body):
+    qr: str | None = Field(default=None, max_length=512, description="the ticket's signed code")
+    ticket_id: str | None = Field(default=None, max_length=64, description="instead of qr, typed in by hand")
+    scan_id: str = Field(
+        min_length=8, max_length=64, description="a nonce of the scanning device: retries send it again"
+    )
+    gate: str | None = Field(default=None, max_length=40)
+    scanned_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def one_ticket(self):
+        if (self.qr is None) == (self.ticket_id is None):
+            raise ValueError("send either qr or ticketId")
+        return self
+
+
+class BatchBody(_Body):
+    scans: list[ScanBody] = Field(min_length=1, max_length=500)
+
+
+class RevocationsQuery(BaseModel):
+    since: AwareDatetime | None = None
