@@ -116,3 +116,21 @@ async def test_an_offline_batch_lets_the_earliest_scan_of_a_ticket_win(platform,
     assert (
         await p.client.post(f"{API}/events/{event['id']}/checkins:batch", json=too_many, headers=org.headers)
     ).status == 400
+
+
+async def test_rotating_the_keys_keeps_old_codes_valid(platform, account, capsys):
+    p = await platform()
+    org, event, buyer, _, tickets = await bought(p, account, 1)
+    old_code = tickets[0]["qr"]
+    old_kid = verify(old_code, _public_keys(await (await p.client.get(f"{API}/keys")).json())).kid
+    [(name, _, run)] = [
+        c for r in p.kernel.hooks.call("eventonight_commands") for c in r.value if r.plugin == "ticketing"
+    ]
+    assert name == "ticketing-keys" and await run(p.kernel, ["rotate"]) == 0
+    assert "new ticket signing key" in capsys.readouterr().out
+    keys = _public_keys(await (await p.client.get(f"{API}/keys")).json())
+    assert len(keys) == 2 and old_kid in keys
+    fresh = await (await p.client.get(f"{API}/tickets/{tickets[0]['id']}", headers=buyer)).json()
+    assert verify(fresh["qr"], keys).kid != old_kid, "the new key signs from now on"
+    scan = {"qr": old_code, "scanId": uuid4().hex}
+    assert (await p.client.post(f"{API}/events/{event['id']}/checkins", json=scan, headers=org.headers)).status == 200
