@@ -10,6 +10,7 @@ from eventonight.hooks import ScheduledJob, hookimpl
 from eventonight.hooks.http import fragment_from_routes
 from eventonight_ticketing.application.checkins import Checkins
 from eventonight_ticketing.application.orders import Orders
+from eventonight_ticketing.application.printing import Printing
 from eventonight_ticketing.application.refunds import Refunds
 from eventonight_ticketing.application.ticket_types import TicketTypes
 from eventonight_ticketing.infrastructure.keys import TicketKeys
@@ -61,6 +62,7 @@ class Services:
             reservation_seconds=settings.reservation_seconds,
             is_duplicate=is_duplicate,
         )
+        self.printing = Printing(read, self.orders, self.checkins)
 
 
 def services(kernel) -> Services:
@@ -114,6 +116,8 @@ def eventonight_openapi(kernel):
             "my_orders": "The caller's orders, newest first",
             "my_tickets": "The caller's tickets (query: eventId)",
             "get_ticket": "One ticket (its holder or the event's hosts)",
+            "ticket_pdf": "One valid or used ticket as PDF with its signed QR code (holder or hosts)",
+            "order_pdf": "An order's valid and used tickets as PDF, one page each (buyer or hosts)",
             "public_keys": "Public keys (JWK, Ed25519) that verify ticket codes offline",
             "check_in": "Door check-in of one ticket by qr or ticketId (hosts); the same scanId gives the same answer",
             "check_in_batch": "Offline scans uploaded together (at most 500; per ticket the earliest scannedAt wins)",

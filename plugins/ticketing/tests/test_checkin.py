@@ -134,3 +134,22 @@ async def test_rotating_the_keys_keeps_old_codes_valid(platform, account, capsys
     assert verify(fresh["qr"], keys).kid != old_kid, "the new key signs from now on"
     scan = {"qr": old_code, "scanId": uuid4().hex}
     assert (await p.client.post(f"{API}/events/{event['id']}/checkins", json=scan, headers=org.headers)).status == 200
+
+
+async def test_pdfs_print_only_tickets_that_may_enter(platform, account):
+    p = await platform()
+    org, event, buyer, placed, tickets = await bought(p, account, 2)
+    one = await p.client.get(f"{API}/tickets/{tickets[0]['id']}/pdf", headers=buyer)
+    assert one.status == 200 and one.content_type == "application/pdf"
+    assert one.headers["Cache-Control"] == "private, no-store"
+    body = await one.read()
+    assert body.startswith(b"%PDF") and body.count(b"/Type /Page\n") + body.count(b"/Type /Page ") >= 1
+    both = await (await p.client.get(f"{API}/orders/{placed['id']}/pdf", headers=org.headers)).read()
+    assert both.startswith(b"%PDF")
+    assert (await p.client.get(f"{API}/orders/{placed['id']}/pdf", headers=p.auth("stranger"))).status == 404
+    refund = await p.client.post(f"{API}/orders/{placed['id']}/refunds", json={}, headers=org.headers)
+    assert refund.status == 200
+    assert (await p.client.get(f"{API}/tickets/{tickets[0]['id']}/pdf", headers=buyer)).status == 404
+    assert (await p.client.get(f"{API}/orders/{placed['id']}/pdf", headers=buyer)).status == 404
+    cancelled = await (await p.client.get(f"{API}/tickets/{tickets[0]['id']}", headers=buyer)).json()
+    assert cancelled["status"] == "CANCELLED" and cancelled["qr"] is None

@@ -59,6 +59,7 @@ class TicketingApi:
         self.refunds = services.refunds
         self.checkins = services.checkins
         self.keys = services.keys
+        self.printing = services.printing
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -73,6 +74,8 @@ class TicketingApi:
             web.get(API + "/me/orders", self.my_orders),
             web.get(API + "/me/tickets", self.my_tickets),
             web.get(API + "/tickets/{ticketId}", self.get_ticket),
+            web.get(API + "/tickets/{ticketId}/pdf", self.ticket_pdf),
+            web.get(API + "/orders/{orderId}/pdf", self.order_pdf),
             web.get(API + "/keys", self.public_keys),
             web.post(API + "/events/{eventId}/checkins", self.check_in),
             web.post(API + "/events/{eventId}/checkins:batch", self.check_in_batch),
@@ -152,6 +155,14 @@ class TicketingApi:
         ticket = await self.orders.ticket(request.match_info["ticketId"], caller.user_id)
         return json_response({**ticket_view(ticket), "qr": self.checkins.code_for(ticket)})
 
+    async def ticket_pdf(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        return _pdf(await self.printing.ticket_pdf(request.match_info["ticketId"], caller.user_id), "ticket")
+
+    async def order_pdf(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        return _pdf(await self.printing.order_pdf(request.match_info["orderId"], caller.user_id), "tickets")
+
     async def public_keys(self, request: web.Request) -> web.Response:
         keys = [public_jwk(kid, key) for kid, key in self.keys.public.items()]
         return json_response({"keys": keys}, headers={"Cache-Control": "public, max-age=300"})
@@ -179,3 +190,8 @@ class TicketingApi:
         since = parse_query(request, RevocationsQuery).since
         cancelled = await self.checkins.revoked(request.match_info["eventId"], caller.user_id, since)
         return json_response({"cancelled": [{"ticketId": t["_id"], "at": t.get("changed_at")} for t in cancelled]})
+
+
+def _pdf(body: bytes, name: str) -> web.Response:
+    headers = {"Cache-Control": "private, no-store", "Content-Disposition": f'inline; filename="{name}.pdf"'}
+    return web.Response(body=body, content_type="application/pdf", headers=headers)
