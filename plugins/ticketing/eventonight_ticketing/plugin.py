@@ -11,7 +11,7 @@ from eventonight.hooks.http import fragment_from_routes
 from eventonight_ticketing.application.checkins import Checkins
 from eventonight_ticketing.application.orders import Orders
 from eventonight_ticketing.application.printing import Printing
-from eventonight_ticketing.application.refunds import Refunds
+from eventonight_ticketing.application.refunds import RefundRuns, Refunds
 from eventonight_ticketing.application.ticket_types import TicketTypes
 from eventonight_ticketing.infrastructure.keys import TicketKeys
 from eventonight_ticketing.infrastructure.store import INDEXES, Store
@@ -30,6 +30,7 @@ from eventonight_ticketing.presentation.schemas import (
 HOOK_API_VERSION = 1
 NAME = "ticketing"
 RELEASE_INTERVAL_SECONDS = 15
+REFUND_RUNS_INTERVAL_SECONDS = 5
 
 
 class TicketingSettings(BaseSettings):
@@ -63,6 +64,7 @@ class Services:
             is_duplicate=is_duplicate,
         )
         self.printing = Printing(read, self.orders, self.checkins)
+        self.refund_runs = RefundRuns(self.refunds, transaction, read)
 
 
 def services(kernel) -> Services:
@@ -116,6 +118,7 @@ def eventonight_openapi(kernel):
             "my_orders": "The caller's orders, newest first",
             "my_tickets": "The caller's tickets (query: eventId)",
             "get_ticket": "One ticket (its holder or the event's hosts)",
+            "refund_status": "Progress of giving back every ticket of a cancelled event (hosts)",
             "ticket_pdf": "One valid or used ticket as PDF with its signed QR code (holder or hosts)",
             "order_pdf": "An order's valid and used tickets as PDF, one page each (buyer or hosts)",
             "public_keys": "Public keys (JWK, Ed25519) that verify ticket codes offline",
@@ -147,7 +150,13 @@ def eventonight_scheduled_jobs(kernel):
     async def release_holds(kernel):
         await services(kernel).orders.release_lapsed()
 
-    return [ScheduledJob("ticketing.release-holds", RELEASE_INTERVAL_SECONDS, release_holds)]
+    async def refund_runs(kernel):
+        await services(kernel).refund_runs.tick()
+
+    return [
+        ScheduledJob("ticketing.release-holds", RELEASE_INTERVAL_SECONDS, release_holds),
+        ScheduledJob("ticketing.refund-runs", REFUND_RUNS_INTERVAL_SECONDS, refund_runs),
+    ]
 
 
 @hookimpl(trylast=True)  # after the events plugin created the demo events

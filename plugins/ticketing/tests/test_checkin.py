@@ -138,7 +138,7 @@ async def test_rotating_the_keys_keeps_old_codes_valid(platform, account, capsys
 
 async def test_pdfs_print_only_tickets_that_may_enter(platform, account):
     p = await platform()
-    org, event, buyer, placed, tickets = await bought(p, account, 2)
+    org, _, buyer, placed, tickets = await bought(p, account, 2)
     one = await p.client.get(f"{API}/tickets/{tickets[0]['id']}/pdf", headers=buyer)
     assert one.status == 200 and one.content_type == "application/pdf"
     assert one.headers["Cache-Control"] == "private, no-store"

@@ -374,3 +374,34 @@ async def test_a_deleted_account_gives_back_its_tickets_for_events_to_come(platf
     await wait_until(given_back)
     stored = await p.kernel.read.collection("ticketing_orders").find_one({"_id": placed["id"]})
     assert stored["status"] == "REFUNDED" and stored["history"][-1]["reason"] == "account_deleted"
+
+
+async def test_a_cancelled_event_gives_every_holder_their_tickets_back_once(platform, account, bus_tap, settings):
+    tap = await bus_tap("ticketing.order.cancelled")
+    p = await platform()
+    org, event = await hosted_event(p, account, date=in_days(10))
+    standard = await new_type(p, org, event, capacity=20)
+    orders = [
+        await (await order(p, p.auth(f"h{i}"), event["id"], [(standard["id"], 1 + i % 2)])).json() for i in range(4)
+    ]
+    scanned = {"ticketId": orders[0]["tickets"][0]["id"], "scanId": uuid4().hex}
+    assert (
+        await p.client.post(f"{API}/events/{event['id']}/checkins", json=scanned, headers=org.headers)
+    ).status == 200
+    cancelled = await p.client.post(f"/api/events/{event['id']}/cancel", headers=org.headers)
+    assert cancelled.status == 200, await cancelled.text()
+    # The bus may deliver the cancellation again: still one run, each order refunded once.
+    publish_event(settings, "event.cancelled", {"eventId": event["id"], "status": "CANCELLED", "creatorId": org.id})
+
+    async def finished():
+        status = await (await p.client.get(f"{API}/events/{event['id']}/refund-status", headers=org.headers)).json()
+        return status if status["state"] == "finished" else None
+
+    status = await wait_until(finished, 30)
+    assert (status["orders"], status["tickets"], status["reason"]) == (4, 6, "cancelled")
+    messages = await tap.wait_for("ticketing.order.cancelled", 4)
+    assert sorted(m["payload"]["orderId"] for m in messages) == sorted(o["id"] for o in orders)
+    assert {m["payload"]["reason"] for m in messages} == {"event_cancelled"}
+    stored = await p.kernel.read.collection("ticketing_orders").find({"event_id": event["id"]}).to_list(None)
+    assert {o["status"] for o in stored} == {"REFUNDED"} and all(len(o["history"]) == 1 for o in stored)
+    assert (await p.client.get(f"{API}/events/{event['id']}/refund-status", headers=p.auth("x"))).status == 403

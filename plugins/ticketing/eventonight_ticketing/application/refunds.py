@@ -27,6 +27,7 @@ from eventonight_ticketing.domain.model import (
 )
 
 BUYER, HOST, SYSTEM = "buyer", "host", "system"
+USED = "USED"
 
 
 def _now() -> datetime:
@@ -50,14 +51,18 @@ class Refunds:
 
         return await self.transaction(work)
 
-    async def cancel(self, store, uow, order, ticket_ids, reason: str, source: str) -> int:
-        """Cancel ``ticket_ids`` of ``order`` (None: all its valid tickets); how many were cancelled."""
+    async def cancel(self, store, uow, order, ticket_ids, reason: str, source: str, *, force: bool = False) -> int:
+        """Cancel ``ticket_ids`` of ``order`` (None: all its valid tickets); how many were cancelled.
+
+        ``force`` (an event called off) takes used tickets back too.
+        """
         if order["status"] not in REFUNDABLE_STATUSES:
             raise Conflict(f"a {order['status']} order has nothing to refund")
         if order["total_minor"]:
             raise PaymentsUnavailable("refunds of paid orders come with the payment provider")
         tickets = {t["_id"]: t for t in await store.tickets_of_order(order["_id"])}
-        valid = [t for t in tickets.values() if t["status"] == VALID]
+        takeable = (VALID, USED) if force else (VALID,)
+        valid = [t for t in tickets.values() if t["status"] in takeable]
         if ticket_ids is not None:
             unknown = [i for i in ticket_ids if i not in tickets]
             if unknown or not ticket_ids:
@@ -71,12 +76,14 @@ class Refunds:
         if source == BUYER:
             await self._buyer_policy(store, event, valid)
         now = _now()
-        if not await store.set_tickets_status([t["_id"] for t in valid], VALID, CANCELLED):
-            raise Conflict("the tickets changed meanwhile; try again")
+        for status in takeable:
+            group = [t["_id"] for t in valid if t["status"] == status]
+            if group and not await store.set_tickets_status(group, status, CANCELLED):
+                raise Conflict("the tickets changed meanwhile; try again")
         on_sale = event is not None and event.on_sale(now)
         for type_id, count in Counter(t["type_id"] for t in valid).items():
             await store.unsell(type_id, count, back_on_sale=on_sale)
-        left = sum(1 for t in tickets.values() if t["status"] == VALID) - len(valid)
+        left = sum(1 for t in tickets.values() if t["status"] in (VALID, USED)) - len(valid)
         status = PARTIALLY_REFUNDED if left else REFUNDED
         history = {"at": now, "status": status, "tickets": len(valid), "reason": reason, "source": source}
         if not await store.transition(order["_id"], order["status"], status, history):
@@ -109,3 +116,43 @@ class Refunds:
                 continue  # past events: history, not a refund
             cancelled += await self.cancel(store, uow, order, None, "account_deleted", SYSTEM)
         return cancelled
+
+
+class RefundRuns:
+    """Works off the refund runs of cancelled events, a few orders per tick, each in its own transaction."""
+
+    def __init__(self, refunds: Refunds, transaction, read, batch: int = 50) -> None:
+        self.refunds = refunds
+        self.transaction = transaction
+        self.read = read
+        self.batch = batch
+
+    async def tick(self) -> int:
+        done = 0
+        for run in await self.read(lambda store, _: store.open_refund_runs()):
+            orders = await self.read(lambda store, _, e=run["_id"]: store.refundable_orders_of_event(e, self.batch))
+            if not orders:
+                await self.transaction(lambda store, _, e=run["_id"]: store.finish_refund_run(e))
+                continue
+            for order in orders:
+                done += await self.transaction(lambda store, uow, o=order, r=run: self._refund(store, uow, o, r))
+        return done
+
+    async def _refund(self, store, uow, order: dict[str, Any], run: dict[str, Any]) -> int:
+        current = await store.order(order["_id"])  # re-read inside the transaction: refunded at most once
+        if current["status"] not in REFUNDABLE_STATUSES:
+            return 0
+        count = await self.refunds.cancel(store, uow, current, None, f"event_{run['reason']}", SYSTEM, force=True)
+        await store.count_refunded(run["_id"], count)
+        return count
+
+    async def status(self, event_id: str, host: str) -> dict[str, Any]:
+        async def work(store, _):
+            event = await store.event(event_id)
+            if event is None:
+                raise NotFound("no such event")
+            if not event.is_host(host):
+                raise Forbidden("only the event's hosts see its refunds")
+            return await store.refund_run(event_id)
+
+        return await self.read(work)

@@ -16,6 +16,8 @@ that no ODM expresses. Shapes:
 - ``ticketing_tickets``: ``_id``, ``order_id``, ``event_id``, ``type_id``, ``user_id``,
   ``price_minor``, ``currency``, ``status`` (VALID, USED, CANCELLED), ``secret_rev``,
   ``checked_in`` {at, gate, by}, ``changed_at``, ``created_at``.
+- ``ticketing_refund_runs``: ``_id`` (event id), ``reason``, ``started_at``, ``finished_at``,
+  ``orders`` and ``tickets`` (how many were refunded so far): one run per cancelled event.
 - ``ticketing_checkins``: ``_id`` (the scan id), ``event_id``, ``ticket_id``, ``by``, ``gate``,
   ``at``, ``scanned_at``, ``status`` and ``result`` (the answer, given again on a retry).
 """
@@ -30,8 +32,8 @@ from pymongo import IndexModel
 from eventonight_ticketing.domain.model import REFUNDABLE_STATUSES, EventCopy, TicketType
 
 P = "ticketing_"
-EVENTS, TYPES, INVENTORY, ORDERS, TICKETS, CHECKINS = (
-    P + n for n in ("events", "ticket_types", "inventory", "orders", "tickets", "checkins")
+EVENTS, TYPES, INVENTORY, ORDERS, TICKETS, CHECKINS, REFUND_RUNS = (
+    P + n for n in ("events", "ticket_types", "inventory", "orders", "tickets", "checkins", "refund_runs")
 )
 
 INDEXES = {
@@ -291,6 +293,35 @@ class Store:
             query["changed_at"] = {"$gte": since}
         cursor = self.data.collection(TICKETS).find(query, {"_id": 1, "changed_at": 1}).sort("changed_at", 1)
         return await cursor.to_list(None)
+
+    async def open_refund_run(self, event_id: str, reason: str) -> None:
+        """Idempotent: a redelivered or repeated cancellation finds the run there."""
+        await self.data.collection(REFUND_RUNS).update_one(
+            {"_id": event_id},
+            {"$setOnInsert": {"reason": reason, "started_at": datetime.now(UTC), "finished_at": None,
+                              "orders": 0, "tickets": 0}},
+            upsert=True,
+        )  # fmt: skip
+
+    async def open_refund_runs(self) -> list[dict[str, Any]]:
+        return await self.data.collection(REFUND_RUNS).find({"finished_at": None}).to_list(None)
+
+    async def refund_run(self, event_id: str) -> dict[str, Any] | None:
+        return await self.data.collection(REFUND_RUNS).find_one({"_id": event_id})
+
+    async def count_refunded(self, event_id: str, tickets: int) -> None:
+        await self.data.collection(REFUND_RUNS).update_one(
+            {"_id": event_id}, {"$inc": {"orders": 1, "tickets": tickets}}
+        )
+
+    async def finish_refund_run(self, event_id: str) -> None:
+        await self.data.collection(REFUND_RUNS).update_one(
+            {"_id": event_id, "finished_at": None}, {"$set": {"finished_at": datetime.now(UTC)}}
+        )
+
+    async def refundable_orders_of_event(self, event_id: str, limit: int) -> list[dict[str, Any]]:
+        query = {"event_id": event_id, "status": {"$in": list(REFUNDABLE_STATUSES)}}
+        return await self.data.collection(ORDERS).find(query).limit(limit).to_list(None)
 
     async def tickets_of_order(self, order_id: str) -> list[dict[str, Any]]:
         return await self.data.collection(TICKETS).find({"order_id": order_id}).sort("_id", 1).to_list(None)

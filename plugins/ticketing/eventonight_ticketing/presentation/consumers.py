@@ -10,8 +10,9 @@ from eventonight_ticketing.domain import events as de
 from eventonight_ticketing.domain.model import EventCopy
 from eventonight_ticketing.infrastructure.store import Store
 
-#: Events after which nothing is sold any more (refunds of what was sold come with the payment provider).
+#: Events after which nothing is sold any more.
 CLOSING = (de.EVENT_CANCELLED, de.EVENT_DELETED, de.EVENT_COMPLETED)
+REFUNDING = (de.EVENT_CANCELLED, de.EVENT_DELETED)
 
 
 def _date(value) -> datetime | None:
@@ -23,6 +24,8 @@ def consumers(services) -> list[Consumer]:
         p, store = event.payload, Store(uow)
         if event.event_type in CLOSING:
             await store.close_sales(p["eventId"], p.get("status") or event.event_type.rsplit(".", 1)[-1].upper())
+            if event.event_type in REFUNDING:  # every holder gets their tickets back, once (a job works it off)
+                await store.open_refund_run(p["eventId"], event.event_type.rsplit(".", 1)[-1])
             return
         hosts = [p["creatorId"], *(p.get("collaboratorIds") or [])]
         await store.save_event(

@@ -60,6 +60,7 @@ class TicketingApi:
         self.checkins = services.checkins
         self.keys = services.keys
         self.printing = services.printing
+        self.refund_runs = services.refund_runs
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -81,6 +82,7 @@ class TicketingApi:
             web.post(API + "/events/{eventId}/checkins:batch", self.check_in_batch),
             web.delete(API + "/events/{eventId}/checkins/{ticketId}", self.undo_check_in),
             web.get(API + "/events/{eventId}/revocations", self.revocations),
+            web.get(API + "/events/{eventId}/refund-status", self.refund_status),
         ]
 
     async def list_types(self, request: web.Request) -> web.Response:
@@ -154,6 +156,16 @@ class TicketingApi:
         caller = await require_user(request)
         ticket = await self.orders.ticket(request.match_info["ticketId"], caller.user_id)
         return json_response({**ticket_view(ticket), "qr": self.checkins.code_for(ticket)})
+
+    async def refund_status(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        run = await self.refund_runs.status(request.match_info["eventId"], caller.user_id)
+        if run is None:
+            return json_response({"state": "none"})
+        state = "finished" if run["finished_at"] else "running"
+        return json_response({"state": state, "reason": run["reason"], "orders": run["orders"],
+                              "tickets": run["tickets"], "startedAt": run["started_at"],
+                              "finishedAt": run["finished_at"]})  # fmt: skip
 
     async def ticket_pdf(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
