@@ -41,6 +41,8 @@ class TicketingSettings(BaseSettings):
     reservation_seconds: float = Field(default=120, gt=0)
     # Buyers may give tickets back until this long before the event (hosts any time).
     buyer_refund_cutoff_hours: float = Field(default=48, ge=0)
+    # Inventory documents per ticket type; unset: one per 64 tickets, at most 32 (1 is the naive baseline).
+    inventory_shards: int | None = Field(default=None, ge=1, le=32)
 
 
 def is_duplicate(exc: BaseException) -> bool:
@@ -51,7 +53,7 @@ class Services:
     def __init__(self, kernel) -> None:
         settings = kernel.plugin_settings.get(NAME) or TicketingSettings()
         transaction, read = kernel.runners(Store)
-        self.types = TicketTypes(transaction, read, settings.max_tickets_per_order)
+        self.types = TicketTypes(transaction, read, settings.max_tickets_per_order, settings.inventory_shards)
         self.refunds = Refunds(transaction, buyer_cutoff_hours=settings.buyer_refund_cutoff_hours)
         self.keys = TicketKeys(kernel.read)
         self.checkins = Checkins(transaction, read, self.keys, is_duplicate)

@@ -57,10 +57,11 @@ async def publish_prices(store, uow, event_id: str) -> None:
 
 
 class TicketTypes:
-    def __init__(self, transaction, read, max_per_order: int) -> None:
+    def __init__(self, transaction, read, max_per_order: int, shards: int | None = None) -> None:
         self.transaction = transaction  # work(store, uow) in a retried transaction
         self.read = read  # work(store, kernel.read)
         self.max_per_order = max_per_order
+        self.shards = shards  # None: one per 64 tickets (at most 32)
 
     async def create(self, event_id: str, user_id: str, fields: dict[str, Any]) -> TicketType:
         async def work(store, uow) -> TicketType:
@@ -68,7 +69,8 @@ class TicketTypes:
             ticket_type = TicketType(id=uuid4().hex, event_id=event_id, created_at=_now(), **fields)
             ticket_type.check(self.max_per_order)
             await self._one_currency(store, ticket_type)
-            await store.add_type(ticket_type, split_capacity(ticket_type.capacity, shard_count(ticket_type.capacity)))
+            shards = min(self.shards or shard_count(ticket_type.capacity), ticket_type.capacity)
+            await store.add_type(ticket_type, split_capacity(ticket_type.capacity, shards))
             await publish_prices(store, uow, event_id)
             return ticket_type
 
