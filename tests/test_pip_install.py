@@ -41,6 +41,16 @@ def _get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """A clean environment for the fresh virtualenv's commands: ``EVENTONIGHT_<NAME>`` per setting."""
+    settings.setdefault("exchange", f"eventonight.test.{settings['database']}")
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        **{f"EVENTONIGHT_{name.upper()}": value for name, value in settings.items()},
+    }
+
+
 def _post(url: str, body: dict) -> tuple[int, dict]:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
@@ -107,15 +117,7 @@ def test_plugin_installed_and_uninstalled_with_pip(tmp_path, mongo_uri, broker_u
 
     database = f"pip_{uuid4().hex[:8]}"
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", str(tmp_path)),
-        "EVENTONIGHT_MONGODB_URI": mongo_uri,
-        "EVENTONIGHT_DATABASE": database,
-        "EVENTONIGHT_BROKER_URL": broker_url,
-        "EVENTONIGHT_EXCHANGE": f"eventonight.test.{database}",
-        "EVENTONIGHT_PORT": str(port),
-    }
+    env = _env(tmp_path, mongo_uri=mongo_uri, database=database, broker_url=broker_url, port=str(port))
     listing = _run(str(venv / "bin" / "eventonight"), "plugins", env=env).stdout
     lines = listing.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("sample "))
@@ -167,19 +169,11 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
         exchange=f"eventonight.test.{database}", queue_prefix=f"eotest.{database}",
     )  # fmt: skip
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", str(tmp_path)),
-        "EVENTONIGHT_MONGODB_URI": mongo_uri,
-        "EVENTONIGHT_DATABASE": database,
-        "EVENTONIGHT_BROKER_URL": broker_url,
-        "EVENTONIGHT_EXCHANGE": settings.exchange,
-        "EVENTONIGHT_QUEUE_PREFIX": settings.queue_prefix,
-        "EVENTONIGHT_PORT": str(port),
-        "EVENTONIGHT_USERS_ARGON2_TIME_COST": "1",
-        "EVENTONIGHT_USERS_ARGON2_MEMORY_KIB": "1024",
-        "EVENTONIGHT_USERS_ARGON2_PARALLELISM": "1",
-    }
+    env = _env(
+        tmp_path, mongo_uri=mongo_uri, database=database, broker_url=broker_url, port=str(port),
+        exchange=settings.exchange, queue_prefix=settings.queue_prefix,
+        users_argon2_time_cost="1", users_argon2_memory_kib="1024", users_argon2_parallelism="1",
+    )  # fmt: skip
     eventonight = str(venv / "bin" / "eventonight")
     badges_queue = f"{settings.queue_prefix}.badges"
     try:

@@ -53,4 +53,4 @@ def test_busy_asks_to_retry_in_a_second_and_documented_defaults():
     assert Busy("x").headers() == {"Retry-After": "1"} and Busy.status == 409
     defaults = TicketingSettings()
     assert (defaults.max_tickets_per_order, defaults.reservation_seconds) == (10, 120)
-    assert defaults.buyer_refund_cutoff_hours == 48
+    assert defaults.buyer_refund_cutoff_hours == 48 and defaults.inventory_shards is None  # None: automatic
