@@ -117,7 +117,7 @@ def test_plugin_installed_and_uninstalled_with_pip(tmp_path, mongo_uri, broker_u
 
     database = f"pip_{uuid4().hex[:8]}"
     port = free_port()
-    env = _env(tmp_path, mongo_uri=mongo_uri, database=database, broker_url=broker_url, port=str(port))
+    env = _env(tmp_path, mongodb_uri=mongo_uri, database=database, broker_url=broker_url, port=str(port))
     listing = _run(str(venv / "bin" / "eventonight"), "plugins", env=env).stdout
     lines = listing.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("sample "))
@@ -170,7 +170,7 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
     )  # fmt: skip
     port = free_port()
     env = _env(
-        tmp_path, mongo_uri=mongo_uri, database=database, broker_url=broker_url, port=str(port),
+        tmp_path, mongodb_uri=mongo_uri, database=database, broker_url=broker_url, port=str(port),
         exchange=settings.exchange, queue_prefix=settings.queue_prefix,
         users_argon2_time_cost="1", users_argon2_memory_kib="1024", users_argon2_parallelism="1",
     )  # fmt: skip
