@@ -363,6 +363,23 @@ async def test_the_in_memory_bus_also_waits_before_a_retry(platform, settings):
     assert calls[1] - calls[0] >= 0.75
 
 
+def test_retry_delays_are_taken_in_turn_and_the_last_one_repeats():
+    import asyncio as aio
+
+    from eventonight.kernel.bus.consumers import ConsumerRunner
+
+    loop = aio.new_event_loop()
+    try:
+        runner = ConsumerRunner(
+            url=None, exchange_name="x", prefix="p", plugin="sample", patterns=["#"], dispatch=None,
+            loop=loop, retry_delays=[1.0, 5.0, 30.0],
+        )  # fmt: skip
+        assert [runner.delay_for(n) for n in (1, 2, 3, 4, 9)] == [1.0, 5.0, 30.0, 30.0, 30.0]
+        assert runner.delay_for(0) == 1.0, "a conflict that counted no attempt waits the first delay"
+    finally:
+        loop.close()
+
+
 def test_documented_consumer_defaults():
     from eventonight.settings import Settings
 

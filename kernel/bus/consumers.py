@@ -215,7 +215,7 @@ class ConsumerRunner:
             if attempts >= self.max_attempts:
                 self._dead_letter(envelope, message, producer, repr(exc), attempts)
                 return
-            delay = self.retry_delays[min(max(attempts, 1), len(self.retry_delays)) - 1]
+            delay = self.delay_for(attempts)
             log.warning(
                 "consumer %s failed on %s (attempt %d), retry in %.1fs: %r", self.plugin, event.id, attempts, delay, exc
             )
@@ -223,6 +223,10 @@ class ConsumerRunner:
             headers = {ATTEMPTS_HEADER: attempts, ERROR_HEADER: repr(exc)[:500]}
             self._retry_later(envelope, headers, delay, producer, event.id)
         message.ack()
+
+    def delay_for(self, attempts: int) -> float:
+        """The wait before the next try after ``attempts`` failures: the delays in turn, the last one repeating."""
+        return self.retry_delays[min(max(attempts, 1), len(self.retry_delays)) - 1]
 
     def queue_names(self) -> list[str]:
         """Every queue this runner declares (for the queue registry and ``plugins prune``)."""
