@@ -128,7 +128,7 @@ class Kernel:
     async def stop(self) -> None:
         if self._key_refresher is not None:
             self._key_refresher.cancel()
-        # Reverse call order: who started last (was called first) stops last.
+        # Reverse call order: the plugin started first stops last.
         for plugin, call in reversed(implementations(self.pm, "eventonight_shutdown")):
             try:
                 await await_me_maybe(call(kernel=self))

@@ -102,9 +102,11 @@ class Orders:
         try:
             await self.transaction(lambda store, uow: self._confirm(store, uow, order, event.title))
         except Exception as exc:
-            if self.is_duplicate(exc):  # the twin request won: its order stands, with these very holds
-                return await self.read(lambda store, _: store.order(order_id)), False
+            # Either way our holds go back. A twin request that won committed its order with its
+            # holds turned sold in the same transaction, so what is still held under this id is ours.
             await self._release(order)
+            if self.is_duplicate(exc):
+                return await self.read(lambda store, _: store.order(order_id)), False
             raise
         return order, True
 
