@@ -5,7 +5,8 @@ new virtualenv, starts the platform there, sees the plugin work; uninstalls it
 with pip, starts again, and the plugin is gone while the platform stays
 healthy. The sample plugin (tests/sample_plugin) is the smallest case; the
 examples (examples/badges, examples/badges-newcomer) extend the users plugin,
-consume from the broker and leave a queue that `plugins prune` removes.
+consume from the broker and leave a queue that `plugins prune` removes; they are
+installed beside every built-in plugin.
 """
 
 import json
@@ -151,7 +152,8 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
 
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip"]
-    for source in (ROOT, ROOT / "plugins" / "users"):
+    builtin = sorted(path.parent for path in (ROOT / "plugins").glob("*/setup.cfg"))
+    for source in (ROOT, *builtin):  # the examples are installed beside every built-in plugin
         _run(*pip, "wheel", "--no-deps", "-q", "-w", str(wheels), str(source))
     for example in ("badges", "badges-newcomer"):
         # Built from a copy: a build leaves egg-info beside the sources, and the examples'
@@ -171,7 +173,7 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
     port = free_port()
     env = _env(
         tmp_path, mongodb_uri=mongo_uri, database=database, broker_url=broker_url, port=str(port),
-        exchange=settings.exchange, queue_prefix=settings.queue_prefix,
+        exchange=settings.exchange, queue_prefix=settings.queue_prefix, data_dir=str(tmp_path / "var"),
         users_argon2_time_cost="1", users_argon2_memory_kib="1024", users_argon2_parallelism="1",
     )  # fmt: skip
     eventonight = str(venv / "bin" / "eventonight")
