@@ -60,7 +60,6 @@ class Services:
         self.orders = Orders(
             transaction,
             read,
-            read,
             max_tickets=settings.max_tickets_per_order,
             reservation_seconds=settings.reservation_seconds,
             is_duplicate=is_duplicate,

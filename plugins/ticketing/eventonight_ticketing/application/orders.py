@@ -53,12 +53,9 @@ def fingerprint(event_id: str, lines: list[tuple[str, int]]) -> str:
 
 
 class Orders:
-    def __init__(
-        self, transaction, read, direct, *, max_tickets: int, reservation_seconds: float, is_duplicate
-    ) -> None:
+    def __init__(self, transaction, read, *, max_tickets: int, reservation_seconds: float, is_duplicate) -> None:
         self.transaction = transaction  # work(store, uow) in a retried transaction
-        self.read = read  # work(store, kernel.read)
-        self.direct = direct  # the same, for the single-document writes of reserving
+        self.read = read  # work(store, kernel.read): reads, and the single-document writes of reserving
         self.max_tickets = max_tickets
         self.reservation = timedelta(seconds=reservation_seconds)
         self.is_duplicate = is_duplicate  # is this exception a unique-key violation?
@@ -141,7 +138,7 @@ class Orders:
 
     async def _hold_line(self, order_id: str, line: dict[str, Any], until: datetime, start: int) -> list[list[int]]:
         for _ in range(RESERVE_ATTEMPTS):
-            shards = await self.direct(lambda store, _: store.shards(line["type_id"]))
+            shards = await self.read(lambda store, _: store.shards(line["type_id"]))
             if not shards:  # the type was deleted meanwhile
                 raise SalesClosed(f"{line['name']} is not on sale")
             plan = plan_allocation({s["k"]: s["available"] for s in shards}, line["quantity"], start % len(shards))
@@ -149,7 +146,7 @@ class Orders:
                 raise SoldOut(f"not enough {line['name']} tickets left")
             taken = []
             for k, quantity in plan:
-                if not await self.direct(
+                if not await self.read(
                     lambda store, _, k=k, q=quantity: store.hold(line["type_id"], k, order_id, q, until)
                 ):
                     break
@@ -158,13 +155,13 @@ class Orders:
                 return taken
             # Another buyer took from a shard between the read and the hold: give back, look again.
             for k, _ in taken:
-                await self.direct(lambda store, _, k=k: store.release(line["type_id"], k, order_id))
+                await self.read(lambda store, _, k=k: store.release(line["type_id"], k, order_id))
         raise Busy("tickets are being sold fast; try again in a second")
 
     async def _release(self, order: dict[str, Any]) -> None:
         for line in order["lines"]:
             for k, _ in line.get("allocation", []):
-                await self.direct(lambda store, _, k=k, t=line["type_id"]: store.release(t, k, order["_id"]))
+                await self.read(lambda store, _, k=k, t=line["type_id"]: store.release(t, k, order["_id"]))
 
     async def _confirm(self, store, uow, order: dict[str, Any], event_title: str) -> None:
         await store.add_order(order)  # first: a twin request's insert fails here, before any hold is touched
@@ -208,9 +205,7 @@ class Orders:
         lapsed = await self.read(lambda store, _: store.lapsed_holds(now))
         released = 0
         for type_id, k, order_id in lapsed:
-            released += await self.direct(
-                lambda store, _, t=type_id, k=k, o=order_id: store.release(t, k, o, before=now)
-            )
+            released += await self.read(lambda store, _, t=type_id, k=k, o=order_id: store.release(t, k, o, before=now))
         return released
 
     async def get(self, order_id: str, viewer: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
