@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import logging
+import secrets
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo.errors import DuplicateKeyError
 
 from eventonight.hooks import ScheduledJob, hookimpl
 from eventonight.hooks.http import fragment_from_routes
 from eventonight_ticketing.application.checkins import Checkins
+from eventonight_ticketing.application.checkout import Checkout
 from eventonight_ticketing.application.orders import Orders
 from eventonight_ticketing.application.printing import Printing
-from eventonight_ticketing.application.refunds import RefundRuns, Refunds
+from eventonight_ticketing.application.refunds import RefundPayments, RefundRuns, Refunds
 from eventonight_ticketing.application.ticket_types import TicketTypes
+from eventonight_ticketing.fakestripe import FakeStripe
 from eventonight_ticketing.infrastructure.keys import TicketKeys
 from eventonight_ticketing.infrastructure.store import INDEXES, Store
+from eventonight_ticketing.infrastructure.stripe_provider import StripeProvider
 from eventonight_ticketing.presentation import demo
 from eventonight_ticketing.presentation.consumers import consumers
 from eventonight_ticketing.presentation.handlers import TicketingApi
@@ -29,8 +37,13 @@ from eventonight_ticketing.presentation.schemas import (
 
 HOOK_API_VERSION = 1
 NAME = "ticketing"
-RELEASE_INTERVAL_SECONDS = 15
+EXPIRE_INTERVAL_SECONDS = 15
 REFUND_RUNS_INTERVAL_SECONDS = 5
+REFUNDS_INTERVAL_SECONDS = 10
+RECONCILE_INTERVAL_SECONDS = 300
+FAKE_PREFIX = "/api/ticketing/_fakestripe"
+WEBHOOK_PATH = "/api/ticketing/webhooks/stripe"
+log = logging.getLogger("eventonight.ticketing")
 
 
 class TicketingSettings(BaseSettings):
@@ -44,6 +57,59 @@ class TicketingSettings(BaseSettings):
     # Inventory documents per ticket type; unset: one per 64 tickets, at most 32 (1 is the naive baseline).
     inventory_shards: int | None = Field(default=None, ge=1, le=32)
 
+    # Payments. No Stripe key: "demo", the bundled Stripe-compatible fake, and no money moves.
+    provider: Literal["stripe", "demo"] | None = None
+    stripe_secret_key: SecretStr | None = None
+    # Webhook signing secrets (JSON list): more than one while rotating.
+    stripe_webhook_secrets: list[str] = []
+    # Unset: Stripe itself. Tests point it at the fake.
+    stripe_api_base: str | None = None
+    stripe_timeout_seconds: float = Field(default=20, gt=0)
+    # Where buyers and the provider reach this platform (default: the kernel's public URL).
+    public_base_url: str | None = None
+    # Origins a checkout may send the buyer back to (the platform's own is always allowed).
+    redirect_origins: list[str] = []
+    # How long a paid order holds its tickets while the buyer pays (Stripe: 30 min to 24 h).
+    hold_seconds: float = Field(default=1900, gt=0)
+    # Expiry waits this much longer, for a payment that completed on the last second.
+    expiry_grace_seconds: float = Field(default=120, ge=0)
+    # Unpaid orders one buyer may have for one event at a time (anti-hoarding).
+    max_pending_orders: int = Field(default=2, ge=1)
+    refund_retry_base_seconds: float = Field(default=60, gt=0)
+    refund_max_attempts: int = Field(default=10, ge=1)
+
+
+class TicketingConfigError(RuntimeError):
+    """The payment settings contradict each other: the platform does not start with them."""
+
+
+def _local(url: str) -> bool:
+    return urlsplit(url).hostname in ("localhost", "127.0.0.1", "::1")
+
+
+def payment_provider(settings: TicketingSettings, public_base: str) -> tuple[StripeProvider, FakeStripe | None]:
+    """The provider the settings ask for, and the fake when it is the demo's."""
+    key = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else None
+    mode = settings.provider or ("stripe" if key else "demo")
+    if mode == "demo" and key:
+        raise TicketingConfigError("EVENTONIGHT_TICKETING_PROVIDER=demo and a Stripe key are both set: choose one")
+    if mode == "stripe":
+        if not key:
+            raise TicketingConfigError(
+                "EVENTONIGHT_TICKETING_PROVIDER=stripe needs EVENTONIGHT_TICKETING_STRIPE_SECRET_KEY"
+            )
+        if not settings.stripe_webhook_secrets:
+            raise TicketingConfigError("Stripe needs EVENTONIGHT_TICKETING_STRIPE_WEBHOOK_SECRETS (a JSON list)")
+        if not public_base.startswith("https://") and not _local(public_base):
+            raise TicketingConfigError("EVENTONIGHT_TICKETING_PUBLIC_BASE_URL must be https:// with real payments")
+        provider = StripeProvider(key, settings.stripe_webhook_secrets, settings.stripe_api_base,
+                                  settings.stripe_timeout_seconds)  # fmt: skip
+        return provider, None
+    secret = "whsec_demo_" + secrets.token_hex(16)
+    fake = FakeStripe(secret, webhook_url=public_base + WEBHOOK_PATH, public_url=public_base + FAKE_PREFIX)
+    provider = StripeProvider("sk_test_demo", [secret], public_base + FAKE_PREFIX, settings.stripe_timeout_seconds)
+    return provider, fake
+
 
 def is_duplicate(exc: BaseException) -> bool:
     return isinstance(exc, DuplicateKeyError)
@@ -52,9 +118,18 @@ def is_duplicate(exc: BaseException) -> bool:
 class Services:
     def __init__(self, kernel) -> None:
         settings = kernel.plugin_settings.get(NAME) or TicketingSettings()
+        public_base = (settings.public_base_url or kernel.settings.public_url).rstrip("/")
+        self.provider, self.fake = payment_provider(settings, public_base)
         transaction, read = kernel.runners(Store)
         self.types = TicketTypes(transaction, read, settings.max_tickets_per_order, settings.inventory_shards)
-        self.refunds = Refunds(transaction, buyer_cutoff_hours=settings.buyer_refund_cutoff_hours)
+        self.payments = RefundPayments(
+            transaction,
+            read,
+            self.provider,
+            retry_base_seconds=settings.refund_retry_base_seconds,
+            max_attempts=settings.refund_max_attempts,
+        )
+        self.refunds = Refunds(transaction, self.payments, buyer_cutoff_hours=settings.buyer_refund_cutoff_hours)
         self.keys = TicketKeys(kernel.read)
         self.checkins = Checkins(transaction, read, self.keys, is_duplicate)
         self.orders = Orders(
@@ -62,10 +137,23 @@ class Services:
             read,
             max_tickets=settings.max_tickets_per_order,
             reservation_seconds=settings.reservation_seconds,
+            hold_seconds=settings.hold_seconds,
+            grace_seconds=settings.expiry_grace_seconds,
+            max_pending=settings.max_pending_orders,
             is_duplicate=is_duplicate,
         )
+        self.checkout = Checkout(
+            transaction,
+            read,
+            self.provider,
+            self.orders,
+            self.payments,
+            public_base_url=public_base,
+            redirect_origins=settings.redirect_origins,
+            grace_seconds=settings.expiry_grace_seconds,
+        )
         self.printing = Printing(read, self.orders, self.checkins)
-        self.refund_runs = RefundRuns(self.refunds, transaction, read)
+        self.refund_runs = RefundRuns(self.refunds, transaction, read, self.checkout.expire)
 
 
 def services(kernel) -> Services:
@@ -84,7 +172,22 @@ def eventonight_indexes():
 
 @hookimpl
 async def eventonight_startup(kernel):
-    await services(kernel).keys.load()
+    found = services(kernel)
+    await found.keys.load()
+    if found.fake is not None:
+        await found.fake.start()
+        log.warning(
+            "DEMO PAYMENTS - no money moves: checkouts go to the bundled Stripe fake at %s/pay/<session>; "
+            "set EVENTONIGHT_TICKETING_STRIPE_SECRET_KEY for real payments",
+            found.fake.public_url,
+        )
+
+
+@hookimpl
+async def eventonight_shutdown(kernel):
+    found = services(kernel)
+    if found.fake is not None:
+        await found.fake.stop()
 
 
 @hookimpl
@@ -101,7 +204,9 @@ def eventonight_commands():
 
 @hookimpl
 def eventonight_routes(kernel):
-    return TicketingApi(services(kernel)).routes()
+    found = services(kernel)
+    fake = found.fake.routes(FAKE_PREFIX) if found.fake is not None else []
+    return TicketingApi(found).routes() + fake
 
 
 @hookimpl
@@ -114,7 +219,13 @@ def eventonight_openapi(kernel):
             "create_type": "New ticket type (event hosts): price in minor units, ISO 4217 currency, capacity",
             "update_type": "Change a ticket type (hosts); capacity cannot go below what is sold or held",
             "delete_type": "Delete a ticket type nothing was sold of (otherwise archive it)",
-            "place_order": "Order tickets (header Idempotency-Key required: the same key gives the same order)",
+            "place_order": "Order tickets (header Idempotency-Key required: the same key gives the same order). "
+            "Free orders are PAID at once; paid ones are PENDING with a checkoutUrl to pay at before expiresAt",
+            "resume_checkout": "The checkout of a PENDING order again (after a lost answer or a reload): the same session",
+            "cancel_order": "Give up a PENDING order (its buyer): the checkout is closed and the tickets go back",
+            "stripe_webhook": "Stripe webhook (signed): the platform fetches the object again and acts on what it says",
+            "checkout_return": "Where the payment page sends the buyer back: says where to look, changes nothing",
+            "order_refunds": "Refunds of an order and how far each got (its buyer or the event's hosts)",
             "get_order": "An order with its tickets (its buyer or the event's hosts)",
             "my_orders": "The caller's orders, newest first",
             "my_tickets": "The caller's tickets (query: eventId)",
@@ -148,15 +259,23 @@ def eventonight_consumers(kernel):
 
 @hookimpl
 def eventonight_scheduled_jobs(kernel):
-    async def release_holds(kernel):
-        await services(kernel).orders.release_lapsed()
+    async def expire(kernel):
+        await services(kernel).checkout.expire_due()
 
     async def refund_runs(kernel):
         await services(kernel).refund_runs.tick()
 
+    async def refunds(kernel):
+        await services(kernel).payments.tick()
+
+    async def reconcile(kernel):
+        await services(kernel).checkout.reconcile()
+
     return [
-        ScheduledJob("ticketing.release-holds", RELEASE_INTERVAL_SECONDS, release_holds),
+        ScheduledJob("ticketing.expire", EXPIRE_INTERVAL_SECONDS, expire),
         ScheduledJob("ticketing.refund-runs", REFUND_RUNS_INTERVAL_SECONDS, refund_runs),
+        ScheduledJob("ticketing.refunds", REFUNDS_INTERVAL_SECONDS, refunds),
+        ScheduledJob("ticketing.reconcile", RECONCILE_INTERVAL_SECONDS, reconcile),
     ]
 
 

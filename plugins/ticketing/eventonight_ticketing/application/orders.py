@@ -18,14 +18,15 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 from eventonight_ticketing.domain import events as de
 from eventonight_ticketing.domain.model import (
     PAID,
+    PENDING,
     VALID,
     Busy,
     Conflict,
     DomainError,
     NotFound,
-    PaymentsUnavailable,
     SalesClosed,
     SoldOut,
+    TooManyPending,
     check_lines,
     plan_allocation,
 )
@@ -53,17 +54,41 @@ def fingerprint(event_id: str, lines: list[tuple[str, int]]) -> str:
 
 
 class Orders:
-    def __init__(self, transaction, read, *, max_tickets: int, reservation_seconds: float, is_duplicate) -> None:
+    def __init__(
+        self,
+        transaction,
+        read,
+        *,
+        max_tickets: int,
+        reservation_seconds: float,
+        hold_seconds: float,
+        grace_seconds: float,
+        max_pending: int,
+        is_duplicate,
+    ) -> None:
         self.transaction = transaction  # work(store, uow) in a retried transaction
         self.read = read  # work(store, kernel.read): reads, and the single-document writes of reserving
         self.max_tickets = max_tickets
         self.reservation = timedelta(seconds=reservation_seconds)
+        self.hold = timedelta(seconds=hold_seconds)
+        self.grace = timedelta(seconds=grace_seconds)
+        self.max_pending = max_pending
         self.is_duplicate = is_duplicate  # is this exception a unique-key violation?
 
     async def place(
-        self, user_id: str, event_id: str, requested: list[tuple[str, int]], client_key: str
+        self,
+        user_id: str,
+        event_id: str,
+        requested: list[tuple[str, int]],
+        client_key: str,
+        urls: dict[str, str] | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """The order and whether this call created it (False: the key was used before, same order back)."""
+        """The order and whether this call created it (False: the key was used before, same order back).
+
+        A free order is PAID at once; a paid one is PENDING, holding its tickets
+        until ``expires_at`` while the buyer pays (``urls``: where the provider
+        sends them back).
+        """
         if not client_key or len(client_key) > MAX_KEY_LENGTH or not client_key.isprintable():
             raise DomainError(f"send an Idempotency-Key header of 1-{MAX_KEY_LENGTH} printable characters")
         lines = check_lines(requested, self.max_tickets)
@@ -78,29 +103,38 @@ class Orders:
         if len(currencies) > 1:
             raise DomainError("one order pays in one currency", field="lines")
         total = sum(types[t].price_minor * q for t, q in lines)
-        if total:
-            raise PaymentsUnavailable("paid tickets cannot be bought yet: this version sells free tickets only")
+        now = _now()
         order = {
             "_id": order_id,
             "user_id": user_id,
             "event_id": event_id,
             "client_key": client_key,
             "fingerprint": print_,
-            "status": PAID,
+            "status": PAID if not total else PENDING,
             "lines": [
                 {"type_id": t, "name": types[t].name, "quantity": q, "unit_price_minor": types[t].price_minor}
                 for t, q in lines
             ],
             "currency": currencies.pop(),
             "total_minor": total,
-            "created_at": _now(),
+            "refunded_minor": 0,
+            "created_at": now,
+            "history": [{"at": now, "status": PAID if not total else PENDING, "source": "buyer"}],
         }
-        await self._reserve(order)
+        if total:
+            if await self.read(lambda store, _: store.pending_count(user_id, event_id)) >= self.max_pending:
+                raise TooManyPending(f"you already have {self.max_pending} unpaid orders for this event; "
+                                     "pay or cancel one first")  # fmt: skip
+            order |= {"expires_at": now + self.hold, "processing": False, "session_id": None,
+                      "checkout_url": None, **(urls or {})}  # fmt: skip
+        # A paid order's hold outlives its expiry by the grace period: the expiry job releases it first.
+        await self._reserve(order, until=order["expires_at"] + self.grace if total else now + self.reservation)
+        work = self._open if total else self._confirm_free
         try:
-            await self.transaction(lambda store, uow: self._confirm(store, uow, order, event.title))
+            await self.transaction(lambda store, uow: work(store, uow, order, event.title))
         except Exception as exc:
             # Either way our holds go back. A twin request that won committed its order with its
-            # holds turned sold in the same transaction, so what is still held under this id is ours.
+            # holds in the same transaction, so what is still held under this id is ours.
             await self._release(order)
             if self.is_duplicate(exc):
                 return await self.read(lambda store, _: store.order(order_id)), False
@@ -126,8 +160,7 @@ class Orders:
             types[type_id] = ticket_type
         return event, types
 
-    async def _reserve(self, order: dict[str, Any]) -> None:
-        until = _now() + self.reservation
+    async def _reserve(self, order: dict[str, Any], until: datetime) -> None:
         start = int(order["_id"][:8], 16)
         try:
             for line in order["lines"]:
@@ -163,48 +196,33 @@ class Orders:
             for k, _ in line.get("allocation", []):
                 await self.read(lambda store, _, k=k, t=line["type_id"]: store.release(t, k, order["_id"]))
 
-    async def _confirm(self, store, uow, order: dict[str, Any], event_title: str) -> None:
+    async def _open(self, store, uow, order: dict[str, Any], _title: str) -> None:
+        # The expiry job releases holds of orders that never appeared once expires_at + grace passed;
+        # an order committed after expires_at could find its holds gone, so it is refused instead.
+        if _now() >= order["expires_at"]:
+            raise Conflict("the reservation ran out before the order was placed; order again")
+        await store.add_order(order)
+        if await store.pending_count(order["user_id"], order["event_id"]) > self.max_pending:
+            raise TooManyPending(f"you already have {self.max_pending} unpaid orders for this event")
+
+    async def _confirm_free(self, store, uow, order: dict[str, Any], event_title: str) -> None:
         await store.add_order(order)  # first: a twin request's insert fails here, before any hold is touched
-        for line in order["lines"]:
-            for k, quantity in line["allocation"]:
-                if not await store.sell_hold(line["type_id"], k, order["_id"], quantity):
-                    raise Conflict("the reservation ran out before the order was confirmed; order again")
-        tickets = [
-            {
-                "_id": uuid4().hex,
-                "order_id": order["_id"],
-                "event_id": order["event_id"],
-                "type_id": line["type_id"],
-                "user_id": order["user_id"],
-                "price_minor": line["unit_price_minor"],
-                "currency": order["currency"],
-                "status": VALID,
-                "secret_rev": 0,
-                "created_at": order["created_at"],
-            }
-            for line in order["lines"]
-            for _ in range(line["quantity"])
-        ]
-        await store.add_tickets(tickets)
-        await uow.record(
-            de.ORDER_CONFIRMED,
-            {
-                "orderId": order["_id"],
-                "userId": order["user_id"],
-                "eventId": order["event_id"],
-                "eventTitle": event_title,
-                "ticketCount": len(tickets),
-                "totalMinor": order["total_minor"],
-                "currency": order["currency"],
-            },
-        )
+        if not await issue_tickets(store, uow, order, event_title):
+            raise Conflict("the reservation ran out before the order was confirmed; order again")
 
     async def release_lapsed(self) -> int:
-        """Give back holds whose reservation time ran out (their order never committed)."""
+        """Give back holds whose time ran out and whose order never committed or is over.
+
+        Holds of PENDING orders are left to the expiry job (which asks the
+        provider first) and to a delayed payment still on its way.
+        """
         now = _now()
         lapsed = await self.read(lambda store, _: store.lapsed_holds(now))
         released = 0
         for type_id, k, order_id in lapsed:
+            order = await self.read(lambda store, _, o=order_id: store.order(o))
+            if order is not None and order["status"] == PENDING:
+                continue
             released += await self.read(lambda store, _, t=type_id, k=k, o=order_id: store.release(t, k, o, before=now))
         return released
 
@@ -221,6 +239,9 @@ class Orders:
             return order, tickets
 
         return await self.read(work)
+
+    async def refunds_of(self, order_id: str) -> list[dict[str, Any]]:
+        return await self.read(lambda store, _: store.refunds_of_order(order_id))
 
     async def of_user(self, user_id: str, limit: int, offset: int):
         return await self.read(lambda store, _: store.orders_of(user_id, limit, offset))
@@ -242,6 +263,51 @@ class Orders:
         return await self.read(work)
 
 
+async def issue_tickets(store, uow, order: dict[str, Any], event_title: str, *, holds_only: bool = True) -> bool:
+    """Sell what the order holds, issue its tickets and record ``ticketing.order.confirmed``.
+
+    False when a hold is gone and ``holds_only``; otherwise a missing hold is
+    taken from what is available (a payment that outlived its hold), and False
+    means it was not there either: the caller refunds instead.
+    """
+    for line in order["lines"]:
+        for k, quantity in line.get("allocation", []):
+            if await store.sell_hold(line["type_id"], k, order["_id"], quantity):
+                continue
+            if holds_only or not await store.sell_from_available(line["type_id"], quantity):
+                return False
+    tickets = [
+        {
+            "_id": uuid4().hex,
+            "order_id": order["_id"],
+            "event_id": order["event_id"],
+            "type_id": line["type_id"],
+            "user_id": order["user_id"],
+            "price_minor": line["unit_price_minor"],
+            "currency": order["currency"],
+            "status": VALID,
+            "secret_rev": 0,
+            "created_at": _now(),
+        }
+        for line in order["lines"]
+        for _ in range(line["quantity"])
+    ]
+    await store.add_tickets(tickets)
+    await uow.record(
+        de.ORDER_CONFIRMED,
+        {
+            "orderId": order["_id"],
+            "userId": order["user_id"],
+            "eventId": order["event_id"],
+            "eventTitle": event_title,
+            "ticketCount": len(tickets),
+            "totalMinor": order["total_minor"],
+            "currency": order["currency"],
+        },
+    )
+    return True
+
+
 def order_view(order: dict[str, Any], tickets: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     view = {
         "id": order["_id"],
@@ -256,7 +322,11 @@ def order_view(order: dict[str, Any], tickets: list[dict[str, Any]] | None = Non
         "totalMinor": order["total_minor"],
         "total": display(order["total_minor"], order["currency"]),
         "createdAt": order["created_at"],
+        "refundedMinor": order.get("refunded_minor", 0),
     }  # fmt: skip
+    if order["status"] == PENDING:
+        view |= {"expiresAt": order["expires_at"], "checkoutUrl": order.get("checkout_url"),
+                 "paymentProcessing": bool(order.get("processing"))}  # fmt: skip
     if tickets is not None:
         view["tickets"] = [ticket_view(t) for t in tickets]
     return view

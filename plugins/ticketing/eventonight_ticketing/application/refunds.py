@@ -1,9 +1,12 @@
 """Giving tickets back: by the buyer within the policy, by the event's hosts any time, by the system.
 
-Free orders move no money: their tickets are cancelled, the inventory takes
-them back and the order becomes ``PARTIALLY_REFUNDED`` or ``REFUNDED``, with
-``ticketing.order.changed`` or ``ticketing.order.cancelled`` in the same
-transaction. (Money refunds of paid orders come with the payment provider.)
+Tickets are cancelled, the inventory takes them back and the order becomes
+``PARTIALLY_REFUNDED`` or ``REFUNDED``, with ``ticketing.order.changed`` or
+``ticketing.order.cancelled`` in the same transaction. For a paid order that
+transaction also writes a refund record (``created``) and
+``ticketing.refund.created``: the money goes back through the provider after
+the commit, first at once (best effort), then by the ``ticketing.refunds`` job
+with back-off, under an idempotency key of the refund, so it is paid out once.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from eventonight_ticketing.domain import events as de
 from eventonight_ticketing.domain.model import (
@@ -23,8 +27,8 @@ from eventonight_ticketing.domain.model import (
     DomainError,
     Forbidden,
     NotFound,
-    PaymentsUnavailable,
 )
+from eventonight_ticketing.domain.payments import ProviderRefund, ProviderRefused, ProviderUnavailable
 
 BUYER, HOST, SYSTEM = "buyer", "host", "system"
 USED = "USED"
@@ -34,9 +38,117 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+async def new_refund(
+    store,
+    uow,
+    order: dict[str, Any],
+    amount: int,
+    ticket_ids: list[str],
+    reason: str,
+    source: str,
+    *,
+    payment_intent_id: str | None = None,
+    currency: str | None = None,
+) -> str:
+    """Record money owed back (state ``created``) and ``ticketing.refund.created``; the id of the refund."""
+    refund = {
+        "_id": uuid4().hex, "order_id": order["_id"], "user_id": order["user_id"], "event_id": order["event_id"],
+        "payment_intent_id": payment_intent_id or order.get("payment_intent_id"), "ticket_ids": ticket_ids,
+        "amount_minor": amount, "currency": currency or order["currency"], "reason": reason, "source": source,
+        "state": "created", "provider_refund_id": None, "attempts": 0, "next_attempt_at": _now(),
+        "created_at": _now(),
+    }  # fmt: skip
+    await store.add_refund(refund)
+    await uow.record(de.REFUND_CREATED, refund_payload(refund))
+    return refund["_id"]
+
+
+def refund_payload(refund: dict[str, Any]) -> dict[str, Any]:
+    return {"refundId": refund["_id"], "orderId": refund["order_id"], "userId": refund["user_id"],
+            "eventId": refund["event_id"], "amountMinor": refund["amount_minor"], "currency": refund["currency"],
+            "reason": refund["reason"]}  # fmt: skip
+
+
+class RefundPayments:
+    """Pays refunds out through the provider: once per refund (its id is the idempotency key), with back-off."""
+
+    def __init__(self, transaction, read, provider, *, retry_base_seconds: float, max_attempts: int) -> None:
+        self.transaction = transaction
+        self.read = read
+        self.provider = provider
+        self.retry_base = retry_base_seconds
+        self.max_attempts = max_attempts
+
+    async def push(self, refund: dict[str, Any]) -> None:
+        if refund["state"] != "created":
+            return
+        params = {"payment_intent": refund["payment_intent_id"], "amount": refund["amount_minor"],
+                  "metadata": {"orderId": refund["order_id"], "refundId": refund["_id"]}}  # fmt: skip
+        try:
+            answer = await self.provider.create_refund(params, f"etn-rf-{refund['_id']}")
+        except (ProviderUnavailable, ProviderRefused) as exc:
+            error = exc
+            await self.transaction(lambda store, uow: self._failed_attempt(store, uow, refund, error))
+            return
+        await self.transaction(lambda store, uow: self._settle(store, uow, refund["_id"], answer, ("created",)))
+
+    async def _failed_attempt(self, store, uow, refund: dict[str, Any], exc: Exception) -> None:
+        attempts = refund["attempts"] + 1
+        if attempts >= self.max_attempts or isinstance(exc, ProviderRefused):
+            if await store.set_refund(refund["_id"], "created", {"state": "failed", "attempts": attempts,
+                                                                  "error": str(exc)}):  # fmt: skip
+                await uow.record(de.REFUND_FAILED, refund_payload(refund))
+            return
+        later = _now() + timedelta(seconds=self.retry_base * 2 ** (attempts - 1))
+        await store.set_refund(refund["_id"], "created", {"attempts": attempts, "next_attempt_at": later,
+                                                          "error": str(exc)})  # fmt: skip
+
+    async def _settle(self, store, uow, refund_id: str, answer: ProviderRefund, states: tuple[str, ...]) -> None:
+        refund = await store.refund(refund_id)
+        if refund is None or refund["state"] not in states:
+            return
+        state = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(answer.status, "pending")
+        if state == refund["state"]:
+            return
+        if await store.set_refund(refund_id, refund["state"], {"state": state, "provider_refund_id": answer.id}):
+            if state == "succeeded":
+                await uow.record(de.REFUND_SUCCEEDED, refund_payload(refund))
+            elif state == "failed":
+                await uow.record(de.REFUND_FAILED, refund_payload(refund))
+
+    async def apply(self, answer: ProviderRefund) -> None:
+        """A refund as the provider reports it now (webhook or reconciliation)."""
+        if answer.refund_id:
+            await self.transaction(
+                lambda store, uow: self._settle(store, uow, answer.refund_id, answer, ("created", "pending"))
+            )
+
+    async def check_pending(self) -> int:
+        pending = await self.read(lambda store, _: store.refunds_in("pending", 500))
+        for refund in pending:
+            try:
+                await self.apply(await self.provider.retrieve_refund(refund["provider_refund_id"]))
+            except (ProviderUnavailable, ProviderRefused):
+                break
+        return len(pending)
+
+    async def tick(self) -> int:
+        """The ``ticketing.refunds`` job: refunds whose next attempt is due."""
+        due = await self.read(lambda store, _: store.refunds_due(_now(), 500))
+        for refund in due:
+            await self.push(refund)
+        return len(due)
+
+    async def push_order(self, order_id: str) -> None:
+        """Right after a refund commits: try to pay it out now (the job retries whatever fails)."""
+        for refund in await self.read(lambda store, _: store.refunds_of_order(order_id)):
+            await self.push(refund)
+
+
 class Refunds:
-    def __init__(self, transaction, *, buyer_cutoff_hours: float) -> None:
+    def __init__(self, transaction, payments: RefundPayments, *, buyer_cutoff_hours: float) -> None:
         self.transaction = transaction  # work(store, uow) in a retried transaction
+        self.payments = payments
         self.cutoff = timedelta(hours=buyer_cutoff_hours)
 
     async def request(self, order_id: str, caller: str, ticket_ids: list[str] | None, reason: str) -> dict[str, Any]:
@@ -49,7 +161,9 @@ class Refunds:
             await self.cancel(store, uow, order, ticket_ids, reason, HOST if host else BUYER)
             return await store.order(order_id)
 
-        return await self.transaction(work)
+        order = await self.transaction(work)
+        await self.payments.push_order(order_id)
+        return order
 
     async def cancel(self, store, uow, order, ticket_ids, reason: str, source: str, *, force: bool = False) -> int:
         """Cancel ``ticket_ids`` of ``order`` (None: all its valid tickets); how many were cancelled.
@@ -58,8 +172,6 @@ class Refunds:
         """
         if order["status"] not in REFUNDABLE_STATUSES:
             raise Conflict(f"a {order['status']} order has nothing to refund")
-        if order["total_minor"]:
-            raise PaymentsUnavailable("refunds of paid orders come with the payment provider")
         tickets = {t["_id"]: t for t in await store.tickets_of_order(order["_id"])}
         takeable = (VALID, USED) if force else (VALID,)
         valid = [t for t in tickets.values() if t["status"] in takeable]
@@ -86,8 +198,12 @@ class Refunds:
         left = sum(1 for t in tickets.values() if t["status"] in (VALID, USED)) - len(valid)
         status = PARTIALLY_REFUNDED if left else REFUNDED
         history = {"at": now, "status": status, "tickets": len(valid), "reason": reason, "source": source}
-        if not await store.transition(order["_id"], order["status"], status, history):
+        amount = sum(t["price_minor"] for t in valid)
+        refunded = order.get("refunded_minor", 0) + amount
+        if not await store.transition(order["_id"], order["status"], status, history, refunded_minor=refunded):
             raise Conflict("the order changed meanwhile; try again")
+        if amount:
+            await new_refund(store, uow, order, amount, [t["_id"] for t in valid], reason, source)
         base = {"orderId": order["_id"], "userId": order["user_id"], "eventId": order["event_id"]}
         if left:
             await uow.record(de.ORDER_CHANGED, {**base, "ticketCount": left, "cancelledCount": len(valid)})
@@ -121,21 +237,27 @@ class Refunds:
 class RefundRuns:
     """Works off the refund runs of cancelled events, a few orders per tick, each in its own transaction."""
 
-    def __init__(self, refunds: Refunds, transaction, read, batch: int = 50) -> None:
+    def __init__(self, refunds: Refunds, transaction, read, expire, batch: int = 50) -> None:
         self.refunds = refunds
         self.transaction = transaction
         self.read = read
+        self.expire = expire  # expire(order_id, reason, actor): unpaid orders of the event end too
         self.batch = batch
 
     async def tick(self) -> int:
         done = 0
         for run in await self.read(lambda store, _: store.open_refund_runs()):
-            orders = await self.read(lambda store, _, e=run["_id"]: store.refundable_orders_of_event(e, self.batch))
-            if not orders:
-                await self.transaction(lambda store, _, e=run["_id"]: store.finish_refund_run(e))
+            event_id = run["_id"]
+            pending = await self.read(lambda store, _, e=event_id: store.pending_orders_of_event(e, self.batch))
+            for order in pending:
+                await self.expire(order["_id"], f"event_{run['reason']}", SYSTEM)
+            orders = await self.read(lambda store, _, e=event_id: store.refundable_orders_of_event(e, self.batch))
+            if not orders and not pending:
+                await self.transaction(lambda store, _, e=event_id: store.finish_refund_run(e))
                 continue
             for order in orders:
                 done += await self.transaction(lambda store, uow, o=order, r=run: self._refund(store, uow, o, r))
+                await self.refunds.payments.push_order(order["_id"])
         return done
 
     async def _refund(self, store, uow, order: dict[str, Any], run: dict[str, Any]) -> int:

@@ -3,6 +3,10 @@
 ORDER_CONFIRMED = "ticketing.order.confirmed"
 ORDER_CANCELLED = "ticketing.order.cancelled"
 ORDER_CHANGED = "ticketing.order.changed"
+ORDER_EXPIRED = "ticketing.order.expired"
+REFUND_CREATED = "ticketing.refund.created"
+REFUND_SUCCEEDED = "ticketing.refund.succeeded"
+REFUND_FAILED = "ticketing.refund.failed"
 PRICES_CHANGED = "ticketing.prices.changed"
 TICKET_CHECKED_IN = "ticketing.ticket.checked_in"
 

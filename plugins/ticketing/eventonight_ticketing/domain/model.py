@@ -8,13 +8,18 @@ from math import ceil
 
 from eventonight.hooks.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401 - re-exported
 from eventonight_ticketing.domain.money import check_price, currency_code
+from eventonight_ticketing.domain.orders import (  # noqa: F401 - the statuses, re-exported
+    EXPIRED,
+    PAID,
+    PARTIALLY_REFUNDED,
+    PENDING,
+    REFUNDED,
+)
+from eventonight_ticketing.domain.orders import REFUNDABLE as REFUNDABLE_STATUSES  # noqa: F401
 
 PUBLISHED = "PUBLISHED"
 ACTIVE, HIDDEN, ARCHIVED = "ACTIVE", "HIDDEN", "ARCHIVED"
 TYPE_STATUSES = (ACTIVE, HIDDEN, ARCHIVED)
-PAID, PARTIALLY_REFUNDED, REFUNDED = "PAID", "PARTIALLY_REFUNDED", "REFUNDED"
-#: Orders that still hold valid tickets.
-REFUNDABLE_STATUSES = (PAID, PARTIALLY_REFUNDED)
 VALID, CANCELLED = "VALID", "CANCELLED"
 MAX_NAME = 60
 MAX_DESCRIPTION = 2000
@@ -38,10 +43,8 @@ class SalesClosed(Conflict):
     """The event is not on sale (not published, cancelled, over, or outside the type's window)."""
 
 
-class PaymentsUnavailable(DomainError):
-    """Paid orders need the payment provider, which this version does not have yet (501)."""
-
-    status = 501
+class TooManyPending(Conflict):
+    """The buyer already has the most unpaid orders for this event that one may hold (anti-hoarding)."""
 
 
 def shard_count(capacity: int) -> int:

@@ -12,10 +12,20 @@ that no ODM expresses. Shapes:
   always ``available + Σ holds.qty + sold == capacity``.
 - ``ticketing_orders``: ``_id`` (derived from user and Idempotency-Key), ``user_id``, ``event_id``,
   ``client_key``, ``fingerprint``, ``status``, ``lines`` [{type_id, name, quantity,
-  unit_price_minor, allocation [[k, qty]]}], ``currency``, ``total_minor``, ``created_at``.
+  unit_price_minor, allocation [[k, qty]]}], ``currency``, ``total_minor``, ``created_at``; paid
+  orders also ``expires_at``, ``session_id``, ``checkout_url``, ``processing``, ``payment_intent_id``,
+  ``success_url``, ``cancel_url``, ``refunded_minor``, ``history``.
 - ``ticketing_tickets``: ``_id``, ``order_id``, ``event_id``, ``type_id``, ``user_id``,
   ``price_minor``, ``currency``, ``status`` (VALID, USED, CANCELLED), ``secret_rev``,
   ``checked_in`` {at, gate, by}, ``changed_at``, ``created_at``.
+- ``ticketing_payments``: ``_id`` (the provider's checkout session id), ``order_id``, ``provider``,
+  ``amount_minor``, ``currency``, ``state`` (open, processing, succeeded, failed, expired, refunded),
+  ``payment_intent_id``, ``created_at``, ``updated_at``.
+- ``ticketing_refunds``: ``_id``, ``order_id``, ``user_id``, ``event_id``, ``payment_intent_id``,
+  ``ticket_ids``, ``amount_minor``, ``currency``, ``reason``, ``source``, ``state`` (created, pending,
+  succeeded, failed), ``provider_refund_id``, ``attempts``, ``next_attempt_at``, ``created_at``.
+- ``ticketing_webhook_events``: ``_id`` (the provider's event id), ``type``, ``object_id``,
+  ``received_at``, ``processed_at``; forgotten after 30 days.
 - ``ticketing_refund_runs``: ``_id`` (event id), ``reason``, ``started_at``, ``finished_at``,
   ``orders`` and ``tickets`` (how many were refunded so far): one run per cancelled event.
 - ``ticketing_checkins``: ``_id`` (the scan id), ``event_id``, ``ticket_id``, ``by``, ``gate``,
@@ -29,12 +39,15 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from eventonight_ticketing.domain.model import REFUNDABLE_STATUSES, EventCopy, TicketType
+from eventonight_ticketing.domain.model import REFUNDABLE_STATUSES, EventCopy, TicketType, plan_allocation
 
 P = "ticketing_"
 EVENTS, TYPES, INVENTORY, ORDERS, TICKETS, CHECKINS, REFUND_RUNS = (
     P + n for n in ("events", "ticket_types", "inventory", "orders", "tickets", "checkins", "refund_runs")
 )
+PAYMENTS, REFUNDS, WEBHOOKS = (P + n for n in ("payments", "refunds", "webhook_events"))
+#: Longer than Stripe retries a webhook (three days), so a late duplicate is still recognised.
+WEBHOOK_MEMORY_SECONDS = 30 * 24 * 3600
 
 INDEXES = {
     TYPES: [IndexModel([("event_id", 1), ("status", 1)], name="by_event")],
@@ -42,7 +55,17 @@ INDEXES = {
     ORDERS: [
         IndexModel([("user_id", 1), ("created_at", -1)], name="by_user"),
         IndexModel([("event_id", 1), ("status", 1)], name="by_event"),
+        IndexModel([("status", 1), ("expires_at", 1)], name="by_expiry"),
     ],
+    PAYMENTS: [
+        IndexModel([("order_id", 1)], name="by_order"),
+        IndexModel([("state", 1), ("created_at", 1)], name="by_state"),
+    ],
+    REFUNDS: [
+        IndexModel([("state", 1), ("next_attempt_at", 1)], name="due"),
+        IndexModel([("order_id", 1)], name="by_order"),
+    ],
+    WEBHOOKS: [IndexModel([("received_at", 1)], name="forget", expireAfterSeconds=WEBHOOK_MEMORY_SECONDS)],
     TICKETS: [
         IndexModel([("user_id", 1), ("event_id", 1)], name="by_user"),
         IndexModel([("order_id", 1)], name="by_order"),
@@ -240,12 +263,102 @@ class Store:
         )
         return result.modified_count == len(ticket_ids)
 
-    async def transition(self, order_id: str, current: str, new: str, history: dict[str, Any]) -> bool:
+    async def transition(self, order_id: str, current: str, new: str, history: dict[str, Any], **changes: Any) -> bool:
         """Guarded order transition: applies only from ``current`` (re-applying it changes nothing)."""
         result = await self.data.collection(ORDERS).update_one(
-            {"_id": order_id, "status": current}, {"$set": {"status": new}, "$push": {"history": history}}
+            {"_id": order_id, "status": current},
+            {"$set": {"status": new, **changes}, "$push": {"history": history}},
         )
         return bool(result.modified_count)
+
+    async def update_order(self, order_id: str, status: str, changes: dict[str, Any]) -> bool:
+        """Change fields of an order that is still ``status`` (True if it is, changed or already so)."""
+        result = await self.data.collection(ORDERS).update_one({"_id": order_id, "status": status}, {"$set": changes})
+        return bool(result.matched_count)
+
+    async def pending_count(self, user_id: str, event_id: str) -> int:
+        return await self.data.collection(ORDERS).count_documents(
+            {"user_id": user_id, "event_id": event_id, "status": "PENDING"}
+        )
+
+    async def orders_due(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+        """PENDING orders whose hold ran out before ``before`` (not those waiting for a delayed payment)."""
+        query = {"status": "PENDING", "expires_at": {"$lt": before}, "processing": {"$ne": True}}
+        return await self.data.collection(ORDERS).find(query).sort("expires_at", 1).limit(limit).to_list(None)
+
+    async def processing_orders(self, limit: int) -> list[dict[str, Any]]:
+        query = {"status": "PENDING", "processing": True}
+        return await self.data.collection(ORDERS).find(query).limit(limit).to_list(None)
+
+    async def pending_orders_of_event(self, event_id: str, limit: int) -> list[dict[str, Any]]:
+        query = {"event_id": event_id, "status": "PENDING"}
+        return await self.data.collection(ORDERS).find(query).limit(limit).to_list(None)
+
+    async def sell_from_available(self, type_id: str, quantity: int) -> bool:
+        """Sell ``quantity`` straight from what is available (a payment that came after its hold)."""
+        shards = await self.shards(type_id)
+        plan = plan_allocation({s["k"]: s["available"] for s in shards}, quantity, 0) if shards else None
+        if plan is None:
+            return False
+        for k, take in plan:
+            result = await self.data.collection(INVENTORY).update_one(
+                {"_id": f"{type_id}:{k}", "available": {"$gte": take}}, {"$inc": {"available": -take, "sold": take}}
+            )
+            if not result.modified_count:
+                raise RuntimeError("inventory changed under a transaction")  # re-run by the transaction
+        return True
+
+    # -- payments, refunds, webhooks ----------------------------------------
+    async def add_payment(self, payment: dict[str, Any]) -> None:
+        await self.data.collection(PAYMENTS).insert_one(payment)
+
+    async def payment(self, session_id: str) -> dict[str, Any] | None:
+        return await self.data.collection(PAYMENTS).find_one({"_id": session_id})
+
+    async def set_payment(self, session_id: str, states: tuple[str, ...], changes: dict[str, Any]) -> bool:
+        """Guarded: only a payment in one of ``states`` changes."""
+        result = await self.data.collection(PAYMENTS).update_one(
+            {"_id": session_id, "state": {"$in": list(states)}},
+            {"$set": {**changes, "updated_at": datetime.now(UTC)}},
+        )
+        return bool(result.modified_count)
+
+    async def payments_unsettled(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+        query = {"state": {"$in": ["open", "processing"]}, "created_at": {"$lt": before}}
+        return await self.data.collection(PAYMENTS).find(query).sort("created_at", 1).limit(limit).to_list(None)
+
+    async def add_refund(self, refund: dict[str, Any]) -> None:
+        await self.data.collection(REFUNDS).insert_one(refund)
+
+    async def refund(self, refund_id: str) -> dict[str, Any] | None:
+        return await self.data.collection(REFUNDS).find_one({"_id": refund_id})
+
+    async def refunds_due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        query = {"state": "created", "next_attempt_at": {"$lte": now}}
+        return await self.data.collection(REFUNDS).find(query).sort("next_attempt_at", 1).limit(limit).to_list(None)
+
+    async def refunds_in(self, state: str, limit: int) -> list[dict[str, Any]]:
+        return await self.data.collection(REFUNDS).find({"state": state}).limit(limit).to_list(None)
+
+    async def refunds_of_order(self, order_id: str) -> list[dict[str, Any]]:
+        return await self.data.collection(REFUNDS).find({"order_id": order_id}).sort("created_at", 1).to_list(None)
+
+    async def set_refund(self, refund_id: str, state: str, changes: dict[str, Any]) -> bool:
+        """Guarded: only a refund still in ``state`` changes."""
+        result = await self.data.collection(REFUNDS).update_one({"_id": refund_id, "state": state}, {"$set": changes})
+        return bool(result.modified_count)
+
+    async def webhook_processed(self, event_id: str) -> bool:
+        seen = await self.data.collection(WEBHOOKS).find_one({"_id": event_id})
+        return bool(seen and seen.get("processed_at"))
+
+    async def mark_webhook(self, event_id: str, kind: str, object_id: str) -> None:
+        now = datetime.now(UTC)
+        await self.data.collection(WEBHOOKS).update_one(
+            {"_id": event_id},
+            {"$set": {"processed_at": now}, "$setOnInsert": {"type": kind, "object_id": object_id, "received_at": now}},
+            upsert=True,
+        )
 
     async def open_orders_of(self, user_id: str) -> list[dict[str, Any]]:
         query = {"user_id": user_id, "status": {"$in": list(REFUNDABLE_STATUSES)}}

@@ -22,6 +22,7 @@ from eventonight_ticketing.presentation.schemas import (
     BatchBody,
     OrderBody,
     RefundBody,
+    ReturnQuery,
     RevocationsQuery,
     ScanBody,
     TicketTypeBody,
@@ -61,6 +62,7 @@ class TicketingApi:
         self.keys = services.keys
         self.printing = services.printing
         self.refund_runs = services.refund_runs
+        self.checkout = services.checkout
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -71,7 +73,12 @@ class TicketingApi:
             web.delete(API + "/ticket-types/{typeId}", self.delete_type),
             web.post(API + "/orders", self.place_order),
             web.get(API + "/orders/{orderId}", self.get_order),
+            web.delete(API + "/orders/{orderId}", self.cancel_order),
+            web.post(API + "/orders/{orderId}/checkout-session", self.resume_checkout),
             web.post(API + "/orders/{orderId}/refunds", self.refund),
+            web.get(API + "/orders/{orderId}/refunds", self.order_refunds),
+            web.post(API + "/webhooks/stripe", self.stripe_webhook),
+            web.get(API + "/checkout/return", self.checkout_return),
             web.get(API + "/me/orders", self.my_orders),
             web.get(API + "/me/tickets", self.my_tickets),
             web.get(API + "/tickets/{ticketId}", self.get_ticket),
@@ -118,14 +125,49 @@ class TicketingApi:
     async def place_order(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         body = await parse_body(request, OrderBody)
+        urls = self.checkout.return_urls(body.success_url, body.cancel_url)
         order, created = await self.orders.place(
             caller.user_id,
             body.event_id,
             [(line.type_id, line.quantity) for line in body.lines],
             request.headers.get("Idempotency-Key", ""),
+            urls,
         )
-        _, tickets = await self.orders.get(order["_id"], caller.user_id)
+        if order["status"] == "PENDING":  # a repeated request gets the same session back
+            await self.checkout.session_for(order)
+        order, tickets = await self.orders.get(order["_id"], caller.user_id)
         return json_response(order_view(order, tickets), status=201 if created else 200)
+
+    async def resume_checkout(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        order, session = await self.checkout.resume(request.match_info["orderId"], caller.user_id)
+        return json_response({"orderId": order["_id"], **session})
+
+    async def cancel_order(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        order = await self.checkout.cancel(request.match_info["orderId"], caller.user_id)
+        return json_response(order_view(order))
+
+    async def order_refunds(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        order, _ = await self.orders.get(request.match_info["orderId"], caller.user_id)
+        refunds = await self.orders.refunds_of(order["_id"])
+        return json_response({"items": [refund_view(r) for r in refunds]})
+
+    async def stripe_webhook(self, request: web.Request) -> web.Response:
+        payload = await request.read()
+        result = await self.checkout.webhook(payload, request.headers.get("Stripe-Signature", ""))
+        return json_response({"received": True, "result": result})
+
+    async def checkout_return(self, request: web.Request) -> web.Response:
+        query = parse_query(request, ReturnQuery)
+        where = f"{API}/orders/{query.order_id}"
+        message = (
+            "payment submitted: your tickets appear at " + where + " once the payment is confirmed"
+            if query.result == "paid"
+            else "checkout left: the order expires on its own, or DELETE " + where
+        )
+        return json_response({"orderId": query.order_id, "result": query.result, "message": message})
 
     async def get_order(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
@@ -202,6 +244,22 @@ class TicketingApi:
         since = parse_query(request, RevocationsQuery).since
         cancelled = await self.checkins.revoked(request.match_info["eventId"], caller.user_id, since)
         return json_response({"cancelled": [{"ticketId": t["_id"], "at": t.get("changed_at")} for t in cancelled]})
+
+
+def refund_view(refund: dict) -> dict:
+    return {
+        "id": refund["_id"],
+        "orderId": refund["order_id"],
+        "ticketIds": refund["ticket_ids"],
+        "amountMinor": refund["amount_minor"],
+        "currency": refund["currency"],
+        "amount": display(refund["amount_minor"], refund["currency"]),
+        "reason": refund["reason"],
+        "source": refund["source"],
+        "state": refund["state"],
+        "attempts": refund["attempts"],
+        "createdAt": refund["created_at"],
+    }
 
 
 def _pdf(body: bytes, name: str) -> web.Response:

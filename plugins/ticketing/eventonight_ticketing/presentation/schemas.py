@@ -43,6 +43,15 @@ class OrderLineBody(_Body):
 class OrderBody(_Body):
     event_id: str = Field(min_length=1, max_length=64)
     lines: list[OrderLineBody] = Field(min_length=1, max_length=20)
+    success_url: str | None = Field(
+        default=None, max_length=2000, description="where the payment page sends the buyer after paying"
+    )
+    cancel_url: str | None = Field(default=None, max_length=2000, description="where it sends them on giving up")
+
+
+class ReturnQuery(BaseModel):
+    order_id: str = Field(alias="orderId", min_length=1, max_length=64)
+    result: str = Field(pattern="^(paid|cancel)$")
 
 
 def changes_of(body: TicketTypeChanges) -> dict:
