@@ -15,6 +15,7 @@ from eventonight.hooks import ScheduledJob, hookimpl
 from eventonight.hooks.http import fragment_from_routes
 from eventonight_ticketing.application.checkins import Checkins
 from eventonight_ticketing.application.checkout import Checkout
+from eventonight_ticketing.application.holders import Holders
 from eventonight_ticketing.application.orders import Orders
 from eventonight_ticketing.application.printing import Printing
 from eventonight_ticketing.application.refunds import RefundPayments, RefundRuns, Refunds
@@ -31,6 +32,7 @@ from eventonight_ticketing.presentation.schemas import (
     OrderBody,
     RefundBody,
     ScanBody,
+    TicketChanges,
     TicketTypeBody,
     TicketTypeChanges,
 )
@@ -153,6 +155,7 @@ class Services:
             grace_seconds=settings.expiry_grace_seconds,
         )
         self.printing = Printing(read, self.orders, self.checkins)
+        self.holders = Holders(transaction, read)
         self.refund_runs = RefundRuns(self.refunds, transaction, read, self.checkout.expire)
 
 
@@ -225,6 +228,17 @@ def eventonight_openapi(kernel):
             "cancel_order": "Give up a PENDING order (its buyer): the checkout is closed and the tickets go back",
             "stripe_webhook": "Stripe webhook (signed): the platform fetches the object again and acts on what it says",
             "checkout_return": "Where the payment page sends the buyer back: says where to look, changes nothing",
+            "update_type_put": "Same as PATCH (kept for clients of the original API)",
+            "delete_types": "Delete every ticket type of an event (hosts), only while none was sold",
+            "sales": "What an event has on sale: lowest price, tickets left and sold",
+            "suggested_names": "Names hosts often give ticket types (any name of 1-60 characters is accepted)",
+            "user_tickets": "The caller's tickets (same as /me/tickets; another user's are refused)",
+            "my_events": "Events the caller holds tickets for, by date (query: status, order=asc|desc)",
+            "my_event_pdf": "The caller's valid and used tickets for one event as one PDF",
+            "rename_ticket": "Name the ticket's attendee (holder, valid ticket, before the event): the code is issued anew",
+            "verify_ticket": "Door check by ticket id (hosts): verified true the first time, false once used",
+            "event_orders": "The event's orders (hosts; query: status)",
+            "report": "Sales report of an event (hosts): per type, orders by status, money in and refunds owed",
             "order_refunds": "Refunds of an order and how far each got (its buyer or the event's hosts)",
             "get_order": "An order with its tickets (its buyer or the event's hosts)",
             "my_orders": "The caller's orders, newest first",
@@ -243,12 +257,14 @@ def eventonight_openapi(kernel):
         bodies={
             "create_type": TicketTypeBody,
             "update_type": TicketTypeChanges,
+            "update_type_put": TicketTypeChanges,
             "place_order": OrderBody,
             "refund": RefundBody,
             "check_in": ScanBody,
             "check_in_batch": BatchBody,
+            "rename_ticket": TicketChanges,
         },
-        paginated={"my_orders", "my_tickets"},
+        paginated={"my_orders", "my_tickets", "user_tickets", "event_orders"},
     )
 
 

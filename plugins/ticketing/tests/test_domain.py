@@ -54,3 +54,29 @@ def test_busy_asks_to_retry_in_a_second_and_documented_defaults():
     defaults = TicketingSettings()
     assert (defaults.max_tickets_per_order, defaults.reservation_seconds) == (10, 120)
     assert defaults.buyer_refund_cutoff_hours == 48 and defaults.inventory_shards is None  # None: automatic
+
+
+def test_the_order_state_machine_allows_exactly_its_table():
+    from eventonight_ticketing.domain import orders as o
+
+    allowed = {
+        (None, o.PENDING, o.BUYER), (None, o.PAID, o.BUYER),
+        (o.PENDING, o.PAID, o.PROVIDER),
+        (o.PENDING, o.EXPIRED, o.BUYER), (o.PENDING, o.EXPIRED, o.SYSTEM), (o.PENDING, o.EXPIRED, o.PROVIDER),
+        (o.EXPIRED, o.PAID, o.PROVIDER), (o.EXPIRED, o.REFUNDED, o.SYSTEM),
+    }  # fmt: skip
+    for source in (o.PAID, o.PARTIALLY_REFUNDED):
+        for target in (o.PARTIALLY_REFUNDED, o.REFUNDED):
+            allowed |= {(source, target, actor) for actor in (o.BUYER, o.HOST, o.SYSTEM)}
+    allowed.discard((o.PAID, o.PAID, o.BUYER))
+    actors = (o.BUYER, o.HOST, o.SYSTEM, o.PROVIDER)
+    for current in (None, *o.STATUSES):
+        for new in o.STATUSES:
+            for actor in actors:
+                assert o.allowed(current, new, actor) == ((current, new, actor) in allowed), (current, new, actor)
+    # Refused transitions raise a 409: a refunded order is never paid again, a paid one never expires.
+    for current, new in ((o.REFUNDED, o.PAID), (o.PAID, o.EXPIRED), (o.EXPIRED, o.PENDING), (o.PAID, o.PENDING)):
+        with pytest.raises(o.IllegalTransition) as refused:
+            o.check_transition(current, new, o.SYSTEM)
+        assert refused.value.status == 409
+    assert not o.allowed(o.PENDING, o.PAID, o.BUYER), "only the provider's word pays an order"

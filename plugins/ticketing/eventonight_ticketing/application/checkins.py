@@ -89,10 +89,17 @@ class Checkins:
 
         await self.transaction(work)
 
-    async def revoked(self, event_id: str, host: str, since: datetime | None) -> list[dict[str, Any]]:
-        """Tickets of the event cancelled since ``since``: an offline scanner's revocation list."""
+    async def revoked(
+        self, event_id: str, host: str, since: datetime | None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """An offline scanner's revocation list since ``since``: tickets cancelled, and tickets issued
+        anew (a renamed attendee), whose codes below the current ``secret_rev`` no longer admit."""
         await self._host(event_id, host)
-        return await self.read(lambda store, _: store.cancelled_since(event_id, since))
+
+        async def work(store, _):
+            return await store.cancelled_since(event_id, since), await store.reissued_since(event_id, since)
+
+        return await self.read(work)
 
     async def _host(self, event_id: str, host: str) -> None:
         event = await self.read(lambda store, _: store.event(event_id))

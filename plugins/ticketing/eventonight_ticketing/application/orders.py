@@ -246,8 +246,8 @@ class Orders:
     async def of_user(self, user_id: str, limit: int, offset: int):
         return await self.read(lambda store, _: store.orders_of(user_id, limit, offset))
 
-    async def tickets_of(self, user_id: str, event_id: str | None, limit: int, offset: int):
-        return await self.read(lambda store, _: store.tickets_of(user_id, event_id, limit, offset))
+    async def tickets_of(self, user_id: str, event_id: str | None, limit: int, offset: int, status: str | None = None):
+        return await self.read(lambda store, _: store.tickets_of(user_id, event_id, limit, offset, status))
 
     async def ticket(self, ticket_id: str, viewer: str) -> dict[str, Any]:
         async def work(store, _):
@@ -339,6 +339,7 @@ def ticket_view(ticket: dict[str, Any]) -> dict[str, Any]:
         "eventId": ticket["event_id"],
         "typeId": ticket["type_id"],
         "status": ticket["status"],
+        "attendeeName": ticket.get("attendee_name"),
         "priceMinor": ticket["price_minor"],
         "currency": ticket["currency"],
         "createdAt": ticket["created_at"],

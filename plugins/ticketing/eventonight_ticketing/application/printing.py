@@ -22,6 +22,10 @@ class Printing:
         _, tickets = await self.orders.get(order_id, viewer)
         return await self._pdf(tickets)
 
+    async def event_pdf(self, user_id: str, event_id: str) -> bytes:
+        """The user's tickets for one event that may enter, in one file."""
+        return await self._pdf(await self.read(lambda store, _: store.tickets_for_event(user_id, event_id)))
+
     async def _pdf(self, tickets: list[dict]) -> bytes:
         printable = [t for t in tickets if self.checkins.code_for(t) is not None]
         if not printable:
@@ -44,6 +48,7 @@ class Printing:
                 names[t["type_id"]],
                 display(t["price_minor"], t["currency"]),
                 self.checkins.code_for(t),
+                t.get("attendee_name"),
             )
             for t in printable
         ]

@@ -28,9 +28,9 @@ from eventonight_ticketing.domain.model import (
     Forbidden,
     NotFound,
 )
+from eventonight_ticketing.domain.orders import BUYER, HOST, SYSTEM, check_transition
 from eventonight_ticketing.domain.payments import ProviderRefund, ProviderRefused, ProviderUnavailable
 
-BUYER, HOST, SYSTEM = "buyer", "host", "system"
 USED = "USED"
 
 
@@ -198,6 +198,7 @@ class Refunds:
         left = sum(1 for t in tickets.values() if t["status"] in (VALID, USED)) - len(valid)
         status = PARTIALLY_REFUNDED if left else REFUNDED
         history = {"at": now, "status": status, "tickets": len(valid), "reason": reason, "source": source}
+        check_transition(order["status"], status, source)
         amount = sum(t["price_minor"] for t in valid)
         refunded = order.get("refunded_minor", 0) + amount
         if not await store.transition(order["_id"], order["status"], status, history, refunded_minor=refunded):
@@ -231,6 +232,7 @@ class Refunds:
             if event is not None and event.date is not None and event.date <= now:
                 continue  # past events: history, not a refund
             cancelled += await self.cancel(store, uow, order, None, "account_deleted", SYSTEM)
+        await store.anonymise(user_id)  # orders and payments stay, for the accounts; names go
         return cancelled
 
 

@@ -105,6 +105,43 @@ class TicketTypes:
 
         await self.transaction(work)
 
+    async def delete_all(self, event_id: str, user_id: str) -> int:
+        """Every type of the event, only while none of them sold or holds a ticket."""
+
+        async def work(store, uow) -> int:
+            await _hosted_event(store, event_id, user_id)
+            types = await store.types_of(event_id)
+            totals = await store.totals([t.id for t in types])
+            if any(t["sold"] or t["held"] for t in totals.values()):
+                raise Conflict("tickets of this event were sold: archive its types instead (status ARCHIVED)")
+            for ticket_type in types:
+                await store.delete_type(ticket_type.id)
+            await publish_prices(store, uow, event_id)
+            return len(types)
+
+        return await self.transaction(work)
+
+    async def sales(self, event_id: str, viewer: str | None) -> dict[str, Any]:
+        """What is on sale for an event: anyone once published, its hosts always."""
+        found = await self.of_event(event_id, viewer)
+
+        async def work(store, _):
+            return await store.event(event_id)
+
+        event = await self.read(work)
+        on_sale = [t for t, _ in found if t.on_sale(event, _now())]
+        lowest = min(on_sale, key=lambda t: t.price_minor, default=None)
+        return {
+            "eventId": event_id,
+            "status": event.status,
+            "salesClosed": event.sales_closed,
+            "onSale": bool(on_sale) and any(totals["available"] for t, totals in found if t in on_sale),
+            "currency": lowest.currency if lowest else None,
+            "lowestPriceMinor": lowest.price_minor if lowest else None,
+            "available": sum(totals["available"] for t, totals in found if t.status == ACTIVE),
+            "sold": sum(totals["sold"] for _, totals in found),
+        }
+
     async def of_event(self, event_id: str, viewer: str | None) -> list[tuple[TicketType, dict[str, int]]]:
         async def work(store, _) -> list[tuple[TicketType, dict[str, int]]]:
             event = await store.event(event_id)

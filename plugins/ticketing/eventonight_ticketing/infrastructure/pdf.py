@@ -22,6 +22,7 @@ class PrintedTicket:
     type_name: str
     price: str
     code: str
+    attendee: str | None = None
 
 
 def _text(value: str) -> str:
@@ -38,7 +39,8 @@ def render(tickets: list[PrintedTicket]) -> bytes:
         pdf.multi_cell(0, 7, _text(ticket.event_title or "Event"), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=10)
         when = ticket.event_date.strftime("%Y-%m-%d %H:%M UTC") if ticket.event_date else ""
-        pdf.multi_cell(0, 5, _text(f"{when}\n{ticket.type_name} - {ticket.price}"), new_x="LMARGIN", new_y="NEXT")
+        lines = f"{when}\n{ticket.type_name} - {ticket.price}" + (f"\n{ticket.attendee}" if ticket.attendee else "")
+        pdf.multi_cell(0, 5, _text(lines), new_x="LMARGIN", new_y="NEXT")
         image = qrcode.make(ticket.code, border=2).get_image()
         pdf.image(image, x=(pdf.w - 70) / 2, y=pdf.get_y() + 4, w=70, h=70)
         pdf.set_y(pdf.h - 14)

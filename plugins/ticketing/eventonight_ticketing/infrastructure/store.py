@@ -248,11 +248,13 @@ class Store:
         return await cursor.limit(limit).to_list(None), await self.data.collection(ORDERS).count_documents(query)
 
     async def tickets_of(
-        self, user_id: str, event_id: str | None, limit: int, offset: int
+        self, user_id: str, event_id: str | None, limit: int, offset: int, status: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
         query: dict[str, Any] = {"user_id": user_id}
         if event_id:
             query["event_id"] = event_id
+        if status:
+            query["status"] = status
         cursor = self.data.collection(TICKETS).find(query).sort([("created_at", -1), ("_id", 1)]).skip(offset)
         return await cursor.limit(limit).to_list(None), await self.data.collection(TICKETS).count_documents(query)
 
@@ -444,3 +446,70 @@ class Store:
 
     async def sold_count(self, type_id: str) -> int:
         return (await self.totals([type_id]))[type_id]["sold"]
+
+    # -- holders and hosts' views ---------------------------------------------
+    async def orders_of_event(
+        self, event_id: str, status: str | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        query: dict[str, Any] = {"event_id": event_id}
+        if status:
+            query["status"] = status
+        cursor = self.data.collection(ORDERS).find(query).sort([("created_at", -1), ("_id", 1)]).skip(offset)
+        return await cursor.limit(limit).to_list(None), await self.data.collection(ORDERS).count_documents(query)
+
+    async def holdings_of(self, user_id: str) -> dict[str, int]:
+        """Event id -> the user's tickets that may enter (valid or used)."""
+        held: dict[str, int] = {}
+        query = {"user_id": user_id, "status": {"$in": ["VALID", "USED"]}}
+        async for ticket in self.data.collection(TICKETS).find(query, {"event_id": 1}):
+            held[ticket["event_id"]] = held.get(ticket["event_id"], 0) + 1
+        return held
+
+    async def events(self, event_ids: list[str]) -> list[EventCopy]:
+        found = []
+        async for doc in self.data.collection(EVENTS).find({"_id": {"$in": event_ids}}):
+            found.append(EventCopy(doc["_id"], doc.get("host_ids", []), doc["status"], doc.get("title", ""),
+                                   doc.get("date"), doc.get("sales_closed", False)))  # fmt: skip
+        return found
+
+    async def tickets_for_event(self, user_id: str, event_id: str) -> list[dict[str, Any]]:
+        query = {"user_id": user_id, "event_id": event_id, "status": {"$in": ["VALID", "USED"]}}
+        return await self.data.collection(TICKETS).find(query).sort("_id", 1).to_list(None)
+
+    async def rename_ticket(self, ticket_id: str, name: str | None, rev: int) -> bool:
+        """New attendee, new code: the old one (``secret_rev`` < the new) is revoked."""
+        result = await self.data.collection(TICKETS).update_one(
+            {"_id": ticket_id, "status": "VALID", "secret_rev": rev},
+            {"$set": {"attendee_name": name, "secret_rev": rev + 1, "reissued_at": datetime.now(UTC)}},
+        )
+        return bool(result.modified_count)
+
+    async def reissued_since(self, event_id: str, since: datetime | None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"event_id": event_id, "secret_rev": {"$gt": 0}, "status": {"$ne": "CANCELLED"}}
+        if since is not None:
+            query["reissued_at"] = {"$gte": since}
+        cursor = self.data.collection(TICKETS).find(query, {"_id": 1, "secret_rev": 1, "reissued_at": 1})
+        return await cursor.sort("reissued_at", 1).to_list(None)
+
+    async def anonymise(self, user_id: str) -> None:
+        await self.data.collection(TICKETS).update_many({"user_id": user_id}, {"$set": {"attendee_name": None}})
+
+    async def event_report(self, event_id: str) -> dict[str, Any]:
+        orders: dict[str, dict[str, int]] = {}
+        gross = refunded = 0
+        async for order in self.data.collection(ORDERS).find({"event_id": event_id}):
+            entry = orders.setdefault(order["status"], {"orders": 0, "totalMinor": 0})
+            entry["orders"] += 1
+            entry["totalMinor"] += order["total_minor"]
+            if order["status"] in ("PAID", "PARTIALLY_REFUNDED", "REFUNDED"):
+                gross += order["total_minor"]
+                refunded += order.get("refunded_minor", 0)
+        refunds: dict[str, dict[str, int]] = {}
+        async for refund in self.data.collection(REFUNDS).find({"event_id": event_id}):
+            entry = refunds.setdefault(refund["state"], {"count": 0, "amountMinor": 0})
+            entry["count"] += 1
+            entry["amountMinor"] += refund["amount_minor"]
+        used = await self.data.collection(TICKETS).count_documents({"event_id": event_id, "status": "USED"})
+        valid = await self.data.collection(TICKETS).count_documents({"event_id": event_id, "status": "VALID"})
+        return {"orders": orders, "grossMinor": gross, "refundedMinor": refunded, "refunds": refunds,
+                "tickets": {"valid": valid, "checkedIn": used}}  # fmt: skip

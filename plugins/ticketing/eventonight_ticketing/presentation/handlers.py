@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from aiohttp import web
 
-from eventonight.hooks import DomainError
+from eventonight.hooks import DomainError, Forbidden
 from eventonight.hooks.http import (
     Page,
     current_user,
@@ -14,23 +16,30 @@ from eventonight.hooks.http import (
     parse_query,
     require_user,
 )
+from eventonight_ticketing.application.checkins import ScanRefused
 from eventonight_ticketing.application.orders import order_view, ticket_view
 from eventonight_ticketing.domain.model import TicketType
 from eventonight_ticketing.domain.money import display
 from eventonight_ticketing.domain.qr import public_jwk
 from eventonight_ticketing.presentation.schemas import (
     BatchBody,
+    EventOrdersQuery,
+    MyEventsQuery,
     OrderBody,
     RefundBody,
     ReturnQuery,
     RevocationsQuery,
     ScanBody,
+    TicketChanges,
+    TicketsQuery,
     TicketTypeBody,
     TicketTypeChanges,
     changes_of,
 )
 
 API = "/api/ticketing"
+#: Names hosts often give ticket types (free text is accepted too).
+SUGGESTED_NAMES = ("Standard", "VIP", "Early bird", "Student", "Standing", "Seated", "Day pass")
 
 
 def type_view(ticket_type: TicketType, totals: dict[str, int]) -> dict:
@@ -63,13 +72,18 @@ class TicketingApi:
         self.printing = services.printing
         self.refund_runs = services.refund_runs
         self.checkout = services.checkout
+        self.holders = services.holders
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get(API + "/events/{eventId}/ticket-types", self.list_types),
             web.post(API + "/events/{eventId}/ticket-types", self.create_type),
+            web.delete(API + "/events/{eventId}/ticket-types", self.delete_types),
+            web.get(API + "/events/{eventId}/sales", self.sales),
+            web.get(API + "/ticket-types/suggested-names", self.suggested_names),
             web.get(API + "/ticket-types/{typeId}", self.get_type),
             web.patch(API + "/ticket-types/{typeId}", self.update_type),
+            web.put(API + "/ticket-types/{typeId}", self.update_type_put),
             web.delete(API + "/ticket-types/{typeId}", self.delete_type),
             web.post(API + "/orders", self.place_order),
             web.get(API + "/orders/{orderId}", self.get_order),
@@ -81,7 +95,14 @@ class TicketingApi:
             web.get(API + "/checkout/return", self.checkout_return),
             web.get(API + "/me/orders", self.my_orders),
             web.get(API + "/me/tickets", self.my_tickets),
+            web.get(API + "/users/{userId}/tickets", self.user_tickets),
+            web.get(API + "/me/events", self.my_events),
+            web.get(API + "/me/events/{eventId}/pdf", self.my_event_pdf),
             web.get(API + "/tickets/{ticketId}", self.get_ticket),
+            web.patch(API + "/tickets/{ticketId}", self.rename_ticket),
+            web.put(API + "/tickets/{ticketId}/verify", self.verify_ticket),
+            web.get(API + "/events/{eventId}/orders", self.event_orders),
+            web.get(API + "/events/{eventId}/report", self.report),
             web.get(API + "/tickets/{ticketId}/pdf", self.ticket_pdf),
             web.get(API + "/orders/{orderId}/pdf", self.order_pdf),
             web.get(API + "/keys", self.public_keys),
@@ -116,6 +137,10 @@ class TicketingApi:
         updated = await self.types.update(request.match_info["typeId"], caller.user_id, changes)
         _, totals = await self.types.get(updated.id, caller.user_id)
         return json_response(type_view(updated, totals))
+
+    async def update_type_put(self, request: web.Request) -> web.Response:
+        """The original's PUT: the same partial change as PATCH."""
+        return await self.update_type(request)
 
     async def delete_type(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
@@ -189,10 +214,80 @@ class TicketingApi:
 
     async def my_tickets(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
+        return await self._tickets(request, caller.user_id)
+
+    async def user_tickets(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        if request.match_info["userId"] != caller.user_id:
+            raise Forbidden("tickets are seen by their holder only")
+        return await self._tickets(request, caller.user_id)
+
+    async def _tickets(self, request: web.Request, user_id: str) -> web.Response:
         limit, offset = page_params(request)
-        event_id = request.query.get("eventId") or None
-        tickets, total = await self.orders.tickets_of(caller.user_id, event_id, limit, offset)
+        query = parse_query(request, TicketsQuery)
+        tickets, total = await self.orders.tickets_of(user_id, query.event_id, limit, offset, query.status)
         return json_response(Page([ticket_view(t) for t in tickets], limit=limit, offset=offset, total=total))
+
+    async def my_events(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        query = parse_query(request, MyEventsQuery)
+        return json_response(
+            {"items": await self.holders.my_events(caller.user_id, query.status, query.order == "desc")}
+        )
+
+    async def my_event_pdf(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        return _pdf(await self.printing.event_pdf(caller.user_id, request.match_info["eventId"]), "tickets")
+
+    async def rename_ticket(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        body = await parse_body(request, TicketChanges)
+        ticket = await self.holders.rename(request.match_info["ticketId"], caller.user_id, body.attendee_name)
+        return json_response({**ticket_view(ticket), "qr": self.checkins.code_for(ticket)})
+
+    async def verify_ticket(self, request: web.Request) -> web.Response:
+        """The original's door check by ticket id: true the first time, false once used."""
+        caller = await require_user(request)
+        ticket_id = request.match_info["ticketId"]
+        ticket = await self.orders.ticket(ticket_id, caller.user_id)
+        scan = {"ticket_id": ticket_id, "scan_id": uuid4().hex, "gate": None, "scanned_at": None}
+        try:
+            await self.checkins.scan(ticket["event_id"], caller.user_id, scan)
+        except ScanRefused as refused:
+            if refused.details[0]["type"] != "already_used":
+                raise
+            return json_response({"verified": False, "checkedIn": refused.details[0]})
+        return json_response({"verified": True})
+
+    async def event_orders(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        limit, offset = page_params(request)
+        status = parse_query(request, EventOrdersQuery).status
+        orders, total = await self.holders.event_orders(
+            request.match_info["eventId"], caller.user_id, status, limit, offset
+        )
+        items = [{**order_view(o), "userId": o["user_id"]} for o in orders]
+        return json_response(Page(items, limit=limit, offset=offset, total=total))
+
+    async def report(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        event_id = request.match_info["eventId"]
+        report = await self.holders.report(event_id, caller.user_id)
+        found = await self.types.of_event(event_id, caller.user_id)
+        types = [{"id": t.id, "name": t.name, "capacity": t.capacity, **totals} for t, totals in found]
+        return json_response({"eventId": event_id, "types": types, **report})
+
+    async def sales(self, request: web.Request) -> web.Response:
+        caller = await current_user(request)
+        return json_response(await self.types.sales(request.match_info["eventId"], caller.user_id if caller else None))
+
+    async def suggested_names(self, request: web.Request) -> web.Response:
+        return json_response({"items": list(SUGGESTED_NAMES)})
+
+    async def delete_types(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        await self.types.delete_all(request.match_info["eventId"], caller.user_id)
+        return web.Response(status=204)
 
     async def get_ticket(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
@@ -242,8 +337,14 @@ class TicketingApi:
     async def revocations(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
         since = parse_query(request, RevocationsQuery).since
-        cancelled = await self.checkins.revoked(request.match_info["eventId"], caller.user_id, since)
-        return json_response({"cancelled": [{"ticketId": t["_id"], "at": t.get("changed_at")} for t in cancelled]})
+        cancelled, reissued = await self.checkins.revoked(request.match_info["eventId"], caller.user_id, since)
+        return json_response(
+            {
+                "cancelled": [{"ticketId": t["_id"], "at": t.get("changed_at")} for t in cancelled],
+                # Codes of these tickets with a lower revision ("r") no longer admit.
+                "reissued": [{"ticketId": t["_id"], "rev": t["secret_rev"], "at": t["reissued_at"]} for t in reissued],
+            }
+        )
 
 
 def refund_view(refund: dict) -> dict:

@@ -86,3 +86,21 @@ class BatchBody(_Body):
 
 class RevocationsQuery(BaseModel):
     since: AwareDatetime | None = None
+
+
+class TicketChanges(_Body):
+    attendee_name: str | None = Field(max_length=100, description="who uses the ticket; null clears it")
+
+
+class MyEventsQuery(BaseModel):
+    status: str | None = Field(default=None, pattern="^(PUBLISHED|CANCELLED|COMPLETED|DELETED)$")
+    order: str = Field(default="asc", pattern="^(asc|desc)$", description="by event date")
+
+
+class EventOrdersQuery(BaseModel):
+    status: str | None = Field(default=None, pattern="^(PENDING|PAID|EXPIRED|PARTIALLY_REFUNDED|REFUNDED)$")
+
+
+class TicketsQuery(BaseModel):
+    event_id: str | None = Field(default=None, alias="eventId", max_length=64)
+    status: str | None = Field(default=None, pattern="^(VALID|USED|CANCELLED)$")
