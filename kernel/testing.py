@@ -227,9 +227,16 @@ async def platform(settings):
 
     clients: list[TestClient] = []
 
-    async def start(extra_plugins=(), settings_override: Settings | None = None, **roles) -> Platform:
-        kernel = Kernel(settings_override or settings, extra_plugins=list(extra_plugins))
-        client = TestClient(TestServer(await create_app(kernel, **roles)))
+    async def start(
+        extra_plugins=(), settings_override: Settings | None = None, *, public_port: int | None = None, **roles
+    ) -> Platform:
+        # public_port: listen on this port and announce http://127.0.0.1:<port> as the public URL
+        # (for plugins that call the platform back through it).
+        chosen = settings_override or settings
+        if public_port is not None:
+            chosen = chosen.model_copy(update={"public_url": f"http://127.0.0.1:{public_port}"})
+        kernel = Kernel(chosen, extra_plugins=list(extra_plugins))
+        client = TestClient(TestServer(await create_app(kernel, **roles), port=public_port))
         await client.start_server()
         clients.append(client)
         return Platform(client, kernel)

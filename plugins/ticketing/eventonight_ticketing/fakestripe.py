@@ -23,6 +23,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -78,8 +79,17 @@ class Faults:
 
 
 class FakeStripe:
-    def __init__(self, webhook_secret: str, *, webhook_url: str | None = None, public_url: str = "") -> None:
+    def __init__(
+        self,
+        webhook_secret: str,
+        *,
+        webhook_url: str | None = None,
+        public_url: str = "",
+        state_file: Path | None = None,
+    ) -> None:
         self.webhook_secret = webhook_secret
+        # Demo mode keeps sessions, payments and refunds across restarts (so refunds of old demo orders work).
+        self.state_file = state_file
         self.webhook_url = webhook_url
         self.public_url = public_url  # where the pay page is reachable, as buyers see it
         self.faults = Faults()
@@ -150,16 +160,30 @@ class FakeStripe:
 
     # -- the HTTP API ---------------------------------------------------------
     def routes(self, prefix: str = "") -> list[web.RouteDef]:
-        """The API and the pay page under ``prefix`` (demo mode mounts them inside the platform)."""
-        return [
-            web.post(prefix + "/v1/checkout/sessions", self._api(self._create_session)),
-            web.get(prefix + "/v1/checkout/sessions/{id}", self._api(self._get_session)),
-            web.post(prefix + "/v1/checkout/sessions/{id}/expire", self._api(self._expire_session)),
-            web.post(prefix + "/v1/refunds", self._api(self._create_refund)),
-            web.get(prefix + "/v1/refunds/{id}", self._api(self._get_refund)),
-            web.get(prefix + "/pay/{id}", self._pay_page),
-            web.post(prefix + "/pay/{id}", self._pay_action),
+        """The API and the pay page under ``prefix`` (demo mode mounts them inside the platform).
+
+        Mounted, it starts on its first request: only the process that serves
+        it keeps (and saves) its state, not a worker that merely loaded the plugin.
+        """
+        handlers = [
+            ("POST", "/v1/checkout/sessions", self._api(self._create_session)),
+            ("GET", "/v1/checkout/sessions/{id}", self._api(self._get_session)),
+            ("POST", "/v1/checkout/sessions/{id}/expire", self._api(self._expire_session)),
+            ("POST", "/v1/refunds", self._api(self._create_refund)),
+            ("GET", "/v1/refunds/{id}", self._api(self._get_refund)),
+            ("GET", "/pay/{id}", self._pay_page),
+            ("POST", "/pay/{id}", self._pay_action),
         ]
+        return [web.route(method, prefix + path, self._started(handler)) for method, path, handler in handlers]
+
+    def _started(self, handler):
+        async def endpoint(request: web.Request) -> web.StreamResponse:
+            if self._http is None:
+                await self.start()
+            return await handler(request)
+
+        endpoint.__name__ = getattr(handler, "__name__", "fake_stripe")
+        return endpoint
 
     def app(self) -> web.Application:
         """A server of its own (tests, benchmarks)."""
@@ -169,7 +193,27 @@ class FakeStripe:
         app.on_cleanup.append(lambda _app: self.stop())
         return app
 
+    def _save(self) -> None:
+        if self.state_file is None:
+            return
+        state = {"sessions": self.sessions, "intents": self.intents, "refunds": self.refunds,
+                 "idempotency": self._idempotency}  # fmt: skip
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state))
+        temporary.replace(self.state_file)  # atomic: a crash leaves the old state or the new one
+
+    def _load(self) -> None:
+        if self.state_file is None or not self.state_file.exists():
+            return
+        state = json.loads(self.state_file.read_text())
+        self.sessions, self.intents, self.refunds = state["sessions"], state["intents"], state["refunds"]
+        self._idempotency = {k: tuple(v) for k, v in state["idempotency"].items()}
+
     async def start(self) -> None:
+        if self._http is not None:
+            return
+        self._load()
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self._sweeper = asyncio.create_task(self._expire_due())
 
@@ -180,6 +224,7 @@ class FakeStripe:
             task.cancel()
         if self._http:
             await self._http.close()
+            self._http = None
 
     def _api(self, handler):
         async def endpoint(request: web.Request) -> web.Response:
@@ -210,6 +255,8 @@ class FakeStripe:
                 return _error(exc.status, exc.kind, exc.message)
             if key and request.method == "POST":
                 self._idempotency[key] = (fingerprint, status, body)
+            if request.method == "POST":
+                self._save()
             return web.json_response(body, status=status)
 
         return endpoint
@@ -341,6 +388,7 @@ class FakeStripe:
 
     # -- webhooks ---------------------------------------------------------------
     def _emit(self, event_type: str, obj: dict[str, Any]) -> None:
+        self._save()
         if obj.get("object") == "checkout.session":
             obj = self._session_view(obj, expand=False)
         event = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -89,7 +90,9 @@ def _local(url: str) -> bool:
     return urlsplit(url).hostname in ("localhost", "127.0.0.1", "::1")
 
 
-def payment_provider(settings: TicketingSettings, public_base: str) -> tuple[StripeProvider, FakeStripe | None]:
+def payment_provider(
+    settings: TicketingSettings, public_base: str, state_file: Path | None = None
+) -> tuple[StripeProvider, FakeStripe | None]:
     """The provider the settings ask for, and the fake when it is the demo's."""
     key = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else None
     mode = settings.provider or ("stripe" if key else "demo")
@@ -108,7 +111,9 @@ def payment_provider(settings: TicketingSettings, public_base: str) -> tuple[Str
                                   settings.stripe_timeout_seconds)  # fmt: skip
         return provider, None
     secret = "whsec_demo_" + secrets.token_hex(16)
-    fake = FakeStripe(secret, webhook_url=public_base + WEBHOOK_PATH, public_url=public_base + FAKE_PREFIX)
+    fake = FakeStripe(
+        secret, webhook_url=public_base + WEBHOOK_PATH, public_url=public_base + FAKE_PREFIX, state_file=state_file
+    )
     provider = StripeProvider("sk_test_demo", [secret], public_base + FAKE_PREFIX, settings.stripe_timeout_seconds)
     return provider, fake
 
@@ -121,7 +126,9 @@ class Services:
     def __init__(self, kernel) -> None:
         settings = kernel.plugin_settings.get(NAME) or TicketingSettings()
         public_base = (settings.public_base_url or kernel.settings.public_url).rstrip("/")
-        self.provider, self.fake = payment_provider(settings, public_base)
+        state = kernel.settings.data_dir / "ticketing-demo-payments.json"
+        self.provider, self.fake = payment_provider(settings, public_base, state)
+        self.public_base = public_base
         transaction, read = kernel.runners(Store)
         self.types = TicketTypes(transaction, read, settings.max_tickets_per_order, settings.inventory_shards)
         self.payments = RefundPayments(
@@ -178,7 +185,6 @@ async def eventonight_startup(kernel):
     found = services(kernel)
     await found.keys.load()
     if found.fake is not None:
-        await found.fake.start()
         log.warning(
             "DEMO PAYMENTS - no money moves: checkouts go to the bundled Stripe fake at %s/pay/<session>; "
             "set EVENTONIGHT_TICKETING_STRIPE_SECRET_KEY for real payments",
@@ -189,6 +195,7 @@ async def eventonight_startup(kernel):
 @hookimpl
 async def eventonight_shutdown(kernel):
     found = services(kernel)
+    await demo.stop(found)
     if found.fake is not None:
         await found.fake.stop()
 

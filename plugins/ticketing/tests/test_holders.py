@@ -90,6 +90,7 @@ async def test_the_originals_verify_alias_and_the_hosts_orders_and_report(platfo
     assert (await p.client.get(orders, headers=fan.headers)).status == 403
     listed = await (await p.client.get(orders + "?status=PAID", headers=org.headers)).json()
     assert listed["total"] == 1 and listed["items"][0]["userId"] == fan.id
+    assert listed["items"][0]["username"] == "verified", "known from user.created"
     assert (await (await p.client.get(orders + "?status=EXPIRED", headers=org.headers)).json())["total"] == 0
     assert (await p.client.get(orders + "?status=BOGUS", headers=org.headers)).status == 400
     report = await (await p.client.get(f"{API}/events/{event['id']}/report", headers=org.headers)).json()

@@ -60,8 +60,15 @@ class Holders:
         return await self.transaction(work)
 
     async def event_orders(self, event_id: str, host: str, status: str | None, limit: int, offset: int):
+        """The event's orders, newest first, each with its buyer's username (None once the account is gone)."""
         await self._host(event_id, host)
-        return await self.read(lambda store, _: store.orders_of_event(event_id, status, limit, offset))
+
+        async def work(store, _):
+            orders, total = await store.orders_of_event(event_id, status, limit, offset)
+            names = await store.usernames([o["user_id"] for o in orders])
+            return [{**o, "username": names.get(o["user_id"])} for o in orders], total
+
+        return await self.read(work)
 
     async def report(self, event_id: str, host: str) -> dict[str, Any]:
         await self._host(event_id, host)

@@ -26,6 +26,8 @@ that no ODM expresses. Shapes:
   succeeded, failed), ``provider_refund_id``, ``attempts``, ``next_attempt_at``, ``created_at``.
 - ``ticketing_webhook_events``: ``_id`` (the provider's event id), ``type``, ``object_id``,
   ``received_at``, ``processed_at``; forgotten after 30 days.
+- ``ticketing_users``: ``_id`` (user id), ``username``, ``role``: from ``user.created|updated``, gone on
+  ``user.deleted``.
 - ``ticketing_refund_runs``: ``_id`` (event id), ``reason``, ``started_at``, ``finished_at``,
   ``orders`` and ``tickets`` (how many were refunded so far): one run per cancelled event.
 - ``ticketing_checkins``: ``_id`` (the scan id), ``event_id``, ``ticket_id``, ``by``, ``gate``,
@@ -45,7 +47,7 @@ P = "ticketing_"
 EVENTS, TYPES, INVENTORY, ORDERS, TICKETS, CHECKINS, REFUND_RUNS = (
     P + n for n in ("events", "ticket_types", "inventory", "orders", "tickets", "checkins", "refund_runs")
 )
-PAYMENTS, REFUNDS, WEBHOOKS = (P + n for n in ("payments", "refunds", "webhook_events"))
+PAYMENTS, REFUNDS, WEBHOOKS, USERS = (P + n for n in ("payments", "refunds", "webhook_events", "users"))
 #: Longer than Stripe retries a webhook (three days), so a late duplicate is still recognised.
 WEBHOOK_MEMORY_SECONDS = 30 * 24 * 3600
 
@@ -65,6 +67,7 @@ INDEXES = {
         IndexModel([("state", 1), ("next_attempt_at", 1)], name="due"),
         IndexModel([("order_id", 1)], name="by_order"),
     ],
+    USERS: [IndexModel([("username", 1)], name="by_username")],
     WEBHOOKS: [IndexModel([("received_at", 1)], name="forget", expireAfterSeconds=WEBHOOK_MEMORY_SECONDS)],
     TICKETS: [
         IndexModel([("user_id", 1), ("event_id", 1)], name="by_user"),
@@ -446,6 +449,19 @@ class Store:
 
     async def sold_count(self, type_id: str) -> int:
         return (await self.totals([type_id]))[type_id]["sold"]
+
+    # -- users (local copy) ---------------------------------------------------
+    async def save_user(self, user_id: str, username: str, role: str) -> None:
+        await self.data.collection(USERS).update_one(
+            {"_id": user_id}, {"$set": {"username": username, "role": role}}, upsert=True
+        )
+
+    async def forget_user(self, user_id: str) -> None:
+        await self.data.collection(USERS).delete_one({"_id": user_id})
+
+    async def usernames(self, user_ids: list[str]) -> dict[str, str]:
+        cursor = self.data.collection(USERS).find({"_id": {"$in": user_ids}}, {"username": 1})
+        return {doc["_id"]: doc["username"] async for doc in cursor}
 
     # -- holders and hosts' views ---------------------------------------------
     async def orders_of_event(

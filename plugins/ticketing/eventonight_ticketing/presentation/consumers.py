@@ -1,5 +1,6 @@
-"""Bus consumers: the local copy of events (hosts, status, date) that sales are checked against,
-and a deleted account's tickets for events still to come, cancelled."""
+"""Bus consumers: the local copy of events (hosts, status, date) that sales are checked against;
+who users are (username, role: hosts' order lists, the demo's buyers); and a deleted account's
+tickets for events still to come, cancelled."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ def consumers(services) -> list[Consumer]:
         )
 
     async def accounts(event, uow):
-        await services.refunds.account_deleted(Store(uow), uow, event.payload["userId"])
+        p, store = event.payload, Store(uow)
+        if event.event_type == de.USER_DELETED:
+            await services.refunds.account_deleted(store, uow, p["userId"])
+            await store.forget_user(p["userId"])
+            return
+        await store.save_user(p["userId"], p.get("username", ""), p.get("role", "member"))
 
-    return [Consumer("events", de.EVENT_CHANGES, events), Consumer("accounts", (de.USER_DELETED,), accounts)]
+    return [
+        Consumer("events", de.EVENT_CHANGES, events),
+        Consumer("accounts", (de.USER_CREATED, de.USER_UPDATED, de.USER_DELETED), accounts),
+    ]

@@ -266,7 +266,7 @@ class TicketingApi:
         orders, total = await self.holders.event_orders(
             request.match_info["eventId"], caller.user_id, status, limit, offset
         )
-        items = [{**order_view(o), "userId": o["user_id"]} for o in orders]
+        items = [{**order_view(o), "userId": o["user_id"], "username": o["username"]} for o in orders]
         return json_response(Page(items, limit=limit, offset=offset, total=total))
 
     async def report(self, request: web.Request) -> web.Response:
