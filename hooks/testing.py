@@ -9,11 +9,13 @@ from eventonight.kernel.embedded_mongo import free_port
 from eventonight.kernel.testing import (  # noqa: F401 - the fixtures pytest collects from this module
     BusTap,
     Platform,
+    PrivateRabbit,
     bearer,
     broker_url,
     bus_tap,
     mongo_uri,
     platform,
+    private_rabbit,
     publish_event,
     run_id,
     settings,
@@ -21,4 +23,4 @@ from eventonight.kernel.testing import (  # noqa: F401 - the fixtures pytest col
 )
 from eventonight.settings import Settings
 
-__all__ = ["BusTap", "Platform", "Settings", "bearer", "free_port", "publish_event", "wait_until"]
+__all__ = ["BusTap", "Platform", "PrivateRabbit", "Settings", "bearer", "free_port", "publish_event", "wait_until"]

@@ -423,3 +423,34 @@ async def test_bad_orders_are_refused_and_hoarding_is_capped(platform, account, 
     third = await order(p, fan.headers, event["id"], [(vip["id"], 1)])
     assert third.status == 409 and "unpaid orders" in (await third.json())["message"]
     assert await available(p, vip["id"]) == 8 and len(fake_stripe.sessions) == 2
+
+
+async def test_checkout_and_payment_do_not_wait_for_a_broker_that_is_down(
+    platform, account, fake_stripe, settings, private_rabbit
+):
+    """Broker down: orders, payments and tickets still commit; order.confirmed is relayed when it is back."""
+    p = await platform(settings_override=settings.model_copy(update={"broker_url": private_rabbit.url}))
+    fake_stripe.attach(p)
+    org, event = await hosted_event(p, account)
+    vip = await new_type(p, org, event, name="VIP", priceMinor=2500, capacity=10)
+    fan = await account(p, "offline")
+    private_rabbit.stop_app()
+    try:
+        response = await order(p, fan.headers, event["id"], [(vip["id"], 2)])
+        assert response.status == 201, await response.text()
+        placed = await response.json()
+        fake_stripe.pay(session_id(placed))
+        done = await status_becomes(p, fan.headers, placed["id"], "PAID")
+        assert len(done["tickets"]) == 2
+        unsent = await p.kernel.read.collection("kernel_outbox").count_documents(
+            {"eventType": "ticketing.order.confirmed"}
+        )
+        assert unsent == 1, "waiting in the outbox"
+    finally:
+        private_rabbit.start_app()
+
+    async def counted():
+        shown = await (await p.client.get(f"/api/events/{event['id']}")).json()
+        return shown.get("ticketsSold") == 2
+
+    await wait_until(counted, timeout=60)
