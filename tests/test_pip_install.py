@@ -6,7 +6,8 @@ with pip, starts again, and the plugin is gone while the platform stays
 healthy. The sample plugin (tests/sample_plugin) is the smallest case; the
 examples (examples/badges, examples/badges-newcomer) extend the users plugin,
 consume from the broker and leave a queue that `plugins prune` removes; they are
-installed beside every built-in plugin.
+installed beside every built-in plugin. A paid ticket is bought at the demo
+checkout there, then the ticketing plugin is uninstalled and pruned the same way.
 """
 
 import json
@@ -34,9 +35,9 @@ def _run(*args, **kwargs):
     return result
 
 
-def _get(url: str) -> tuple[int, bytes]:
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -52,9 +53,12 @@ def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def _post(url: str, body: dict) -> tuple[int, dict]:
+def _post(url: str, body: dict, headers: dict[str, str] | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -174,6 +178,7 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
     env = _env(
         tmp_path, mongodb_uri=mongo_uri, database=database, broker_url=broker_url, port=str(port),
         exchange=settings.exchange, queue_prefix=settings.queue_prefix, data_dir=str(tmp_path / "var"),
+        public_url=f"http://127.0.0.1:{port}",
         users_argon2_time_cost="1", users_argon2_memory_kib="1024", users_argon2_parallelism="1",
     )  # fmt: skip
     eventonight = str(venv / "bin" / "eventonight")
@@ -193,6 +198,7 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
             _until(lambda: json.loads(_get(f"{server.url}/api/badges/users/{user_id}")[1])["badges"] == ["newcomer"])
             profile = json.loads(_get(f"{server.url}/api/users/{user_id}")[1])
             assert profile["extensions"] == {"badges": {"badges": ["newcomer"]}}
+            order_id = _buy_a_paid_ticket(server.url, body["accessToken"])
 
         _run(*vpip, "uninstall", "-y", "-q", "eventonight-badges", "eventonight-badges-newcomer")
         listing = _run(eventonight, "plugins", env=env).stdout
@@ -210,5 +216,44 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
         with connection_for(broker_url) as connection:
             with pytest.raises(Exception, match="NOT_FOUND"):
                 Queue(badges_queue, channel=connection.channel()).queue_declare(passive=True)
+
+        # The ticketing plugin goes too: its routes with it, the rest stays, its queue is pruned.
+        _run(*vpip, "uninstall", "-y", "-q", "eventonight-ticketing")
+        assert "not installed, queues left: ticketing" in _run(eventonight, "plugins", env=env).stdout
+        with Server(venv, env, port) as server:
+            assert _get(f"{server.url}/api/ticketing/keys")[0] == 404
+            assert _get(f"{server.url}/api/events")[0] == 200 and _get(server.url + "/ready")[0] == 200
+        ticketing_queue = f"{settings.queue_prefix}.ticketing"
+        assert f"ticketing: deleting {ticketing_queue}" in _run(eventonight, "plugins", "prune", env=env).stdout
+        with MongoClient(mongo_uri) as client:
+            paid = client[database]["ticketing_orders"].find_one({"_id": order_id})
+            assert paid["status"] == "PAID", "uninstalling keeps the plugin's data (reinstalling finds it)"
     finally:
         _delete_queues(settings)
+
+
+def _buy_a_paid_ticket(url: str, member_token: str) -> str:
+    """An organization's event with a paid type; the member pays at the demo checkout (an HTML form)."""
+    status, org = _post(
+        url + "/api/users/register",
+        {"username": "club", "email": "club@example.org", "password": "a long password 1", "role": "organization"},
+    )
+    assert status == 201, org
+    host = {"Authorization": f"Bearer {org['accessToken']}"}
+    member = {"Authorization": f"Bearer {member_token}"}
+    event = {"title": "Pip Night", "date": "2099-05-01T20:00:00Z", "status": "PUBLISHED",
+             "location": {"city": "Berlin", "lat": 52.5, "lon": 13.4}, "tags": ["jazz"]}  # fmt: skip
+    # Retried until the users plugin's user.created reached the events plugin.
+    created = _until(lambda: (lambda r: r[1] if r[0] == 201 else None)(_post(url + "/api/events", event, host)))
+    types = f"{url}/api/ticketing/events/{created['id']}/ticket-types"
+    vip = {"name": "VIP", "priceMinor": 2000, "currency": "EUR", "capacity": 5}
+    paid_type = _until(lambda: (lambda r: r[1] if r[0] == 201 else None)(_post(types, vip, host)))
+    order = {"eventId": created["id"], "lines": [{"typeId": paid_type["id"], "quantity": 1}]}
+    status, placed = _post(url + "/api/ticketing/orders", order, {**member, "Idempotency-Key": "pip-1"})
+    assert status == 201 and placed["status"] == "PENDING", placed
+    form = urllib.request.Request(placed["checkoutUrl"], data=b"action=pay", method="POST")
+    with urllib.request.urlopen(form, timeout=10) as back:  # redirected back to the platform's return page
+        assert back.status == 200
+    mine = f"{url}/api/ticketing/orders/{placed['id']}"
+    _until(lambda: json.loads(_get(mine, member)[1])["status"] == "PAID")
+    return placed["id"]
