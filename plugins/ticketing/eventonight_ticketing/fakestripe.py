@@ -94,6 +94,8 @@ class FakeStripe:
         self.public_url = public_url  # where the pay page is reachable, as buyers see it
         self.faults = Faults()
         self.timeout_seconds = 30.0  # how long a "timeout" fault keeps the caller waiting
+        self.webhook_attempts = 4  # Stripe retries for days; here a few times, quickly
+        self._sending = asyncio.Semaphore(16)  # webhooks in flight at once, as a provider paces them
         self.sessions: dict[str, dict[str, Any]] = {}
         self.intents: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
@@ -415,11 +417,16 @@ class FakeStripe:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, event: dict[str, Any], attempts: int = 4) -> None:
+    async def _deliver(self, event: dict[str, Any]) -> None:
         """POST the signed event; retry on failure as Stripe does (here: a few times, quickly)."""
         if self.faults.webhook_delay:
             await asyncio.sleep(self.faults.webhook_delay)
+        async with self._sending:
+            await self._post_event(event)
+
+    async def _post_event(self, event: dict[str, Any]) -> None:
         payload = json.dumps(event)
+        attempts = self.webhook_attempts
         for attempt in range(attempts):
             header = stripe.WebhookSignature.generate_signature_header(payload, self.webhook_secret)
             status: int | str
@@ -431,13 +438,19 @@ class FakeStripe:
                     headers={"Content-Type": "application/json", "Stripe-Signature": header},
                 ) as response:
                     status = response.status
+                    answer = "" if status == 200 else (await response.text())[:300]
             except (TimeoutError, aiohttp.ClientError, AssertionError) as exc:
-                status = type(exc).__name__
-            record = {"type": event["type"], "object": event["data"]["object"]["id"], "status": status}
+                status, answer = type(exc).__name__, ""
+            record = {
+                "type": event["type"],
+                "object": event["data"]["object"]["id"],
+                "status": status,
+                "answer": answer,
+            }
             self.deliveries.append({**record, "event": event["id"]})
             if status == 200:
                 return
-            await asyncio.sleep(0.2 * 2**attempt)
+            await asyncio.sleep(min(0.2 * 2**attempt, 5))
         log.warning("webhook %s (%s) not accepted after %d attempts", event["id"], event["type"], attempts)
 
     async def _expire_due(self) -> None:

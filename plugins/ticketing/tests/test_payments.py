@@ -73,7 +73,11 @@ async def test_pay_on_the_checkout_page_and_the_webhook_issues_the_tickets(platf
         "ticketCount": 2, "totalMinor": 5000, "currency": "EUR",
     }  # fmt: skip
     assert await available(p, vip["id"]) == 8
-    assert (await (await p.client.get(f"{API}/ticket-types/{vip['id']}")).json())["sold"] == 2
+
+    async def sold():  # the holds become sold right after the confirmation commits
+        return (await (await p.client.get(f"{API}/ticket-types/{vip['id']}")).json())["sold"] == 2
+
+    await wait_until(sold)
 
     async def participating():
         answer = await p.client.get(f"/api/interactions/users/{fan.id}/participations/{event['id']}")

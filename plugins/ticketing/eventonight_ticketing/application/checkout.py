@@ -186,7 +186,9 @@ class Checkout:
         outcome = session.outcome()
         if outcome == PAID_OUT:
             try:
-                await self.transaction(lambda store, uow: self._paid(store, uow, session))
+                confirmed = await self.transaction(lambda store, uow: self._paid(store, uow, session))
+                if confirmed is not None:
+                    await self.orders.settle_holds(confirmed)
             except _NoStock:  # nothing was sold: the order ends and the money goes back, once
                 await self.transaction(lambda store, uow: self._no_stock(store, uow, session))
         elif outcome == PROCESSING:
@@ -195,11 +197,12 @@ class Checkout:
             reason = "payment_failed" if outcome == FAILED else "session_expired"
             await self.transaction(lambda store, uow: self._unpaid(store, uow, session, reason))
 
-    async def _paid(self, store, uow, session: Session) -> None:
+    async def _paid(self, store, uow, session: Session) -> dict[str, Any] | None:
+        """The order confirmed from its holds (to settle after the commit), else None."""
         order = await store.order(session.order_id)
         if order is None:
             log.error("session %s was paid for unknown order %s", session.id, session.order_id)
-            return
+            return None
         payment = await store.payment(session.id)
         if payment is None:  # made outside our request (a lost answer): record it now
             payment = {"_id": session.id, "order_id": order["_id"], "provider": self.provider.name,
@@ -207,7 +210,7 @@ class Checkout:
                        "payment_intent_id": None, "created_at": _now(), "updated_at": _now()}  # fmt: skip
             await store.add_payment(payment)
         if payment["state"] in ("succeeded", "refunded"):
-            return  # this payment was dealt with before
+            return None  # this payment was dealt with before
         settled = {"payment_intent_id": session.payment_intent_id}
         mismatch = session.amount_total != order["total_minor"] or session.currency != order["currency"]
         ours = order.get("session_id") in (None, session.id)
@@ -222,7 +225,7 @@ class Checkout:
                 await self._expire_in(store, uow, order, reason, states.PROVIDER)
             await new_refund(store, uow, order, session.amount_total, [], reason, states.SYSTEM,
                              payment_intent_id=session.payment_intent_id, currency=session.currency)  # fmt: skip
-            return
+            return None
         event = await store.event(order["event_id"])
         title = event.title if event else ""
         changes = {"payment_intent_id": session.payment_intent_id, "session_id": session.id, "processing": False}
@@ -231,21 +234,23 @@ class Checkout:
             history = {"at": now, "status": states.PAID, "source": states.PROVIDER, "session": session.id}
             if not await store.transition(order["_id"], states.PENDING, states.PAID, history, **changes):
                 raise Conflict("the order changed meanwhile")  # re-run by the transaction
-            if await issue_tickets(store, uow, order, title, holds_only=False):
-                await store.set_payment(session.id, ("open", "processing", "expired", "failed"),
-                                        {**settled, "state": "succeeded"})  # fmt: skip
-                return
-            raise _NoStock("the tickets of a late payment were gone")
+            # A PENDING order's holds are there: only its expiry releases them, in a transaction
+            # that conflicts with this one.
+            await issue_tickets(store, uow, order, title)
+            await store.set_payment(session.id, ("open", "processing", "expired", "failed"),
+                                    {**settled, "state": "succeeded"})  # fmt: skip
+            return order
         # EXPIRED: a payment that came after the hold ran out. Tickets if they are still on sale.
         on_sale = event is not None and event.on_sale(now)
         history = {"at": now, "status": states.PAID, "source": states.PROVIDER, "reason": "late_payment"}
         if on_sale and await store.transition(order["_id"], states.EXPIRED, states.PAID, history, **changes):
-            if await issue_tickets(store, uow, order, title, holds_only=False):
+            if await issue_tickets(store, uow, order, title, from_available=True):
                 await store.set_payment(session.id, ("open", "processing", "expired", "failed"),
                                         {**settled, "state": "succeeded"})  # fmt: skip
-                return
+                return None
             raise _NoStock("the tickets of a late payment were gone")
         await self._late_refund(store, uow, order, session, settled)
+        return None
 
     async def _late_refund(self, store, uow, order, session: Session, settled: dict[str, Any]) -> None:
         history = {"at": _now(), "status": states.REFUNDED, "source": states.SYSTEM, "reason": "late_payment"}

@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, uuid4, uuid5
 
 from eventonight_ticketing.domain import events as de
 from eventonight_ticketing.domain.model import (
+    EXPIRED,
     PAID,
     PENDING,
     VALID,
@@ -33,6 +34,10 @@ from eventonight_ticketing.domain.model import (
 from eventonight_ticketing.domain.money import display
 
 RESERVE_ATTEMPTS = 5
+#: A transaction lives at most this long (MongoDB's and SecantusDB's default): an order commits
+#: only while its holds have at least this much time left, so the hold sweeper, which acts only
+#: once a hold's time is over, always finds the order of a hold that was taken for it.
+TRANSACTION_MARGIN = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
 
 
@@ -128,7 +133,8 @@ class Orders:
             order |= {"expires_at": now + self.hold, "processing": False, "session_id": None,
                       "checkout_url": None, **(urls or {})}  # fmt: skip
         # A paid order's hold outlives its expiry by the grace period: the expiry job releases it first.
-        await self._reserve(order, until=order["expires_at"] + self.grace if total else now + self.reservation)
+        order["hold_until"] = order["expires_at"] + self.grace if total else now + self.reservation
+        await self._reserve(order, until=order["hold_until"])
         work = self._open if total else self._confirm_free
         try:
             await self.transaction(lambda store, uow: work(store, uow, order, event.title))
@@ -139,6 +145,8 @@ class Orders:
             if self.is_duplicate(exc):
                 return await self.read(lambda store, _: store.order(order_id)), False
             raise
+        if not total:
+            await self.settle_holds(order)
         return order, True
 
     async def _sale(self, store, event_id: str, lines: list[tuple[str, int]]):
@@ -197,21 +205,31 @@ class Orders:
                 await self.read(lambda store, _, k=k, t=line["type_id"]: store.release(t, k, order["_id"]))
 
     async def _open(self, store, uow, order: dict[str, Any], _title: str) -> None:
-        # The expiry job releases holds of orders that never appeared once expires_at + grace passed;
-        # an order committed after expires_at could find its holds gone, so it is refused instead.
-        if _now() >= order["expires_at"]:
-            raise Conflict("the reservation ran out before the order was placed; order again")
+        _in_time(order)
         await store.add_order(order)
         if await store.pending_count(order["user_id"], order["event_id"]) > self.max_pending:
             raise TooManyPending(f"you already have {self.max_pending} unpaid orders for this event")
 
     async def _confirm_free(self, store, uow, order: dict[str, Any], event_title: str) -> None:
-        await store.add_order(order)  # first: a twin request's insert fails here, before any hold is touched
-        if not await issue_tickets(store, uow, order, event_title):
-            raise Conflict("the reservation ran out before the order was confirmed; order again")
+        _in_time(order)
+        await store.add_order(order)  # first: a twin request's insert fails here
+        await issue_tickets(store, uow, order, event_title)
+
+    async def settle_holds(self, order: dict[str, Any]) -> None:
+        """After a confirmation committed: its holds become sold tickets (one document each, idempotent).
+
+        Kept out of the confirming transaction, so confirmations of one shard do
+        not conflict; if the process dies first, the hold sweeper does it.
+        """
+        for line in order["lines"]:
+            for k, quantity in line.get("allocation", []):
+                await self.read(
+                    lambda store, _, t=line["type_id"], k=k, q=quantity: store.sell_hold(t, k, order["_id"], q)
+                )
 
     async def release_lapsed(self) -> int:
-        """Give back holds whose time ran out and whose order never committed or is over.
+        """Holds whose time ran out: given back if their order never committed (or expired), turned
+        into sold tickets if it was confirmed (a process that died before :meth:`settle_holds`).
 
         Holds of PENDING orders are left to the expiry job (which asks the
         provider first) and to a delayed payment still on its way.
@@ -222,6 +240,9 @@ class Orders:
         for type_id, k, order_id in lapsed:
             order = await self.read(lambda store, _, o=order_id: store.order(o))
             if order is not None and order["status"] == PENDING:
+                continue
+            if order is not None and order["status"] != EXPIRED:
+                await self.settle_holds(order)
                 continue
             released += await self.read(lambda store, _, t=type_id, k=k, o=order_id: store.release(t, k, o, before=now))
         return released
@@ -263,18 +284,22 @@ class Orders:
         return await self.read(work)
 
 
-async def issue_tickets(store, uow, order: dict[str, Any], event_title: str, *, holds_only: bool = True) -> bool:
-    """Sell what the order holds, issue its tickets and record ``ticketing.order.confirmed``.
+def _in_time(order: dict[str, Any]) -> None:
+    if _now() >= order["hold_until"] - TRANSACTION_MARGIN:
+        raise Conflict("the reservation ran out before the order was placed; order again")
 
-    False when a hold is gone and ``holds_only``; otherwise a missing hold is
-    taken from what is available (a payment that outlived its hold), and False
-    means it was not there either: the caller refunds instead.
+
+async def issue_tickets(store, uow, order: dict[str, Any], event_title: str, *, from_available: bool = False) -> bool:
+    """Issue the order's tickets and record ``ticketing.order.confirmed``.
+
+    The order's holds stay as they are (they become sold after the commit,
+    :meth:`Orders.settle_holds`). ``from_available``: the order has no holds
+    (a payment that came after they were given back): the tickets are taken
+    from what is available, and False means they were not there.
     """
-    for line in order["lines"]:
-        for k, quantity in line.get("allocation", []):
-            if await store.sell_hold(line["type_id"], k, order["_id"], quantity):
-                continue
-            if holds_only or not await store.sell_from_available(line["type_id"], quantity):
+    if from_available:
+        for line in order["lines"]:
+            if not await store.sell_from_available(line["type_id"], line["quantity"]):
                 return False
     tickets = [
         {

@@ -193,6 +193,9 @@ class Refunds:
             if group and not await store.set_tickets_status(group, status, CANCELLED):
                 raise Conflict("the tickets changed meanwhile; try again")
         on_sale = event is not None and event.on_sale(now)
+        for line in order["lines"]:  # holds not yet turned sold after the confirmation: now
+            for k, quantity in line.get("allocation", []):
+                await store.sell_hold(line["type_id"], k, order["_id"], quantity)
         for type_id, count in Counter(t["type_id"] for t in valid).items():
             await store.unsell(type_id, count, back_on_sale=on_sale)
         left = sum(1 for t in tickets.values() if t["status"] in (VALID, USED)) - len(valid)
