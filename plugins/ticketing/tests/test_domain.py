@@ -80,3 +80,44 @@ def test_the_order_state_machine_allows_exactly_its_table():
             o.check_transition(current, new, o.SYSTEM)
         assert refused.value.status == 409
     assert not o.allowed(o.PENDING, o.PAID, o.BUYER), "only the provider's word pays an order"
+
+
+def test_payment_settings_that_contradict_each_other_stop_the_platform():
+    from eventonight_ticketing.plugin import TicketingConfigError, payment_provider
+
+    _demo, fake = payment_provider(TicketingSettings(), "http://127.0.0.1:8080")
+    assert fake is not None and fake.public_url == "http://127.0.0.1:8080/api/ticketing/_fakestripe"
+    real, none = payment_provider(
+        TicketingSettings(stripe_secret_key="sk_live_x", stripe_webhook_secrets=["whsec_1"]), "https://tickets.example"
+    )
+    assert none is None and real.webhook_secrets == ["whsec_1"]
+    for settings, base, words in (
+        (TicketingSettings(provider="demo", stripe_secret_key="sk_live_x"), "https://x.example", "choose one"),
+        (TicketingSettings(provider="stripe"), "https://x.example", "needs"),
+        (TicketingSettings(stripe_secret_key="sk_live_x"), "https://x.example", "WEBHOOK_SECRETS"),
+        (TicketingSettings(stripe_secret_key="sk_live_x", stripe_webhook_secrets=["w"]), "http://x.example", "https"),
+    ):
+        with pytest.raises(TicketingConfigError, match=words):
+            payment_provider(settings, base)
+
+
+async def test_the_demo_providers_state_survives_a_restart(tmp_path):
+    from eventonight_ticketing.fakestripe import FakeStripe
+
+    state = tmp_path / "payments.json"
+    first = FakeStripe("whsec_x", state_file=state)
+    await first.start()
+    session = first._create_session(None, {
+        "mode": "payment", "metadata": {"orderId": "o1"},
+        "line_items": [{"quantity": "1", "price_data": {"currency": "eur", "unit_amount": "1500"}}],
+    })  # fmt: skip
+    first.faults.webhooks = "drop"
+    first.pay(session["id"])
+    await first.stop()
+    second = FakeStripe("whsec_x", state_file=state)
+    await second.start()
+    restored = second.sessions[session["id"]]
+    assert restored["status"] == "complete" and restored["payment_intent"] in second.intents
+    refund = second._create_refund(None, {"payment_intent": restored["payment_intent"], "amount": "1500"})
+    assert refund["status"] == "succeeded"
+    await second.stop()

@@ -248,7 +248,7 @@ async def test_dropped_webhooks_are_made_good_by_reconciliation(platform, accoun
     assert (await order_of(p, fan.headers, placed["id"]))["status"] == "PENDING"
     old = datetime.now(UTC) - timedelta(hours=1)
     await p.kernel.transaction(
-        lambda uow: uow.collection("ticketing_payments").update_many({}, {"$set": {"created_at": old}})
+        lambda uow: uow.collection("ticketing_orders").update_many({}, {"$set": {"session_at": old}})
     )
     assert await services(p.kernel).checkout.reconcile() >= 1
     assert (await order_of(p, fan.headers, placed["id"]))["status"] == "PAID"
@@ -271,6 +271,23 @@ async def test_a_delayed_payment_method_keeps_the_hold_until_its_result(platform
     fake_stripe.finish_delayed(session_id(second), succeeded=False)
     assert len((await status_becomes(p, fan.headers, first["id"], "PAID"))["tickets"]) == 2
     await status_becomes(p, fan.headers, second["id"], "EXPIRED")
+    assert await available(p, vip["id"]) == 8
+    # A delayed payment still open when the event begins: the order expires, its tickets go back.
+    third = await (await order(p, fan.headers, event["id"], [(vip["id"], 1)])).json()
+    fake_stripe.pay(session_id(third), delayed=True)
+
+    async def third_processing():
+        return (await order_of(p, fan.headers, third["id"])).get("paymentProcessing")
+
+    await wait_until(third_processing)
+    found = services(p.kernel)
+    assert await found.checkout.expire_due() == 0, "waiting for its result, even past expiresAt"
+    began = datetime.now(UTC) - timedelta(minutes=1)
+    await p.kernel.transaction(
+        lambda uow: uow.collection("ticketing_events").update_one({"_id": event["id"]}, {"$set": {"date": began}})
+    )
+    assert await found.checkout.expire_due() == 1
+    assert (await order_of(p, fan.headers, third["id"]))["status"] == "EXPIRED"
     assert await available(p, vip["id"]) == 8
 
 

@@ -27,6 +27,7 @@ from eventonight_ticketing.domain.payments import (
     FAILED,
     PAID_OUT,
     PROCESSING,
+    Notification,
     PaymentProvider,
     ProviderRefused,
     ProviderUnavailable,
@@ -93,7 +94,9 @@ class Checkout:
         except (ProviderUnavailable, ProviderRefused):
             await self.expire(order["_id"], "provider_unavailable", states.SYSTEM)
             raise
-        opened = await self.transaction(lambda store, uow: self._opened(store, order, session))
+        changes = {"session_id": session.id, "checkout_url": session.url, "session_at": _now()}
+        # One document: the payment record is written when the provider reports an outcome.
+        opened = await self.read(lambda store, _: store.update_order(order["_id"], states.PENDING, changes))
         if not opened:  # cancelled or expired while the provider answered: that session must not be paid
             await self._expire_quietly(session.id)
             raise Conflict("this order is no longer waiting for payment")
@@ -123,15 +126,16 @@ class Checkout:
             "cancel_url": order.get("cancel_url") or back + urlencode({"orderId": order["_id"], "result": "cancel"}),
         }
 
-    async def _opened(self, store, order: dict[str, Any], session: Session) -> bool:
-        if await store.payment(session.id) is None:
-            await store.add_payment(
-                {"_id": session.id, "order_id": order["_id"], "provider": self.provider.name,
-                 "amount_minor": session.amount_total, "currency": session.currency, "state": "open",
-                 "payment_intent_id": None, "created_at": _now(), "updated_at": _now()}
-            )  # fmt: skip
-        changes = {"session_id": session.id, "checkout_url": session.url}
-        return await store.update_order(order["_id"], states.PENDING, changes)
+    async def _payment(self, store, order_id: str, session: Session) -> dict[str, Any]:
+        """The payment record of a session, written the first time the provider reports on it."""
+        payment = await store.payment(session.id)
+        if payment is None:
+            payment = {"_id": session.id, "order_id": order_id, "provider": self.provider.name,
+                       "amount_minor": session.amount_total, "currency": session.currency, "state": "open",
+                       "payment_intent_id": session.payment_intent_id, "created_at": _now(),
+                       "updated_at": _now()}  # fmt: skip
+            await store.add_payment(payment)
+        return payment
 
     async def resume(self, order_id: str, user_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         order = await self._own(order_id, user_id)
@@ -168,7 +172,9 @@ class Checkout:
         if await self.read(lambda store, _: store.webhook_processed(note.id)):
             return "duplicate"
         if note.type.startswith("checkout.session."):
-            await self.apply_session(await self.provider.retrieve_session(note.object_id))
+            # Marked processed in the transaction that acts on it (one commit per webhook).
+            if await self.apply_session(await self.provider.retrieve_session(note.object_id), note):
+                return "processed"
         elif note.type in ("refund.updated", "refund.failed"):
             await self.refunds.apply(await self.provider.retrieve_refund(note.object_id))
         elif note.type == "charge.refunded":
@@ -178,24 +184,40 @@ class Checkout:
         await self.transaction(lambda store, _: store.mark_webhook(note.id, note.type, note.object_id))
         return "processed"
 
-    async def apply_session(self, session: Session) -> None:
-        """Bring the order in line with its session as the provider reports it now."""
+    async def apply_session(self, session: Session, note: Notification | None = None) -> bool:
+        """Bring the order in line with its session as the provider reports it now.
+
+        ``note``: the webhook that asked, recorded as processed in the same
+        transaction; True when it was.
+        """
         if not session.order_id:
             log.warning("checkout session %s names no order; ignored", session.id)
-            return
+            return False
+
+        def marked(work):
+            async def both(store, uow):
+                if note is not None:
+                    await store.mark_webhook(note.id, note.type, note.object_id)
+                return await work(store, uow)
+
+            return both
+
         outcome = session.outcome()
         if outcome == PAID_OUT:
             try:
-                confirmed = await self.transaction(lambda store, uow: self._paid(store, uow, session))
+                confirmed = await self.transaction(marked(lambda store, uow: self._paid(store, uow, session)))
                 if confirmed is not None:
                     await self.orders.settle_holds(confirmed)
             except _NoStock:  # nothing was sold: the order ends and the money goes back, once
-                await self.transaction(lambda store, uow: self._no_stock(store, uow, session))
+                await self.transaction(marked(lambda store, uow: self._no_stock(store, uow, session)))
         elif outcome == PROCESSING:
-            await self.transaction(lambda store, _: self._processing(store, session))
+            await self.transaction(marked(lambda store, _: self._processing(store, session)))
         elif outcome in (FAILED, EXPIRED_OUT):
             reason = "payment_failed" if outcome == FAILED else "session_expired"
-            await self.transaction(lambda store, uow: self._unpaid(store, uow, session, reason))
+            await self.transaction(marked(lambda store, uow: self._unpaid(store, uow, session, reason)))
+        else:
+            return False
+        return note is not None
 
     async def _paid(self, store, uow, session: Session) -> dict[str, Any] | None:
         """The order confirmed from its holds (to settle after the commit), else None."""
@@ -203,12 +225,7 @@ class Checkout:
         if order is None:
             log.error("session %s was paid for unknown order %s", session.id, session.order_id)
             return None
-        payment = await store.payment(session.id)
-        if payment is None:  # made outside our request (a lost answer): record it now
-            payment = {"_id": session.id, "order_id": order["_id"], "provider": self.provider.name,
-                       "amount_minor": session.amount_total, "currency": session.currency, "state": "open",
-                       "payment_intent_id": None, "created_at": _now(), "updated_at": _now()}  # fmt: skip
-            await store.add_payment(payment)
+        payment = await self._payment(store, order["_id"], session)
         if payment["state"] in ("succeeded", "refunded"):
             return None  # this payment was dealt with before
         settled = {"payment_intent_id": session.payment_intent_id}
@@ -226,8 +243,7 @@ class Checkout:
             await new_refund(store, uow, order, session.amount_total, [], reason, states.SYSTEM,
                              payment_intent_id=session.payment_intent_id, currency=session.currency)  # fmt: skip
             return None
-        event = await store.event(order["event_id"])
-        title = event.title if event else ""
+        title = order.get("event_title", "")
         changes = {"payment_intent_id": session.payment_intent_id, "session_id": session.id, "processing": False}
         if order["status"] == states.PENDING:
             states.check_transition(states.PENDING, states.PAID, states.PROVIDER)
@@ -241,6 +257,7 @@ class Checkout:
                                     {**settled, "state": "succeeded"})  # fmt: skip
             return order
         # EXPIRED: a payment that came after the hold ran out. Tickets if they are still on sale.
+        event = await store.event(order["event_id"])
         on_sale = event is not None and event.on_sale(now)
         history = {"at": now, "status": states.PAID, "source": states.PROVIDER, "reason": "late_payment"}
         if on_sale and await store.transition(order["_id"], states.EXPIRED, states.PAID, history, **changes):
@@ -279,11 +296,14 @@ class Checkout:
         order = await store.order(session.order_id)
         if order is None or order["status"] != states.PENDING or order.get("session_id") not in (None, session.id):
             return
+        await self._payment(store, order["_id"], session)
         await store.update_order(order["_id"], states.PENDING, {"processing": True, "session_id": session.id})
         await store.set_payment(session.id, ("open",), {"state": "processing"})
 
     async def _unpaid(self, store, uow, session: Session, reason: str) -> None:
         order = await store.order(session.order_id)
+        if order is not None:
+            await self._payment(store, order["_id"], session)
         await store.set_payment(session.id, ("open", "processing"), {"state": "failed" if reason == "payment_failed"
                                                                       else "expired"})  # fmt: skip
         if order is not None and order["status"] == states.PENDING and order.get("session_id") in (None, session.id):
@@ -338,15 +358,15 @@ class Checkout:
         return expired
 
     async def reconcile(self) -> int:
-        """The ``ticketing.reconcile`` job: payments whose webhook never came are looked up."""
-        unsettled = await self.read(lambda store, _: store.payments_unsettled(_now() - RECONCILE_AFTER, EXPIRE_BATCH))
+        """The ``ticketing.reconcile`` job: sessions whose webhook never came are looked up."""
+        sessions = await self.read(lambda store, _: store.sessions_unsettled(_now() - RECONCILE_AFTER, EXPIRE_BATCH))
         looked = 0
-        for payment in unsettled:
+        for session_id in sessions:
             try:
-                await self.apply_session(await self.provider.retrieve_session(payment["_id"]))
+                await self.apply_session(await self.provider.retrieve_session(session_id))
                 looked += 1
             except (ProviderUnavailable, ProviderRefused):
-                log.warning("provider unreachable while reconciling payment %s", payment["_id"])
+                log.warning("provider unreachable while reconciling session %s", session_id)
                 break
         return looked + await self.refunds.check_pending()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, uuid4, uuid5
@@ -38,6 +39,10 @@ RESERVE_ATTEMPTS = 5
 #: only while its holds have at least this much time left, so the hold sweeper, which acts only
 #: once a hold's time is over, always finds the order of a hold that was taken for it.
 TRANSACTION_MARGIN = timedelta(seconds=60)
+#: How long this process answers "sold out" from memory after it last saw too few tickets left:
+#: when a sale is over, thousands of late buyers get their 409 without touching the database.
+#: Tickets given back meanwhile are offered again at most this much later.
+SOLD_OUT_MEMORY_SECONDS = 1.0
 MAX_KEY_LENGTH = 255
 
 
@@ -79,6 +84,7 @@ class Orders:
         self.grace = timedelta(seconds=grace_seconds)
         self.max_pending = max_pending
         self.is_duplicate = is_duplicate  # is this exception a unique-key violation?
+        self._left: dict[tuple[str, str], tuple[float, int]] = {}  # (event, type) -> (when seen, tickets left)
 
     async def place(
         self,
@@ -103,6 +109,7 @@ class Orders:
             if existing.get("fingerprint") != print_:
                 raise Conflict("this Idempotency-Key was used for another order", field="Idempotency-Key")
             return existing, False
+        self._remembered_sold_out(event_id, lines)
         event, types = await self.read(lambda store, _: self._sale(store, event_id, lines))
         currencies = {types[t].currency for t, _ in lines}
         if len(currencies) > 1:
@@ -113,6 +120,7 @@ class Orders:
             "_id": order_id,
             "user_id": user_id,
             "event_id": event_id,
+            "event_title": event.title,
             "client_key": client_key,
             "fingerprint": print_,
             "status": PAID if not total else PENDING,
@@ -126,10 +134,7 @@ class Orders:
             "created_at": now,
             "history": [{"at": now, "status": PAID if not total else PENDING, "source": "buyer"}],
         }
-        if total:
-            if await self.read(lambda store, _: store.pending_count(user_id, event_id)) >= self.max_pending:
-                raise TooManyPending(f"you already have {self.max_pending} unpaid orders for this event; "
-                                     "pay or cancel one first")  # fmt: skip
+        if total:  # the cap on unpaid orders is checked in the order's transaction
             order |= {"expires_at": now + self.hold, "processing": False, "session_id": None,
                       "checkout_url": None, **(urls or {})}  # fmt: skip
         # A paid order's hold outlives its expiry by the grace period: the expiry job releases it first.
@@ -172,18 +177,28 @@ class Orders:
         start = int(order["_id"][:8], 16)
         try:
             for line in order["lines"]:
-                line["allocation"] = await self._hold_line(order["_id"], line, until, start)
+                line["allocation"] = await self._hold_line(order["event_id"], order["_id"], line, until, start)
         except Exception:
             await self._release(order)
             raise
 
-    async def _hold_line(self, order_id: str, line: dict[str, Any], until: datetime, start: int) -> list[list[int]]:
+    def _remembered_sold_out(self, event_id: str, lines: list[tuple[str, int]]) -> None:
+        now = time.monotonic()
+        for type_id, quantity in lines:
+            seen = self._left.get((event_id, type_id))
+            if seen is not None and now - seen[0] < SOLD_OUT_MEMORY_SECONDS and quantity > seen[1]:
+                raise SoldOut("not enough tickets of this type left")
+
+    async def _hold_line(
+        self, event_id: str, order_id: str, line: dict[str, Any], until: datetime, start: int
+    ) -> list[list[int]]:
         for _ in range(RESERVE_ATTEMPTS):
             shards = await self.read(lambda store, _: store.shards(line["type_id"]))
             if not shards:  # the type was deleted meanwhile
                 raise SalesClosed(f"{line['name']} is not on sale")
             plan = plan_allocation({s["k"]: s["available"] for s in shards}, line["quantity"], start % len(shards))
             if plan is None:
+                self._left[(event_id, line["type_id"])] = (time.monotonic(), sum(s["available"] for s in shards))
                 raise SoldOut(f"not enough {line['name']} tickets left")
             taken = []
             for k, quantity in plan:
@@ -208,7 +223,9 @@ class Orders:
         _in_time(order)
         await store.add_order(order)
         if await store.pending_count(order["user_id"], order["event_id"]) > self.max_pending:
-            raise TooManyPending(f"you already have {self.max_pending} unpaid orders for this event")
+            raise TooManyPending(
+                f"you already have {self.max_pending} unpaid orders for this event; pay or cancel one first"
+            )
 
     async def _confirm_free(self, store, uow, order: dict[str, Any], event_title: str) -> None:
         _in_time(order)

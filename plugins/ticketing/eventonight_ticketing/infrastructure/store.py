@@ -13,14 +13,15 @@ that no ODM expresses. Shapes:
 - ``ticketing_orders``: ``_id`` (derived from user and Idempotency-Key), ``user_id``, ``event_id``,
   ``client_key``, ``fingerprint``, ``status``, ``lines`` [{type_id, name, quantity,
   unit_price_minor, allocation [[k, qty]]}], ``currency``, ``total_minor``, ``created_at``; paid
-  orders also ``expires_at``, ``session_id``, ``checkout_url``, ``processing``, ``payment_intent_id``,
+  orders also ``expires_at``, ``hold_until``, ``session_id``, ``session_at``, ``checkout_url``, ``processing``, ``payment_intent_id``,
   ``success_url``, ``cancel_url``, ``refunded_minor``, ``history``.
 - ``ticketing_tickets``: ``_id``, ``order_id``, ``event_id``, ``type_id``, ``user_id``,
   ``price_minor``, ``currency``, ``status`` (VALID, USED, CANCELLED), ``secret_rev``,
   ``checked_in`` {at, gate, by}, ``changed_at``, ``created_at``.
 - ``ticketing_payments``: ``_id`` (the provider's checkout session id), ``order_id``, ``provider``,
-  ``amount_minor``, ``currency``, ``state`` (open, processing, succeeded, failed, expired, refunded),
-  ``payment_intent_id``, ``created_at``, ``updated_at``.
+  ``amount_minor``, ``currency``, ``state`` (processing, succeeded, failed, expired, refunded),
+  ``payment_intent_id``, ``created_at``, ``updated_at``: written when the provider first reports on
+  the session (until then the order carries ``session_id``).
 - ``ticketing_refunds``: ``_id``, ``order_id``, ``user_id``, ``event_id``, ``payment_intent_id``,
   ``ticket_ids``, ``amount_minor``, ``currency``, ``reason``, ``source``, ``state`` (created, pending,
   succeeded, failed), ``provider_refund_id``, ``attempts``, ``next_attempt_at``, ``created_at``.
@@ -58,6 +59,7 @@ INDEXES = {
         IndexModel([("user_id", 1), ("created_at", -1)], name="by_user"),
         IndexModel([("event_id", 1), ("status", 1)], name="by_event"),
         IndexModel([("status", 1), ("expires_at", 1)], name="by_expiry"),
+        IndexModel([("user_id", 1), ("event_id", 1), ("status", 1)], name="pending_of_buyer"),
     ],
     PAYMENTS: [
         IndexModel([("order_id", 1)], name="by_order"),
@@ -328,9 +330,13 @@ class Store:
         )
         return bool(result.modified_count)
 
-    async def payments_unsettled(self, before: datetime, limit: int) -> list[dict[str, Any]]:
-        query = {"state": {"$in": ["open", "processing"]}, "created_at": {"$lt": before}}
-        return await self.data.collection(PAYMENTS).find(query).sort("created_at", 1).limit(limit).to_list(None)
+    async def sessions_unsettled(self, before: datetime, limit: int) -> list[str]:
+        """Sessions of PENDING orders made before ``before``, and those of payments still processing."""
+        query = {"status": "PENDING", "session_id": {"$ne": None}, "session_at": {"$lt": before}}
+        cursor = self.data.collection(ORDERS).find(query, {"session_id": 1}).sort("session_at", 1).limit(limit)
+        found = [doc["session_id"] async for doc in cursor]
+        processing = self.data.collection(PAYMENTS).find({"state": "processing"}, {"_id": 1}).limit(limit)
+        return found + [doc["_id"] async for doc in processing if doc["_id"] not in found]
 
     async def add_refund(self, refund: dict[str, Any]) -> None:
         await self.data.collection(REFUNDS).insert_one(refund)

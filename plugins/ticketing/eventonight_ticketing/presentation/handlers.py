@@ -158,10 +158,12 @@ class TicketingApi:
             request.headers.get("Idempotency-Key", ""),
             urls,
         )
+        status = 201 if created else 200
         if order["status"] == "PENDING":  # a repeated request gets the same session back
-            await self.checkout.session_for(order)
+            checkout = await self.checkout.session_for(order)
+            return json_response(order_view({**order, "checkout_url": checkout["checkoutUrl"]}, []), status=status)
         order, tickets = await self.orders.get(order["_id"], caller.user_id)
-        return json_response(order_view(order, tickets), status=201 if created else 200)
+        return json_response(order_view(order, tickets), status=status)
 
     async def resume_checkout(self, request: web.Request) -> web.Response:
         caller = await require_user(request)
