@@ -225,10 +225,13 @@ class Checkout:
         if order is None:
             log.error("session %s was paid for unknown order %s", session.id, session.order_id)
             return None
-        payment = await self._payment(store, order["_id"], session)
-        if payment["state"] in ("succeeded", "refunded"):
+        payment = await store.payment(session.id)
+        if payment is not None and payment["state"] in ("succeeded", "refunded"):
             return None  # this payment was dealt with before
-        settled = {"payment_intent_id": session.payment_intent_id}
+
+        async def record(state: str) -> None:
+            await self._record_payment(store, order["_id"], session, payment, state)
+
         mismatch = session.amount_total != order["total_minor"] or session.currency != order["currency"]
         ours = order.get("session_id") in (None, session.id)
         now = _now()
@@ -236,8 +239,7 @@ class Checkout:
             # Paid the wrong amount, or a second time for one order: the money goes back, no tickets.
             reason = "amount_mismatch" if mismatch else "duplicate_payment"
             log.error("payment %s of order %s refunded: %s", session.id, order["_id"], reason)
-            await store.set_payment(session.id, ("open", "processing", "expired", "failed"),
-                                    {**settled, "state": "refunded"})  # fmt: skip
+            await record("refunded")
             if order["status"] == states.PENDING and ours:
                 await self._expire_in(store, uow, order, reason, states.PROVIDER)
             await new_refund(store, uow, order, session.amount_total, [], reason, states.SYSTEM,
@@ -253,8 +255,7 @@ class Checkout:
             # A PENDING order's holds are there: only its expiry releases them, in a transaction
             # that conflicts with this one.
             await issue_tickets(store, uow, order, title)
-            await store.set_payment(session.id, ("open", "processing", "expired", "failed"),
-                                    {**settled, "state": "succeeded"})  # fmt: skip
+            await record("succeeded")
             return order
         # EXPIRED: a payment that came after the hold ran out. Tickets if they are still on sale.
         event = await store.event(order["event_id"])
@@ -262,22 +263,32 @@ class Checkout:
         history = {"at": now, "status": states.PAID, "source": states.PROVIDER, "reason": "late_payment"}
         if on_sale and await store.transition(order["_id"], states.EXPIRED, states.PAID, history, **changes):
             if await issue_tickets(store, uow, order, title, from_available=True):
-                await store.set_payment(session.id, ("open", "processing", "expired", "failed"),
-                                        {**settled, "state": "succeeded"})  # fmt: skip
+                await record("succeeded")
                 return None
             raise _NoStock("the tickets of a late payment were gone")
-        await self._late_refund(store, uow, order, session, settled)
+        await self._late_refund(store, uow, order, session, payment)
         return None
 
-    async def _late_refund(self, store, uow, order, session: Session, settled: dict[str, Any]) -> None:
+    async def _record_payment(self, store, order_id: str, session: Session, existing, state: str) -> None:
+        """The payment's new state: written in one go when the provider reports on it the first time."""
+        if existing is None:
+            await store.add_payment(
+                {"_id": session.id, "order_id": order_id, "provider": self.provider.name,
+                 "amount_minor": session.amount_total, "currency": session.currency, "state": state,
+                 "payment_intent_id": session.payment_intent_id, "created_at": _now(), "updated_at": _now()}
+            )  # fmt: skip
+            return
+        changes = {"state": state, "payment_intent_id": session.payment_intent_id}
+        await store.set_payment(session.id, ("open", "processing", "expired", "failed"), changes)
+
+    async def _late_refund(self, store, uow, order, session: Session, payment) -> None:
         history = {"at": _now(), "status": states.REFUNDED, "source": states.SYSTEM, "reason": "late_payment"}
         states.check_transition(states.EXPIRED, states.REFUNDED, states.SYSTEM)
         if not await store.transition(order["_id"], states.EXPIRED, states.REFUNDED, history,
-                                      refunded_minor=session.amount_total, **settled):  # fmt: skip
+                                      refunded_minor=session.amount_total,
+                                      payment_intent_id=session.payment_intent_id):  # fmt: skip
             raise Conflict("the order changed meanwhile")
-        await store.set_payment(
-            session.id, ("open", "processing", "expired", "failed"), {**settled, "state": "refunded"}
-        )
+        await self._record_payment(store, order["_id"], session, payment, "refunded")
         await new_refund(store, uow, order, session.amount_total, [], "late_payment", states.SYSTEM,
                          payment_intent_id=session.payment_intent_id, currency=session.currency)  # fmt: skip
 
@@ -290,7 +301,7 @@ class Checkout:
             await self._expire_in(store, uow, order, "sold_out", states.PROVIDER)
             order = await store.order(session.order_id)
         if order["status"] == states.EXPIRED:
-            await self._late_refund(store, uow, order, session, {"payment_intent_id": session.payment_intent_id})
+            await self._late_refund(store, uow, order, session, payment)
 
     async def _processing(self, store, session: Session) -> None:
         order = await store.order(session.order_id)
