@@ -121,3 +121,24 @@ async def test_the_demo_providers_state_survives_a_restart(tmp_path):
     refund = second._create_refund(None, {"payment_intent": restored["payment_intent"], "amount": "1500"})
     assert refund["status"] == "succeeded"
     await second.stop()
+
+
+async def test_lookups_arriving_together_share_one_query_and_get_their_own_answers():
+    import asyncio
+
+    from eventonight_ticketing.application.orders import BatchedLookup
+
+    queries = []
+
+    async def fetch_many(ids):
+        queries.append(sorted(ids))
+        if "boom" in ids:
+            raise RuntimeError("database down")
+        return {i: {"_id": i} for i in ids if i.startswith("o")}
+
+    lookup = BatchedLookup(fetch_many)
+    answers = await asyncio.gather(*(lookup.get(k) for k in ("o1", "o2", "x", "o1")))
+    assert answers == [{"_id": "o1"}, {"_id": "o2"}, None, {"_id": "o1"}] and queries == [["o1", "o2", "x"]]
+    assert await lookup.get("o3") == {"_id": "o3"} and len(queries) == 2, "later ones: a new query"
+    failed = await asyncio.gather(lookup.get("boom"), lookup.get("o4"), return_exceptions=True)
+    assert all(isinstance(f, RuntimeError) for f in failed), "every waiting request hears of the failure"

@@ -244,6 +244,9 @@ class Store:
     async def add_tickets(self, tickets: list[dict[str, Any]]) -> None:
         await self.data.collection(TICKETS).insert_many(tickets)
 
+    async def orders_by_ids(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {doc["_id"]: doc async for doc in self.data.collection(ORDERS).find({"_id": {"$in": order_ids}})}
+
     async def order(self, order_id: str) -> dict[str, Any] | None:
         return await self.data.collection(ORDERS).find_one({"_id": order_id})
 
