@@ -47,6 +47,8 @@ RECONCILE_INTERVAL_SECONDS = 300
 FAKE_PREFIX = "/api/ticketing/_fakestripe"
 WEBHOOK_PATH = "/api/ticketing/webhooks/stripe"
 log = logging.getLogger("eventonight.ticketing")
+# The stripe library logs every request at INFO; its warnings and errors still show.
+logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 class TicketingSettings(BaseSettings):

@@ -397,3 +397,23 @@ async def test_a_cancelled_event_gives_every_holder_their_tickets_back_once(plat
         [h["status"] for h in o["history"]] == ["PAID", "REFUNDED"] for o in stored
     )
     assert (await p.client.get(f"{API}/events/{event['id']}/refund-status", headers=p.auth("x"))).status == 403
+
+
+async def test_a_ticket_given_back_after_a_sell_out_is_on_sale_again_a_second_later(platform, account):
+    """Late buyers are refused from memory for at most a second (SOLD_OUT_MEMORY_SECONDS); a replayed
+    key still gets its own order."""
+    from eventonight_ticketing.application.orders import SOLD_OUT_MEMORY_SECONDS
+
+    p = await platform()
+    org, event = await hosted_event(p, account)
+    single = await new_type(p, org, event, capacity=1)
+    first, late = await account(p, "early"), await account(p, "late")
+    key = uuid4().hex
+    placed = await (await order(p, first.headers, event["id"], [(single["id"], 1)], key=key)).json()
+    assert (await order(p, late.headers, event["id"], [(single["id"], 1)])).status == 409
+    replay = await order(p, first.headers, event["id"], [(single["id"], 1)], key=key)
+    assert replay.status == 200 and (await replay.json())["id"] == placed["id"], "its order, not sold out"
+    refund = await p.client.post(f"{API}/orders/{placed['id']}/refunds", json={}, headers=org.headers)
+    assert refund.status == 200
+    await asyncio.sleep(SOLD_OUT_MEMORY_SECONDS + 0.1)
+    assert (await order(p, late.headers, event["id"], [(single["id"], 1)])).status == 201
