@@ -204,14 +204,20 @@ async def eventonight_shutdown(kernel):
 
 @hookimpl
 def eventonight_commands():
-    async def keys(kernel, argv: list[str]) -> int:
-        if argv != ["rotate"]:
-            print("usage: eventonight ticketing-keys rotate")
+    async def ticketing_command(kernel, argv: list[str]) -> int:
+        if argv != ["keys", "rotate"]:
+            print("usage: eventonight ticketing keys rotate")
             return 2
         print(f"new ticket signing key: {await services(kernel).keys.rotate()}")
         return 0
 
-    return [("ticketing-keys", "rotate the key that signs ticket codes", keys)]
+    return [
+        (
+            "ticketing",
+            "ticketing administration: `keys rotate` adds a new key that signs ticket codes",
+            ticketing_command,
+        )
+    ]
 
 
 @hookimpl

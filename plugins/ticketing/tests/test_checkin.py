@@ -126,7 +126,8 @@ async def test_rotating_the_keys_keeps_old_codes_valid(platform, account, capsys
     [(name, _, run)] = [
         c for r in p.kernel.hooks.call("eventonight_commands") for c in r.value if r.plugin == "ticketing"
     ]
-    assert name == "ticketing-keys" and await run(p.kernel, ["rotate"]) == 0
+    assert name == "ticketing" and await run(p.kernel, ["rotate"]) == 2, "usage: ticketing keys rotate"
+    assert await run(p.kernel, ["keys", "rotate"]) == 0
     assert "new ticket signing key" in capsys.readouterr().out
     keys = _public_keys(await (await p.client.get(f"{API}/keys")).json())
     assert len(keys) == 2 and old_kid in keys

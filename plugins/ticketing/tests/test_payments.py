@@ -170,6 +170,17 @@ async def test_cancel_is_an_authenticated_delete_that_closes_the_session(platfor
                                   "reason": "cancelled_by_buyer"}  # fmt: skip
     again = await p.client.delete(f"{API}/orders/{placed['id']}", headers=fan.headers)
     assert again.status == 409
+    # The provider down: the order is cancelled all the same; a payment that still gets through
+    # follows the late-payment rule (tickets, since some are left).
+    second = await (await order(p, fan.headers, event["id"], [(vip["id"], 2)])).json()
+    fake_stripe.fail_next(6, 500)
+    down = await p.client.delete(f"{API}/orders/{second['id']}", headers=fan.headers)
+    assert down.status == 200 and (await down.json())["status"] == "EXPIRED"
+    assert await available(p, vip["id"]) == 10
+    fake_stripe.faults.api.clear()
+    fake_stripe.pay(session_id(second))
+    late = await status_becomes(p, fan.headers, second["id"], "PAID")
+    assert len(late["tickets"]) == 2 and await available(p, vip["id"]) == 8
 
 
 def signed(payload: dict, secret: str, timestamp: int | None = None) -> tuple[str, dict]:

@@ -150,10 +150,15 @@ class Checkout:
             raise Conflict(f"a {order['status']} order cannot be cancelled (ask for a refund instead)")
         if order.get("session_id"):
             try:
-                session = await self.provider.expire_session(order["session_id"])
-            except ProviderRefused:  # not open any more: see what it became
-                session = await self.provider.retrieve_session(order["session_id"])
-            if session.outcome() in (PAID_OUT, PROCESSING):
+                try:
+                    session = await self.provider.expire_session(order["session_id"])
+                except ProviderRefused:  # not open any more: see what it became
+                    session = await self.provider.retrieve_session(order["session_id"])
+            except ProviderUnavailable:
+                # The tickets go back anyway; a payment that still gets through follows the late-payment rule.
+                log.warning("provider unreachable while cancelling order %s; cancelling it anyway", order_id)
+                session = None
+            if session is not None and session.outcome() in (PAID_OUT, PROCESSING):
                 await self.apply_session(session)
                 raise Conflict("this order was paid meanwhile")
         await self.expire(order_id, "cancelled_by_buyer", states.BUYER)

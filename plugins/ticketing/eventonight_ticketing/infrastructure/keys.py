@@ -1,6 +1,6 @@
 """The Ed25519 keys that sign ticket codes, kept in ``ticketing_keys``.
 
-Created on first start; ``eventonight ticketing-keys rotate`` adds a new
+Created on first start; ``eventonight ticketing keys rotate`` adds a new
 signing key. Retired keys stay published: codes they signed stay valid.
 """
 
