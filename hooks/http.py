@@ -7,7 +7,8 @@
   pydantic input (415 for non-JSON, 400 with field details).
 - ``json_response(data, status=200)``: JSON with datetimes as ISO-8601 UTC;
   ``dumps(data)`` is the same encoding as a string (e.g. for an SSE frame).
-- ``page_params(request)`` and ``Page(items, limit=, offset=, total=)``: paging.
+- ``page_params(request)`` and ``Page(items, limit=, offset=, total=)``: paging; ``MAX_OFFSET``, the
+  deepest offset any list accepts (bound your own query models' offsets by it).
 - ``fragment_from_routes``, ``components_for``, ``json_body``,
   ``error_responses``, ``multipart_file_body``: OpenAPI fragments.
 
@@ -24,12 +25,13 @@ from eventonight.kernel.http.openapi import (
     json_body,
     multipart_file_body,
 )
-from eventonight.kernel.http.pagination import Page, page_params
+from eventonight.kernel.http.pagination import MAX_OFFSET, Page, page_params
 from eventonight.kernel.http.validation import json_response, parse_body, parse_query
 from eventonight.kernel.jsonable import dumps
 
 __all__ = [
     "KERNEL",
+    "MAX_OFFSET",
     "Page",
     "Principal",
     "components_for",

@@ -260,3 +260,38 @@ async def test_revoked_sessions_and_subjects_stop_working_everywhere(platform):
     await other_process.kernel.revocations.load()
     with pytest.raises(TokenError, match="revoked"):
         await other_process.kernel.tokens.verify(session_token)
+
+
+async def test_tokens_with_unknown_key_ids_cost_at_most_one_key_lookup_a_second(platform, settings):
+    """Unauthenticated denial of service: random ``kid``s must not make every request read the keys."""
+    import asyncio
+    from uuid import uuid4
+
+    from eventonight.kernel.auth.keys import MIN_FORCED_REFRESH_SECONDS
+
+    p = await platform()
+    kernel = p.kernel
+    lookups = []
+    real = kernel.keys._active_docs
+
+    async def counted():  # the real lookup, counted
+        lookups.append(time.monotonic())
+        return await real()
+
+    kernel.keys._active_docs = counted
+    await asyncio.sleep(MIN_FORCED_REFRESH_SECONDS + 0.1)
+    forged = [
+        f"{_b64({'alg': 'RS256', 'kid': uuid4().hex, 'typ': 'JWT'})}.{_b64(_claims(kernel))}.c2ln" for _ in range(200)
+    ]
+    answers = await asyncio.gather(*(p.client.get("/api/ticketing/me/orders", headers={"Authorization": f"Bearer {t}"})
+                                     for t in forged))  # fmt: skip
+    assert {a.status for a in answers} == {401}
+    assert len(lookups) == 1, "200 unknown key ids, one look at the keys"
+
+    # A key rotated by another process is still found: the next unknown kid after a second looks again.
+    other = await platform()
+    await other.kernel.keys.rotate()
+    await asyncio.sleep(MIN_FORCED_REFRESH_SECONDS + 0.1)
+    token = other.kernel.tokens.issue_access_token("someone", "member")
+    assert (await kernel.tokens.verify(token)).user_id == "someone"
+    assert len(lookups) == 2

@@ -19,6 +19,10 @@ from eventonight.kernel.db import Database, utcnow
 KEYS = "kernel_signing_keys"
 
 
+#: Tokens with a key id this process does not know make it look for new keys at most this often.
+MIN_FORCED_REFRESH_SECONDS = 1.0
+
+
 class KeyStore:
     def __init__(self, database: Database, *, token_ttl_seconds: int, refresh_seconds: float = 30.0) -> None:
         self.database = database
@@ -37,6 +41,19 @@ class KeyStore:
                 await self._insert_new_key()
                 docs = await self._active_docs()
             self._apply(docs)
+
+    async def refresh_for_unknown_kid(self) -> None:
+        """A token names a key this process does not know: another process may have rotated.
+
+        Looks again at most once per ``MIN_FORCED_REFRESH_SECONDS``, however many
+        such tokens arrive (an attacker's random ``kid`` costs no database read and
+        waits on no lock); requests that arrive during a refresh share it.
+        """
+        if time.monotonic() - self._loaded_at < MIN_FORCED_REFRESH_SECONDS:
+            return
+        async with self._lock:
+            if time.monotonic() - self._loaded_at >= MIN_FORCED_REFRESH_SECONDS:  # not done while we waited
+                self._apply(await self._active_docs())
 
     async def refresh_if_stale(self, force: bool = False) -> None:
         if force or time.monotonic() - self._loaded_at > self.refresh_seconds:

@@ -116,7 +116,7 @@ class TokenService:
         issuer = _unverified_part(token, 1).get("iss")
         if issuer == self.issuer:
             if not self.keys.has_kid(header.get("kid")):
-                await self.keys.refresh_if_stale(force=True)  # rotated by another process?
+                await self.keys.refresh_for_unknown_kid()  # rotated by another process?
             principal, exp = self._decode(token, self.keys.key_set, self.issuer, self.audience, "role")
         elif issuer in self.external:
             external = self.external[issuer]

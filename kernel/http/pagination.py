@@ -8,6 +8,9 @@ from aiohttp import web
 
 from eventonight.kernel.errors import ApiError
 
+#: The largest ``offset`` any list accepts: deeper pages are refused (400), never handed to the database.
+MAX_OFFSET = 1_000_000
+
 
 def page_params(request: web.Request, *, default: int = 20, maximum: int = 100) -> tuple[int, int]:
     """Read ``limit`` and ``offset`` from the query string; 400 when out of range."""
@@ -18,8 +21,8 @@ def page_params(request: web.Request, *, default: int = 20, maximum: int = 100) 
         raise ApiError(400, "limit and offset must be integers") from exc
     if not 1 <= limit <= maximum:
         raise ApiError(400, f"limit must be between 1 and {maximum}")
-    if offset < 0:
-        raise ApiError(400, "offset must not be negative")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ApiError(400, f"offset must be between 0 and {MAX_OFFSET}")
     return limit, offset
 
 

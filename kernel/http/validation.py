@@ -30,10 +30,14 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         data = json.loads(raw or b"null")
     except ValueError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # a body nested a thousand levels deep
+        raise ApiError(400, "request body is nested too deeply") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(400, "request body is invalid", details=validation_details(exc)) from exc
+    except RecursionError as exc:
+        raise ApiError(400, "request body is nested too deeply") from exc
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:

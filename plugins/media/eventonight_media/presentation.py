@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from eventonight.hooks.http import json_response, require_user
 from eventonight_media.rules import KINDS, Forbidden, MediaError, NotFound, check_kind
@@ -11,9 +12,16 @@ CHUNK = 64 * 1024
 
 
 async def read_upload(service, request: web.Request):
-    """The one file of a multipart request, streamed into the service's spool."""
+    """The one file of a multipart request, streamed into the service's spool (400 when it is malformed)."""
     if not request.content_type.startswith("multipart/"):
         raise MediaError("send the image as multipart/form-data with one file field")
+    try:
+        return await _read_upload(service, request)
+    except (ValueError, HttpProcessingError) as exc:  # the multipart reader's word for a broken body
+        raise MediaError("the multipart body is malformed: send one file field") from exc
+
+
+async def _read_upload(service, request: web.Request):
     reader = await request.multipart()
     part = await reader.next()
     while part is not None and not part.filename:

@@ -221,3 +221,31 @@ async def test_s3_store_through_the_minio_client(platform, account, use_s3):
     assert len(list(minio.list_objects(bucket, recursive=True))) == 2
     assert (await p.client.delete(f"/api/media/avatar/{alice.id}", headers=alice.headers)).status == 204
     assert list(minio.list_objects(bucket, recursive=True)) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"--xyz\r\nContent-Disposition form-data; name=file\r\n\r\nabc\r\n--xyz--\r\n", 400),  # no colon
+        (b"--xyz\r\n" + b"X: " + b"a" * 70_000 + b"\r\n\r\nabc\r\n--xyz--\r\n", 400),  # a header line too long
+        (b"garbage without any boundary", 400),
+        # Never closed: what arrived is read as the file, and it is no image.
+        (b"--xyz\r\nContent-Disposition: form-data; name=file; filename=a.png\r\n\r\nabc", 415),
+    ],
+)
+async def test_malformed_multipart_bodies_are_4xx_on_avatar_and_poster_uploads(platform, account, raw, status):
+    p = await platform()
+    club = await account(p, "mpclub", role="organization", known_in=KNOWN)
+    date = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    created = await p.client.post(
+        "/api/events", json={"title": "Night", "date": date, "location": {"city": "Oslo"}}, headers=club.headers
+    )
+    event = await body(created, 201)
+    headers = {**club.headers, "Content-Type": "multipart/form-data; boundary=xyz"}
+    for path in (f"/api/users/{club.id}/avatar", f"/api/events/{event['id']}/poster"):
+        response = await p.client.post(path, data=raw, headers=headers)
+        assert response.status == status, (path, response.status, await response.text())
+        message = (await response.json())["message"]
+        assert "multipart" in message or status == 415
+    profile = await (await p.client.get(f"/api/users/{club.id}")).json()
+    assert profile["profile"]["avatarUrl"] is None, "nothing stored"

@@ -7,6 +7,11 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from eventonight.hooks.http import MAX_OFFSET
+
+#: The largest price a search may name, in major units (a bound, not a business rule).
+MAX_PRICE = 1_000_000
+
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -62,13 +67,13 @@ class SearchQuery(BaseModel):
     organization: str | None = None
     near: str | None = Field(default=None, pattern=r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$", description="lat,lon")
     radius_km: float = Field(default=10, gt=0, le=1000, alias="radiusKm")
-    min_price: float | None = Field(default=None, ge=0, alias="minPrice")
-    max_price: float | None = Field(default=None, ge=0, alias="maxPrice")
+    min_price: float | None = Field(default=None, ge=0, le=MAX_PRICE, alias="minPrice")
+    max_price: float | None = Field(default=None, ge=0, le=MAX_PRICE, alias="maxPrice")
     status: Literal["DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED"] | None = None
     sort: Literal["date", "title", "price", "popularity"] = "date"
     order: Literal["asc", "desc"] = "asc"
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
     def near_point(self) -> tuple[float, float, float] | None:
         if self.near is None:

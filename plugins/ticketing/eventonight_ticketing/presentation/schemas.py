@@ -13,24 +13,24 @@ class _Body(BaseModel):
 class TicketTypeBody(_Body):
     name: str = Field(min_length=1, max_length=60)
     description: str = Field(default="", max_length=2000)
-    price_minor: int = Field(ge=0, description="price in the currency's minor units (cents); 0 is free")
+    price_minor: int = Field(ge=0, le=100_000_000, description="price in the currency's minor units (cents); 0 is free")
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code")
     capacity: int = Field(ge=1, le=1_000_000)
     sales_start: AwareDatetime | None = None
     sales_end: AwareDatetime | None = Field(default=None, description="defaults to the event's date")
-    max_per_order: int = Field(default=10, ge=1)
+    max_per_order: int = Field(default=10, ge=1, le=100)
     refundable: bool = True
 
 
 class TicketTypeChanges(_Body):
     name: str | None = Field(default=None, min_length=1, max_length=60)
     description: str | None = Field(default=None, max_length=2000)
-    price_minor: int | None = Field(default=None, ge=0)
+    price_minor: int | None = Field(default=None, ge=0, le=100_000_000)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     capacity: int | None = Field(default=None, ge=1, le=1_000_000)
     sales_start: AwareDatetime | None = None
     sales_end: AwareDatetime | None = None
-    max_per_order: int | None = Field(default=None, ge=1)
+    max_per_order: int | None = Field(default=None, ge=1, le=100)
     refundable: bool | None = None
     status: str | None = Field(default=None, pattern="^(ACTIVE|HIDDEN|ARCHIVED)$")
 
