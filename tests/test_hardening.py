@@ -43,3 +43,33 @@ async def test_bodies_nested_a_thousand_levels_deep_are_400_even_unauthenticated
     objects = '{"a":' * 5_000 + "1" + "}" * 5_000
     response = await p.client.post("/api/users/login", data=objects, headers={"Content-Type": "application/json"})
     assert response.status == 400
+
+
+async def _raw(p, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(p.client.server.host, p.client.server.port)
+    writer.write(request)
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+async def test_a_header_over_8_kb_gets_the_json_error_and_no_echo_of_the_credential(platform):
+    import json
+
+    p = await platform()
+    secret = "Bearer " + "SECRETTOKEN" * 900  # ~10 KB
+    status, headers, body = await _raw(
+        p, f"GET /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: {secret}\r\n\r\n".encode()
+    )
+    assert status == 400 and headers["content-type"].startswith("application/json")
+    error = json.loads(body)
+    assert error["statusCode"] == 400 and "header is too long" in error["message"]
+    assert b"SECRETTOKEN" not in body
+    status, headers, body = await _raw(p, b"\x16\x03\x01 not http at all\r\n\r\n")
+    assert status == 400 and json.loads(body)["statusCode"] == 400

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 
 from eventonight.kernel.hookcall import acall_each, call_each
-from eventonight.kernel.http import openapi
+from eventonight.kernel.http import openapi, protocol_errors
 from eventonight.kernel.http.handling import add_catch_all, wrap_routes
 from eventonight.kernel.http.keys import KERNEL
 from eventonight.kernel.kernel import Kernel
@@ -90,6 +90,7 @@ async def create_app(
     context starts the requested background roles and stops everything.
     ``inspect=True`` builds an application only to list it: no plugin is started.
     """
+    protocol_errors.install()
     runtime = Runtime(kernel, relay=relay, consumers=consumers, scheduler=scheduler)
     await kernel.start(plugins_startup=not inspect)
     try:
