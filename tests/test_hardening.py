@@ -73,3 +73,22 @@ async def test_a_header_over_8_kb_gets_the_json_error_and_no_echo_of_the_credent
     assert b"SECRETTOKEN" not in body
     status, headers, body = await _raw(p, b"\x16\x03\x01 not http at all\r\n\r\n")
     assert status == 400 and json.loads(body)["statusCode"] == 400
+
+
+async def test_every_response_carries_the_security_headers_and_no_server_version(platform):
+    p = await platform()
+    for response in (
+        await p.client.get("/api/events"),
+        await p.client.get("/api/no/such/thing"),  # the catch-all 404
+        await p.client.post("/api/users/login", data="{", headers={"Content-Type": "application/json"}),
+    ):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Server"] == "eventonight", "no aiohttp/Python version"
+    anonymous = await p.client.get("/api/events")
+    assert "no-store" not in anonymous.headers.get("Cache-Control", "")
+    mine = await p.client.get("/api/ticketing/me/orders", headers=p.auth(uuid4().hex))
+    assert mine.status == 200 and mine.headers["Cache-Control"] == "no-store"
+    keys = await p.client.get("/api/ticketing/keys", headers=p.auth(uuid4().hex))
+    assert keys.headers["Cache-Control"] == "public, max-age=300", "a route's own caching stays"

@@ -35,6 +35,8 @@ def json_protocol_error(self, request, status: int = 500, exc: BaseException | N
         raise ConnectionError("response already started; cannot send the error")
     text = MESSAGES.get(status) or HTTPStatus(status).phrase
     response = web.Response(status=status, body=dumps(ApiError(status, text).body()), content_type="application/json")
+    response.headers["Server"] = "eventonight"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.force_close()
     return response
 
