@@ -26,6 +26,8 @@ class MediaSettings(BaseSettings):
     s3_secure: bool = True
     local_dir: str | None = None  # default: <data_dir>/media
     max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Images decoded at once (each up to 24 Mpx, ~100 MB while decoding); more uploads wait.
+    max_concurrent_decodes: int = Field(default=2, ge=1)
 
 
 def _build(kernel) -> MediaService:
@@ -36,7 +38,7 @@ def _build(kernel) -> MediaService:
         )
     else:
         store = LocalStore(settings.local_dir or kernel.settings.data_dir / "media")
-    return MediaService(kernel, store, settings.max_bytes)
+    return MediaService(kernel, store, settings.max_bytes, settings.max_concurrent_decodes)
 
 
 def services(kernel) -> MediaService:

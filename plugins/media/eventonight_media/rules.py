@@ -10,6 +10,8 @@ from eventonight.hooks.errors import NotFound as BaseNotFound
 
 KINDS = ("avatar", "poster")
 MAX_SIDE = 2048
+#: The most pixels an upload may decode to (its header is checked first): 24 Mpx, a 6000 x 4000 photo.
+MAX_PIXELS = 24_000_000
 THUMBNAIL_SIDE = 256
 # Magic bytes: the content decides the type, never the file name.
 SIGNATURES = (

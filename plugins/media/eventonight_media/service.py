@@ -25,10 +25,12 @@ class Upload:
 
 
 class MediaService:
-    def __init__(self, kernel: Any, store: ObjectStore, max_bytes: int) -> None:
+    def __init__(self, kernel: Any, store: ObjectStore, max_bytes: int, max_decodes: int = 2) -> None:
         self.kernel = kernel
         self.objects = store
         self.max_bytes = max_bytes
+        # Decoding is where an image takes memory (up to MAX_PIXELS x 4 bytes): only this many at once.
+        self.decoding = asyncio.Semaphore(max_decodes)
 
     async def receive(self, chunks: AsyncIterator[bytes]) -> Upload:
         """Read an upload chunk by chunk, refusing it as soon as it is too large or not an image."""
@@ -56,9 +58,10 @@ class MediaService:
     async def store(self, kind: str, entity_id: str, upload: Upload) -> dict:
         check_kind(kind)
         try:
-            data, thumb, (width, height) = await asyncio.to_thread(
-                imaging.process, upload.file, upload.content_type, thumbnail=kind == "avatar"
-            )
+            async with self.decoding:
+                data, thumb, (width, height) = await asyncio.to_thread(
+                    imaging.process, upload.file, upload.content_type, thumbnail=kind == "avatar"
+                )
         finally:
             upload.file.close()
         key = object_key(kind, entity_id, data, upload.content_type)

@@ -249,3 +249,41 @@ async def test_malformed_multipart_bodies_are_4xx_on_avatar_and_poster_uploads(p
         assert "multipart" in message or status == 415
     profile = await (await p.client.get(f"/api/users/{club.id}")).json()
     assert profile["profile"]["avatarUrl"] is None, "nothing stored"
+
+
+def png_bomb(width: int, height: int, grey: bool = True) -> bytes:
+    """A valid PNG of width x height blank pixels that compresses to almost nothing (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\0" * (1 + width * (1 if grey else 3))  # filter byte + pixels
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0 if grey else 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+async def test_decompression_bombs_are_refused_from_their_header_and_big_photos_are_decoded_reduced(platform, account):
+    import asyncio
+
+    p = await platform()
+    alice = await account(p, "bombed", known_in=())
+    grey = png_bomb(10_950, 10_950)  # the 113 KB, 120-megapixel file of the report
+    rgb = png_bomb(9_000, 6_556, grey=False)  # 59 Mpx RGB
+    assert len(grey) < 200_000 and len(rgb) < 400_000
+    path = f"/api/media/avatar/{alice.id}"
+    answers = await asyncio.gather(
+        *(p.client.post(path, data=png_form(bomb), headers=alice.headers) for bomb in (grey, rgb, grey, rgb))
+    )
+    for answer in answers:
+        assert answer.status == 413 and "pixels" in (await answer.json())["message"]
+    # A real 20-megapixel photo is fine: decoded at a reduced scale, stored at 2048 on its longer side.
+    photo = io.BytesIO()
+    Image.linear_gradient("L").resize((5_000, 4_000)).convert("RGB").save(photo, format="JPEG", quality=80)
+    stored = await body(
+        await p.client.post(path, data=form(("p.jpg", photo.getvalue(), "image/jpeg")), headers=alice.headers), 201
+    )
+    assert (stored["width"], stored["height"]) == (2048, 1638)
