@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,9 +12,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from eventonight.kernel.embedded_mongo import EmbeddedMongo, free_port
 
 HERE = Path(__file__).resolve().parent
+#: Benchmarks run on a database of their own, not the embedded one: they need a key-encryption key.
+BENCH_KEK = Fernet.generate_key().decode()
 
 
 def start_mongo() -> EmbeddedMongo:
@@ -24,7 +29,8 @@ def start_mongo() -> EmbeddedMongo:
 
 def start_eventonight(role: str, mongo_uri: str, port: int, **env: str) -> subprocess.Popen:
     """``eventonight <role>`` (web or serve) from this checkout's venv; ``env`` adds EVENTONIGHT_* settings."""
-    settings = {"EVENTONIGHT_MONGODB_URI": mongo_uri, "EVENTONIGHT_PORT": str(port), "EVENTONIGHT_LOG_LEVEL": "WARNING"}
+    settings = {"EVENTONIGHT_MONGODB_URI": mongo_uri, "EVENTONIGHT_PORT": str(port), "EVENTONIGHT_LOG_LEVEL": "WARNING",
+                "EVENTONIGHT_KEY_ENCRYPTION_KEYS": json.dumps([BENCH_KEK])}  # fmt: skip
     return subprocess.Popen(
         [str(HERE.parent / ".venv" / "bin" / "eventonight"), role],
         env={**os.environ, **settings, **{f"EVENTONIGHT_{k.upper()}": v for k, v in env.items()}},

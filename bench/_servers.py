@@ -59,13 +59,17 @@ class BenchPlugin:
 def kernel(port: int, mongo_uri: str, database: str = "bench_kernel") -> None:
     from importlib.metadata import entry_points
 
+    from _common import BENCH_KEK
+
     from eventonight.kernel import Kernel
     from eventonight.kernel.http.app import create_app
     from eventonight.settings import Settings
 
     # The kernel alone: installed domain plugins (and their background threads) are left out.
     installed = [ep.name for ep in entry_points(group="eventonight.plugins")]
-    settings = Settings(mongodb_uri=mongo_uri, database=database, port=port, disabled_plugins=installed)
+    settings = Settings(
+        mongodb_uri=mongo_uri, database=database, port=port, disabled_plugins=installed, key_encryption_keys=[BENCH_KEK]
+    )
     k = Kernel(settings, extra_plugins=[("bench", BenchPlugin())])
 
     async def build() -> web.Application:

@@ -172,7 +172,7 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     sub.add_parser("check", help="can the database and the broker be reached")
     sub.add_parser("seed", help="create demo data")
     keys = sub.add_parser("keys", help="token signing keys")
-    keys.add_argument("action", choices=["rotate", "show"])
+    keys.add_argument("action", choices=["rotate", "show", "rekey"])
     for name, help_text, _ in plugin_commands:
         plugin_parser = sub.add_parser(name, help=help_text)
         plugin_parser.add_argument("args", nargs=argparse.REMAINDER)
@@ -214,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         async def keys() -> int:
             if args.action == "rotate":
                 print(f"new signing key: {await kernel.keys.rotate()}")
+            if args.action == "rekey":  # after a new key-encryption key was put first in the list
+                print(f"re-encrypted {await kernel.keys.rekey()} signing keys under the first key-encryption key")
             for key in kernel.keys.public_jwks()["keys"]:
                 print(key["kid"])
             return 0

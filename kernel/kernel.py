@@ -19,6 +19,7 @@ from eventonight.kernel.db import Database, Reader, UnitOfWork, utcnow
 from eventonight.kernel.embedded_mongo import EmbeddedMongo
 from eventonight.kernel.hookcall import Hooks, acall_each, await_me_maybe, call_each, implementations
 from eventonight.kernel.plugins import PluginRegistry, load_plugins
+from eventonight.kernel.secrets import load_secrets
 from eventonight.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Kernel:
             if result.value is not None:
                 self.plugin_settings[result.plugin] = result.value()
         uri = self.settings.mongodb_uri
+        # Before anything starts: a production platform without its key-encryption key stops here.
+        self.secrets = load_secrets(self.settings.key_encryption_keys, not uri, self.settings.data_dir)
         if not uri:
             self._embedded = EmbeddedMongo(self.settings.data_dir / "mongo", self.settings.embedded_mongo_port)
             uri = await asyncio.to_thread(self._embedded.start)
@@ -72,7 +75,7 @@ class Kernel:
         self.read = Reader(self.database)
         await self.database.ping()
         await self._ensure_indexes()
-        self.keys = KeyStore(self.database, token_ttl_seconds=self.settings.access_token_ttl_seconds)
+        self.keys = KeyStore(self.database, self.secrets, token_ttl_seconds=self.settings.access_token_ttl_seconds)
         await self.keys.load()
         self.revocations = Revocations(self.database, keep_seconds=self.settings.access_token_ttl_seconds + 60)
         await self.revocations.ensure_indexes()

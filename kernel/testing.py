@@ -148,6 +148,10 @@ def private_rabbit():
     rabbit.shutdown()
 
 
+#: The key-encryption key of test platforms (a test database is not the embedded one).
+TEST_KEK = "cGxhdGZvcm0tdGVzdHMtZXZlbnRvbmlnaHQta2VrISE="
+
+
 @pytest.fixture(scope="session")
 def run_id():
     return uuid4().hex[:10]
@@ -169,6 +173,7 @@ def settings(mongo_uri, broker_url, run_id, tmp_path):
         relay_lease_seconds=3,
         consumer_max_attempts=3,
         consumer_retry_delays=[0.05, 0.1],
+        key_encryption_keys=[TEST_KEK],
     )
     yield settings
     _delete_queues(settings)

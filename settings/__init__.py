@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "eventonight"
     access_token_ttl_seconds: int = Field(default=300, ge=10)
     trusted_issuers: list[TrustedIssuer] = []
+    # Key-encryption keys (Fernet, JSON list; the first encrypts, all decrypt). Required unless the
+    # database is the embedded one. See docs/deployment.md, "Key encryption".
+    key_encryption_keys: list[str] = Field(default=[], repr=False)
 
     # Plugins
     required_plugins: list[str] = []

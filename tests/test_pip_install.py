@@ -25,6 +25,7 @@ import pytest
 from pymongo import MongoClient
 
 from eventonight.kernel.embedded_mongo import free_port
+from eventonight.kernel.testing import TEST_KEK
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +47,7 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
 def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
     """A clean environment for the fresh virtualenv's commands: ``EVENTONIGHT_<NAME>`` per setting."""
     settings.setdefault("exchange", f"eventonight.test.{settings['database']}")
+    settings.setdefault("key_encryption_keys", json.dumps([TEST_KEK]))
     return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(tmp_path)),
@@ -171,7 +173,7 @@ def test_example_plugins_installed_beside_the_builtin_ones_then_uninstalled_and_
 
     database = f"examples_{uuid4().hex[:8]}"
     settings = Settings(
-        mongodb_uri=mongo_uri, database=database, broker_url=broker_url,
+        mongodb_uri=mongo_uri, database=database, broker_url=broker_url, key_encryption_keys=[TEST_KEK],
         exchange=f"eventonight.test.{database}", queue_prefix=f"eotest.{database}",
     )  # fmt: skip
     port = free_port()

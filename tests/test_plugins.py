@@ -1,5 +1,6 @@
 """Plugin discovery through real entry points, and isolation of broken plugins."""
 
+import json
 import textwrap
 
 import pytest
@@ -106,6 +107,7 @@ def test_plugins_command_lists_hooks_routes_and_errors(installed, capsys, monkey
     installed("eventonight-mixed", {"good": GOOD, "broken": BROKEN_IMPORT})
     monkeypatch.setenv("EVENTONIGHT_MONGODB_URI", settings.mongodb_uri)
     monkeypatch.setenv("EVENTONIGHT_DATABASE", settings.database)
+    monkeypatch.setenv("EVENTONIGHT_KEY_ENCRYPTION_KEYS", json.dumps(settings.key_encryption_keys))
     status = cli_main(["plugins"])
     out = capsys.readouterr().out
     good = _block(out, "good")
@@ -136,6 +138,7 @@ def test_plugins_prune_dry_run_lists_and_prune_deletes(capsys, monkeypatch, sett
         "BROKER_URL": settings.broker_url,
         "EXCHANGE": settings.exchange,
         "QUEUE_PREFIX": settings.queue_prefix,
+        "KEY_ENCRYPTION_KEYS": json.dumps(settings.key_encryption_keys),
     }.items():
         monkeypatch.setenv(f"EVENTONIGHT_{key}", value)
     assert cli_main(["plugins", "prune", "--dry-run"]) == 0

@@ -169,7 +169,13 @@ async def test_rotation_keeps_old_tokens_valid_until_they_expire(platform):
     fresh_claims_old_key = _claims(kernel, sub="u3")
     old_key_doc = await kernel.database.db[KEYS].find_one({"_id": old_kid})
     with pytest.raises(TokenError):
-        await kernel.tokens.verify(_sign(kernel, fresh_claims_old_key, key=RSAKey.import_key(old_key_doc["jwk"])))
+        await kernel.tokens.verify(
+            _sign(
+                kernel,
+                fresh_claims_old_key,
+                key=RSAKey.import_key(json.loads(kernel.secrets.decrypt(old_key_doc["jwkEncrypted"]))),
+            )
+        )
 
 
 async def test_key_set_persists_across_restarts_and_rotation_reaches_other_processes(platform, settings):
@@ -295,3 +301,46 @@ async def test_tokens_with_unknown_key_ids_cost_at_most_one_key_lookup_a_second(
     token = other.kernel.tokens.issue_access_token("someone", "member")
     assert (await kernel.tokens.verify(token)).user_id == "someone"
     assert len(lookups) == 2
+
+
+async def test_signing_keys_are_encrypted_at_rest_and_the_key_encryption_key_rotates(platform, settings, tmp_path):
+    from cryptography.fernet import Fernet
+
+    from eventonight.kernel.kernel import Kernel
+    from eventonight.kernel.secrets import SecretsConfigError, load_secrets
+
+    p = await platform()
+    kernel = p.kernel
+    token = kernel.tokens.issue_access_token("kek-user", "member")
+    [stored] = await kernel.database.db[KEYS].find().to_list(None)
+    assert "jwk" not in stored and stored["jwkEncrypted"].startswith("gAAAA"), "a Fernet token, not the key"
+    assert '"d"' not in json.dumps(stored, default=str), "no private exponent in the database"
+    # A key stored in clear by an earlier version is encrypted at the next start.
+    plain = RSAKey.generate_key(2048, parameters={"kid": "legacy", "alg": "RS256", "use": "sig"}, private=True)
+    await kernel.database.db[KEYS].insert_one(
+        {"_id": "legacy", "jwk": plain.as_dict(private=True), "createdAt": utcnow() - timedelta(days=1),
+         "retiredAt": None}
+    )  # fmt: skip
+    await kernel.keys.load()
+    legacy = await kernel.database.db[KEYS].find_one({"_id": "legacy"})
+    assert "jwk" not in legacy and "jwkEncrypted" in legacy
+
+    # Rotation: a new KEK first, `keys rekey`, then the old one dropped: tokens still verify.
+    new_kek = Fernet.generate_key().decode()
+    both = settings.model_copy(update={"key_encryption_keys": [new_kek, *settings.key_encryption_keys]})
+    rolling = await platform(settings_override=both)
+    assert await rolling.kernel.keys.rekey() == 2
+    only_new = await platform(settings_override=settings.model_copy(update={"key_encryption_keys": [new_kek]}))
+    assert (await only_new.kernel.tokens.verify(token)).user_id == "kek-user"
+    # Dropped too early, or the wrong KEK: a clear error at start, not tokens signed by nobody knows what.
+    wrong = Kernel(settings.model_copy(update={"key_encryption_keys": [Fernet.generate_key().decode()]}))
+    with pytest.raises(SecretsConfigError, match="does not decrypt"):
+        await wrong.start()
+    await wrong.stop()
+    # No KEK outside the embedded demo: the platform does not start.
+    with pytest.raises(SecretsConfigError, match="EVENTONIGHT_KEY_ENCRYPTION_KEYS is not set"):
+        await Kernel(settings.model_copy(update={"key_encryption_keys": []})).start()
+    # The embedded demo makes its own, readable by the owner only, and keeps it.
+    first = load_secrets([], embedded=True, data_dir=tmp_path)
+    assert (tmp_path / "key-encryption.key").stat().st_mode & 0o777 == 0o600
+    assert load_secrets([], embedded=True, data_dir=tmp_path).decrypt(first.encrypt(b"x")) == b"x"

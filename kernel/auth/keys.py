@@ -8,6 +8,7 @@ until every token they signed has expired.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import timedelta
 from uuid import uuid4
@@ -24,18 +25,21 @@ MIN_FORCED_REFRESH_SECONDS = 1.0
 
 
 class KeyStore:
-    def __init__(self, database: Database, *, token_ttl_seconds: int, refresh_seconds: float = 30.0) -> None:
+    def __init__(self, database: Database, secrets, *, token_ttl_seconds: int, refresh_seconds: float = 30.0) -> None:
         self.database = database
+        self.secrets = secrets  # the private keys are stored encrypted (eventonight.kernel.secrets)
         self.token_ttl_seconds = token_ttl_seconds
         self.refresh_seconds = refresh_seconds
         self.signing_key: RSAKey | None = None
         self.key_set = KeySet([])
         self._loaded_at = 0.0
+        self._forced_at = float("-inf")  # the last look for a key id nobody here knew
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
         """Load the key set, generating the first key if there is none."""
         async with self._lock:
+            await self._encrypt_plain_keys()
             docs = await self._active_docs()
             if not any(d.get("retiredAt") is None for d in docs):
                 await self._insert_new_key()
@@ -49,10 +53,11 @@ class KeyStore:
         such tokens arrive (an attacker's random ``kid`` costs no database read and
         waits on no lock); requests that arrive during a refresh share it.
         """
-        if time.monotonic() - self._loaded_at < MIN_FORCED_REFRESH_SECONDS:
+        if time.monotonic() - self._forced_at < MIN_FORCED_REFRESH_SECONDS:
             return
         async with self._lock:
-            if time.monotonic() - self._loaded_at >= MIN_FORCED_REFRESH_SECONDS:  # not done while we waited
+            if time.monotonic() - self._forced_at >= MIN_FORCED_REFRESH_SECONDS:  # not done while we waited
+                self._forced_at = time.monotonic()
                 self._apply(await self._active_docs())
 
     async def refresh_if_stale(self, force: bool = False) -> None:
@@ -72,10 +77,32 @@ class KeyStore:
     async def _insert_new_key(self) -> str:
         kid = uuid4().hex
         key = RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"}, private=True)
+        sealed = self.secrets.encrypt(json.dumps(key.as_dict(private=True)).encode())
         await self.database.db[KEYS].insert_one(
-            {"_id": kid, "jwk": key.as_dict(private=True), "createdAt": utcnow(), "retiredAt": None}
+            {"_id": kid, "jwkEncrypted": sealed, "createdAt": utcnow(), "retiredAt": None}
         )
         return kid
+
+    async def _encrypt_plain_keys(self) -> None:
+        """Keys stored in clear by an earlier version are encrypted in place."""
+        async for doc in self.database.db[KEYS].find({"jwk": {"$exists": True}}):
+            sealed = self.secrets.encrypt(json.dumps(doc["jwk"]).encode())
+            await self.database.db[KEYS].update_one(
+                {"_id": doc["_id"]}, {"$set": {"jwkEncrypted": sealed}, "$unset": {"jwk": ""}}
+            )
+
+    async def rekey(self) -> int:
+        """Every stored key under the first key-encryption key (after a new KEK was put first)."""
+        count = 0
+        async for doc in self.database.db[KEYS].find({"jwkEncrypted": {"$exists": True}}):
+            await self.database.db[KEYS].update_one(
+                {"_id": doc["_id"]}, {"$set": {"jwkEncrypted": self.secrets.rekey(doc["jwkEncrypted"])}}
+            )
+            count += 1
+        return count
+
+    def _jwk(self, doc: dict) -> dict:
+        return json.loads(self.secrets.decrypt(doc["jwkEncrypted"])) if "jwkEncrypted" in doc else doc["jwk"]
 
     async def _active_docs(self) -> list[dict]:
         # A retired key is kept while tokens it signed may still be unexpired.
@@ -84,12 +111,12 @@ class KeyStore:
         return await cursor.sort("createdAt", 1).to_list(None)
 
     def _apply(self, docs: list[dict]) -> None:
-        keys = [RSAKey.import_key(d["jwk"]) for d in docs]
+        keys = [RSAKey.import_key(self._jwk(d)) for d in docs]
         current = [d for d in docs if d.get("retiredAt") is None]
         if current:
             # Two processes starting together may both create a key: all agree on the newest.
             newest = max(current, key=lambda d: (d["createdAt"], d["_id"]))
-            self.signing_key = RSAKey.import_key(newest["jwk"])
+            self.signing_key = RSAKey.import_key(self._jwk(newest))
         self.key_set = KeySet(keys)
         self._loaded_at = time.monotonic()
 

@@ -293,6 +293,7 @@ async def test_delivery_across_two_real_processes(settings, tmp_path, monkeypatc
         **os.environ,
         "EVENTONIGHT_MONGODB_URI": settings.mongodb_uri,
         "EVENTONIGHT_DATABASE": settings.database,
+        "EVENTONIGHT_KEY_ENCRYPTION_KEYS": json.dumps(settings.key_encryption_keys),
         "EVENTONIGHT_BROKER_URL": settings.broker_url,
         "EVENTONIGHT_EXCHANGE": settings.exchange,
         "EVENTONIGHT_QUEUE_PREFIX": settings.queue_prefix,
