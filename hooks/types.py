@@ -181,6 +181,10 @@ class PluginKernel(Protocol):
     keys: Any
     #: Revoked sessions and subjects: ``await revoke(session=..., subject=...)``.
     revocations: Any
+    #: Encryption at rest under the platform's key-encryption keys (docs/deployment.md): keep a
+    #: plugin's own private keys with ``secrets.encrypt(data: bytes) -> str`` and read them with
+    #: ``secrets.decrypt(token: str) -> bytes``; ``secrets.rekey(token)`` re-encrypts under the newest KEK.
+    secrets: Any
     #: Direct publishing of envelopes that need no outbox (best-effort signals such
     #: as presence): ``await publisher.publish([envelope, ...])``.
     publisher: Any

@@ -141,7 +141,7 @@ class Services:
             max_attempts=settings.refund_max_attempts,
         )
         self.refunds = Refunds(transaction, self.payments, buyer_cutoff_hours=settings.buyer_refund_cutoff_hours)
-        self.keys = TicketKeys(kernel.read)
+        self.keys = TicketKeys(kernel.read, kernel.secrets)
         self.checkins = Checkins(transaction, read, self.keys, is_duplicate)
         self.orders = Orders(
             transaction,
@@ -205,8 +205,11 @@ async def eventonight_shutdown(kernel):
 @hookimpl
 def eventonight_commands():
     async def ticketing_command(kernel, argv: list[str]) -> int:
+        if argv == ["keys", "rekey"]:  # after a new key-encryption key was put first
+            print(f"re-encrypted {await services(kernel).keys.rekey()} ticket signing keys")
+            return 0
         if argv != ["keys", "rotate"]:
-            print("usage: eventonight ticketing keys rotate")
+            print("usage: eventonight ticketing keys rotate|rekey")
             return 2
         print(f"new ticket signing key: {await services(kernel).keys.rotate()}")
         return 0

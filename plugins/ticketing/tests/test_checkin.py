@@ -128,6 +128,9 @@ async def test_rotating_the_keys_keeps_old_codes_valid(platform, account, capsys
     ]
     assert name == "ticketing" and await run(p.kernel, ["rotate"]) == 2, "usage: ticketing keys rotate"
     assert await run(p.kernel, ["keys", "rotate"]) == 0
+    stored = await p.kernel.read.collection("ticketing_keys").find().to_list(None)
+    assert len(stored) == 2 and all("private" not in d and d["private_encrypted"].startswith("gAAAA") for d in stored)
+    assert await run(p.kernel, ["keys", "rekey"]) == 0, "re-encrypted under the newest key-encryption key"
     assert "new ticket signing key" in capsys.readouterr().out
     keys = _public_keys(await (await p.client.get(f"{API}/keys")).json())
     assert len(keys) == 2 and old_kid in keys
