@@ -185,6 +185,10 @@ class PluginKernel(Protocol):
     #: plugin's own private keys with ``secrets.encrypt(data: bytes) -> str`` and read them with
     #: ``secrets.decrypt(token: str) -> bytes``; ``secrets.rekey(token)`` re-encrypts under the newest KEK.
     secrets: Any
+    #: Prometheus metrics served at ``/metrics`` when enabled: a plugin adds its own with
+    #: ``metrics.gauge(name, documentation, labels=())`` or ``metrics.counter(...)`` (name them
+    #: ``eventonight_<plugin>_...``); the same name gives the same object.
+    metrics: Any
     #: Direct publishing of envelopes that need no outbox (best-effort signals such
     #: as presence): ``await publisher.publish([envelope, ...])``.
     publisher: Any

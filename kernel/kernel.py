@@ -18,6 +18,7 @@ from eventonight.kernel.bus.topology import pattern_matches
 from eventonight.kernel.db import Database, Reader, UnitOfWork, utcnow
 from eventonight.kernel.embedded_mongo import EmbeddedMongo
 from eventonight.kernel.hookcall import Hooks, acall_each, await_me_maybe, call_each, implementations
+from eventonight.kernel.metrics import Metrics
 from eventonight.kernel.plugins import PluginRegistry, load_plugins
 from eventonight.kernel.secrets import load_secrets
 from eventonight.settings import Settings
@@ -51,6 +52,7 @@ class Kernel:
         self.revocations: Revocations | None = None
         self.publisher: Publisher | None = None
         self.queues: QueueRegistry | None = None
+        self.metrics = Metrics()
         self._embedded: EmbeddedMongo | None = None
         self._plugin_state: dict[str, Any] = {}
         self._consumers: dict[str, list[Consumer]] | None = None

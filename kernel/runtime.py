@@ -83,6 +83,7 @@ class Runtime:
                 prefetch=settings.consumer_prefetch,
                 timeout=settings.consumer_timeout_seconds,
                 retry_delays=settings.consumer_retry_delays,
+                metrics=kernel.metrics,
             )
             await kernel.queues.record(plugin, runner.queue_names(), patterns)
             runner.start()

@@ -21,8 +21,10 @@ async def run_job_forever(kernel, job: ScheduledJob) -> None:
         try:
             if await lease.acquire():
                 await job.run(kernel)
+                kernel.metrics.jobs.labels(job.name, "ok").inc()
         except asyncio.CancelledError:
             raise
         except Exception:
+            kernel.metrics.jobs.labels(job.name, "failed").inc()
             log.exception("scheduled job %s failed", job.name)
         await asyncio.sleep(job.interval_seconds)

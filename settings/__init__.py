@@ -70,5 +70,9 @@ class Settings(BaseSettings):
     required_plugins: list[str] = []
     disabled_plugins: list[str] = []
 
+    # Prometheus metrics at /metrics: off unless enabled; with a token, scrapes send it as a bearer.
+    metrics_enabled: bool = False
+    metrics_token: str | None = Field(default=None, repr=False)
+
     # Demo data on `serve --demo`
     demo: bool = False

@@ -130,8 +130,10 @@ class ConsumerRunner:
         dispatch_batch: DispatchBatch | None = None,
         timeout: float = 60.0,
         retry_delays: list[float] | tuple[float, ...] = (1.0, 5.0, 30.0, 120.0),
+        metrics=None,
     ) -> None:
         self.url = url
+        self.metrics = metrics
         self.amqp = is_amqp(url)
         self.plugin = plugin
         self.queue = plugin_queue(prefix, plugin, exchange_name, patterns)
@@ -195,7 +197,12 @@ class ConsumerRunner:
             return False
         for _, message in items:
             message.ack()
+        self._count("handled", len(items))
         return True
+
+    def _count(self, outcome: str, amount: int = 1) -> None:
+        if self.metrics is not None:
+            self.metrics.messages.labels(self.plugin, outcome).inc(amount)
 
     def handle(self, body: Any, message, producer: Producer) -> None:
         try:
@@ -207,7 +214,9 @@ class ConsumerRunner:
         attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 0))
         try:
             self._run(self.dispatch(self.plugin, event))
+            self._count("handled")
         except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+            self._count("failed")
             if isinstance(exc, TimeoutError):
                 exc = TimeoutError(f"handler took longer than {self.timeout}s")
             if not isinstance(exc, ConcurrencyConflict):
@@ -261,6 +270,7 @@ class ConsumerRunner:
             producer.publish(envelope, exchange="", routing_key=self.queue.name, delivery_mode=2, headers=headers)
 
     def _dead_letter(self, body, message, producer, reason: str, attempts: int) -> None:
+        self._count("dead_lettered")
         dlq = dead_letter_queue(self.queue.name)
         message_id = body.get("id") if isinstance(body, dict) else None
         log.error(

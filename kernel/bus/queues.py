@@ -64,6 +64,13 @@ class QueueRegistry:
             async for d in self._collection.find(query)
         ]
 
+    async def depths(self) -> dict[str, int]:
+        """Messages waiting in each known queue (for metrics); empty on the in-memory bus."""
+        if not (self._settings.broker_url or "").startswith("amqp"):
+            return {}
+        names = [name for entry in await self.known() for name in entry.queues]
+        return await asyncio.to_thread(queue_depths, self._settings, names)
+
     async def orphans(self, installed: set[str]) -> list[PluginQueues]:
         """Queues of plugins that are not installed (loaded, failed or disabled ones are)."""
         return [entry for entry in await self.known() if entry.plugin not in installed]
@@ -74,6 +81,21 @@ class QueueRegistry:
         for entry in entries:
             await self._collection.delete_one({"_id": self._key(entry.plugin)})
             log.warning("pruned the queues of plugin %s: %s", entry.plugin, ", ".join(entry.queues))
+
+
+def queue_depths(settings: Settings, names: list[str]) -> dict[str, int]:
+    depths = {}
+    with connection_for(settings.broker_url) as connection:
+        for name in names:
+            channel = connection.channel()
+            try:
+                depths[name] = Queue(name, channel=channel).queue_declare(passive=True).message_count
+            except Exception:  # noqa: BLE001 - a queue deleted meanwhile has no depth
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    channel.close()
+    return depths
 
 
 def delete_on_broker(settings: Settings, entries: list[PluginQueues]) -> None:

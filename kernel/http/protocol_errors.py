@@ -30,7 +30,10 @@ MESSAGES = {
 
 def json_protocol_error(self, request, status: int = 500, exc: BaseException | None = None, message=None):
     """Stands in for ``RequestHandler.handle_error`` (same contract: the connection is closed after)."""
-    log.warning("refused a request from %s before routing: %s (%s)", request.remote, status, type(exc).__name__)
+    if status >= 500:  # a failure of ours outside any route's handling: keep the traceback
+        log.error("error handling a request from %s: %s", request.remote, status, exc_info=exc)
+    else:  # the request's own text may hold a credential: only its kind is logged
+        log.warning("refused a request from %s before routing: %s (%s)", request.remote, status, type(exc).__name__)
     if request.writer.output_size > 0:  # part of a response went out already: nothing more can be said
         raise ConnectionError("response already started; cannot send the error")
     text = MESSAGES.get(status) or HTTPStatus(status).phrase

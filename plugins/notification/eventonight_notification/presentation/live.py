@@ -27,6 +27,9 @@ class Hub:
         # A list, not a set: most users have one tab, and an empty set alone is 216 bytes.
         self.streams: dict[str, list[Inbox]] = {}
         self.listener = None  # the per-process subscription, once started
+        self.open_streams = kernel.metrics.gauge(
+            "eventonight_notification_open_streams", "Server-sent event streams open in this process"
+        )
         self._heartbeat: asyncio.Task | None = None
         self.stopping = False
         self._recorded: set[str] = set()  # the users this process's presence document lists
@@ -103,6 +106,7 @@ class Hub:
         inbox = Inbox()
         first = user_id not in self.streams
         self.streams.setdefault(user_id, []).append(inbox)
+        self.open_streams.inc()
         if first:
             await asyncio.shield(self._sync())  # is-online answers true once the stream is open
         return inbox
@@ -112,6 +116,7 @@ class Hub:
         if streams is None or inbox not in streams:
             return
         streams.remove(inbox)
+        self.open_streams.dec()
         if not streams:
             del self.streams[user_id]
             if not self.stopping:  # when stopping, the process's presence document goes at once
