@@ -45,7 +45,8 @@ def eventonight_openapi(kernel):
         summaries={
             "listing": "The caller's notifications, newest first (query: unread=true)",
             "stream": "Live server-sent events: notification, unread-count, presence; Last-Event-ID resumes; "
-            "?access_token= for EventSource",
+            "a bearer header, or for EventSource a single-use ?ticket= (POST /api/notifications/stream-tickets)",
+            "stream_ticket": "A single-use ticket (30 s) that opens the stream: no token in a URL",
             "read_one": "Mark one notification read",
             "read_all": "Mark all read",
             "is_online": "Is the user connected to a live stream",

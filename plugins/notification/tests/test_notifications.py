@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -53,10 +54,15 @@ class SSE:
 
 
 async def open_stream(client, token, last_event_id=None, query=False):
+    """``query``: as a browser's EventSource does it, with a single-use ticket in the URL."""
     headers = {} if query else bearer(token)
     if last_event_id:
         headers["Last-Event-ID"] = last_event_id
-    url = f"{API}/stream" + (f"?access_token={token}" if query else "")
+    url = f"{API}/stream"
+    if query:
+        issued = await client.post(f"{API}/stream-tickets", headers=bearer(token))
+        assert issued.status == 201
+        url = (await issued.json())["streamUrl"]
     response = await client.get(url, headers=headers)
     assert response.status == 200, await response.text()
     assert response.headers["Content-Type"].startswith("text/event-stream")
@@ -350,3 +356,28 @@ async def test_delivery_across_two_real_processes(settings, tmp_path, monkeypatc
         for process in (web_a, serve_b):
             process.terminate()
             process.wait(20)
+
+
+async def test_stream_tickets_are_single_use_short_lived_and_tokens_stay_out_of_urls(platform, account):
+    p = await platform()
+    member = await account(p, "ticketed", known_in=KNOWN)
+    assert (await p.client.post(f"{API}/stream-tickets")).status == 401
+    refused = await p.client.get(f"{API}/stream?access_token={member.token}")
+    assert refused.status == 400 and "tokens do not go in URLs" in (await refused.json())["message"]
+    issued = await (await p.client.post(f"{API}/stream-tickets", headers=member.headers)).json()
+    assert issued["expiresIn"] == 30 and member.token not in issued["streamUrl"]
+    opened = await p.client.get(issued["streamUrl"])
+    assert opened.status == 200 and opened.headers["Content-Type"].startswith("text/event-stream")
+    opened.close()
+    again = await p.client.get(issued["streamUrl"])
+    assert again.status == 401, "a ticket opens one stream"
+    assert (await p.client.get(f"{API}/stream?ticket=made-up")).status == 401
+    late = await (await p.client.post(f"{API}/stream-tickets", headers=member.headers)).json()
+    await p.kernel.transaction(
+        lambda uow: uow.collection("notification_stream_tickets").update_many(
+            {}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}}
+        )
+    )
+    assert (await p.client.get(late["streamUrl"])).status == 401, "30 seconds, then it is void"
+    stored = await p.kernel.read.collection("notification_stream_tickets").find().to_list(None)
+    assert all(issued["ticket"] not in str(doc) for doc in stored), "stored hashed"

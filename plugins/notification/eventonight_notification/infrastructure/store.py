@@ -25,11 +25,26 @@ INDEXES = {
     ],
     P + "follows": [pymongo.IndexModel([("followed", 1)], name="followed")],
     P + "holders": [pymongo.IndexModel([("event_id", 1)], name="event")],
+    # Single-use tickets that open a stream (EventSource cannot send an Authorization header).
+    P + "stream_tickets": [pymongo.IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0)],
     P + "presence": [
         pymongo.IndexModel([("users", 1)], name="users"),
         pymongo.IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0),
     ],
 }
+
+
+async def issue_stream_ticket(data, ticket_hash: str, user_id: str, expires_at: datetime, stream_until: float) -> None:
+    await data.collection(P + "stream_tickets").insert_one(
+        {"_id": ticket_hash, "user_id": user_id, "expires_at": expires_at, "stream_until": stream_until}
+    )
+
+
+async def redeem_stream_ticket(data, ticket_hash: str, now: datetime) -> dict[str, Any] | None:
+    """The ticket's owner, once: the first redemption deletes it."""
+    return await data.collection(P + "stream_tickets").find_one_and_delete(
+        {"_id": ticket_hash, "expires_at": {"$gt": now}}
+    )
 
 
 def parse_id(value: str | None) -> ObjectId | None:

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from eventonight.hooks import DomainError, NotFound
+from eventonight.hooks import DomainError, NotFound, Unauthenticated
 from eventonight.hooks.http import Page, dumps, json_response, page_params, require_user
-from eventonight_notification.infrastructure.store import Store, parse_id, view
+from eventonight_notification.infrastructure.store import (
+    Store,
+    issue_stream_ticket,
+    parse_id,
+    redeem_stream_ticket,
+    view,
+)
 from eventonight_notification.presentation.live import HEARTBEAT_SECONDS, UNREAD_CHANGED, Hub
 
 BASE = "/api/notifications"
+#: How long a stream ticket may wait to be used (once).
+STREAM_TICKET_SECONDS = 30
+
+
+def _digest(ticket: str) -> str:
+    # Stored hashed: a database reader cannot open anyone's stream with what is stored.
+    return hashlib.sha256(ticket.encode()).hexdigest()
 
 
 class NotificationsApi:
@@ -31,6 +46,7 @@ class NotificationsApi:
             web.get(BASE, self.listing),
             web.get(f"{BASE}/unread-count", self.unread_count),
             web.get(f"{BASE}/stream", self.stream),
+            web.post(f"{BASE}/stream-tickets", self.stream_ticket),
             web.post(f"{BASE}/read-all", self.read_all),
             web.post(f"{BASE}/{{notificationId}}/read", self.read_one),
             web.get(f"{BASE}/users/{{userId}}/is-online", self.is_online),
@@ -82,14 +98,33 @@ class NotificationsApi:
         user_id = request.match_info["userId"]
         return json_response({"userId": user_id, "online": await self.store().online(user_id, datetime.now(UTC))})
 
-    @staticmethod
-    async def _stream_caller(request: web.Request) -> tuple[str, float]:
+    async def stream_ticket(self, request: web.Request) -> web.Response:
+        """A single-use ticket that opens the stream for ``STREAM_TICKET_SECONDS``: for EventSource,
+        which cannot send headers, so no token ever travels in a URL (and into proxies' logs)."""
+        caller = await require_user(request)
+        ticket = secrets.token_urlsafe(32)
+        until = float(caller.claims.get("exp", time.time() + 3600))  # the stream lives as long as the token
+        expires = datetime.now(UTC) + timedelta(seconds=STREAM_TICKET_SECONDS)
+        await issue_stream_ticket(self.kernel.read, _digest(ticket), caller.user_id, expires, until)
+        return json_response(
+            {"ticket": ticket, "expiresIn": STREAM_TICKET_SECONDS, "streamUrl": f"{BASE}/stream?ticket={ticket}"},
+            status=201,
+        )
+
+    async def _stream_caller(self, request: web.Request) -> tuple[str, float]:
         # Only the user id and expiry live as long as the stream: not the token's claims.
-        caller = await require_user(request, allow_query=True, remember=False)
+        if "access_token" in request.query:
+            raise DomainError("tokens do not go in URLs: POST /api/notifications/stream-tickets and open ?ticket=")
+        if ticket := request.query.get("ticket"):
+            found = await redeem_stream_ticket(self.kernel.read, _digest(ticket), datetime.now(UTC))
+            if found is None:
+                raise Unauthenticated("this stream ticket is unknown, used or expired: ask for a new one")
+            return found["user_id"], found["stream_until"]
+        caller = await require_user(request, remember=False)
         return caller.user_id, float(caller.claims.get("exp", time.time() + 3600))
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
-        # EventSource cannot set headers: a short-lived ?access_token= is accepted here.
+        # A bearer header, or (EventSource) a single-use ?ticket= from POST .../stream-tickets.
         user_id, expires_at = await self._stream_caller(request)
         last = parse_id(request.headers.get("Last-Event-ID") or request.query.get("lastEventId"))
         expiry: asyncio.TimerHandle | None = None
