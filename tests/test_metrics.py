@@ -75,6 +75,7 @@ async def test_metrics_count_requests_messages_jobs_streams_and_the_outbox(platf
             else None
         )
 
+    dead = f"{settings.queue_prefix}.probe.dead-letter"
     found = await wait_until(everything_seen, timeout=20)
     route = {"method": "GET", "route": "/api/events"}
     assert value(found, "eventonight_http_request_seconds_count", **route, status="200") == 3
@@ -85,6 +86,5 @@ async def test_metrics_count_requests_messages_jobs_streams_and_the_outbox(platf
     assert value(found, "eventonight_scheduled_job_runs_total", job="probe.job", outcome="failed") == 1
     assert value(found, "eventonight_notification_open_streams") == 1
     assert ("eventonight_outbox_backlog", ()) in found and ("eventonight_outbox_oldest_age_seconds", ()) in found
-    dead = f"{settings.queue_prefix}.probe.dead-letter"
     assert value(found, "eventonight_queue_messages", queue=dead) == 1, "the dead letter waits in its queue"
     stream.close()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventonight_ticketing.domain import events as de
-from eventonight_ticketing.domain.model import CANCELLED, VALID, DomainError, Forbidden, NotFound
+from eventonight_ticketing.domain.model import CANCELLED, VALID, DomainError, hosted_event
 from eventonight_ticketing.domain.qr import BadCode, TicketCode, sign, verify
 
 USED = "USED"
@@ -102,11 +102,7 @@ class Checkins:
         return await self.read(work)
 
     async def _host(self, event_id: str, host: str) -> None:
-        event = await self.read(lambda store, _: store.event(event_id))
-        if event is None:
-            raise NotFound("no such event")
-        if not event.is_host(host):
-            raise Forbidden("only the event's hosts check tickets in")
+        await self.read(lambda store, _: hosted_event(store, event_id, host, "check tickets in"))
 
     async def _scan(self, event_id: str, host: str, scan: dict[str, Any]) -> dict[str, Any]:
         scan_id = scan["scan_id"]

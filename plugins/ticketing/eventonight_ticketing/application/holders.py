@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from eventonight_ticketing.domain.model import VALID, Conflict, DomainError, Forbidden, NotFound
+from eventonight_ticketing.domain.model import VALID, Conflict, DomainError, NotFound, hosted_event
 
 MAX_ATTENDEE_NAME = 100
-#: The event statuses ``GET /me/events?status=`` accepts.
-EVENT_STATUSES = ("PUBLISHED", "CANCELLED", "COMPLETED", "DELETED")
 
 
 def _now() -> datetime:
@@ -75,8 +73,4 @@ class Holders:
         return await self.read(lambda store, _: store.event_report(event_id))
 
     async def _host(self, event_id: str, host: str) -> None:
-        event = await self.read(lambda store, _: store.event(event_id))
-        if event is None:
-            raise NotFound("no such event")
-        if not event.is_host(host):
-            raise Forbidden("only the event's hosts see its orders")
+        await self.read(lambda store, _: hosted_event(store, event_id, host, "see its orders"))

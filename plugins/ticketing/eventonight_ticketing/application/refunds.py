@@ -27,6 +27,7 @@ from eventonight_ticketing.domain.model import (
     DomainError,
     Forbidden,
     NotFound,
+    hosted_event,
 )
 from eventonight_ticketing.domain.orders import BUYER, HOST, SYSTEM, check_transition
 from eventonight_ticketing.domain.payments import ProviderRefund, ProviderRefused, ProviderUnavailable
@@ -275,11 +276,7 @@ class RefundRuns:
 
     async def status(self, event_id: str, host: str) -> dict[str, Any]:
         async def work(store, _):
-            event = await store.event(event_id)
-            if event is None:
-                raise NotFound("no such event")
-            if not event.is_host(host):
-                raise Forbidden("only the event's hosts see its refunds")
+            await hosted_event(store, event_id, host, "see its refunds")
             return await store.refund_run(event_id)
 
         return await self.read(work)

@@ -13,9 +13,9 @@ from eventonight_ticketing.domain.model import (
     Conflict,
     DomainError,
     EventCopy,
-    Forbidden,
     NotFound,
     TicketType,
+    hosted_event,
     shard_count,
     split_capacity,
 )
@@ -33,12 +33,7 @@ def _now() -> datetime:
 
 
 async def _hosted_event(store, event_id: str, user_id: str) -> EventCopy:
-    event = await store.event(event_id)
-    if event is None:
-        raise NotFound("no such event")
-    if not event.is_host(user_id):
-        raise Forbidden("only the event's creator and collaborators manage its ticket types")
-    return event
+    return await hosted_event(store, event_id, user_id, "(its creator and collaborators) manage its ticket types")
 
 
 async def publish_prices(store, uow, event_id: str) -> None:

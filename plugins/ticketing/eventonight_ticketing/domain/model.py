@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from math import ceil
 
-from eventonight.hooks.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401 - re-exported
+from eventonight.hooks.errors import Conflict, DomainError, Forbidden, NotFound
 from eventonight_ticketing.domain.money import check_price, currency_code
 from eventonight_ticketing.domain.orders import (  # noqa: F401 - the statuses, re-exported
     EXPIRED,
@@ -96,6 +96,16 @@ class EventCopy:
 
     def on_sale(self, now: datetime) -> bool:
         return self.status == PUBLISHED and not self.sales_closed and (self.date is None or now < self.date)
+
+
+async def hosted_event(store, event_id: str, user_id: str, what: str) -> EventCopy:
+    """The event, if ``user_id`` hosts it (404 when there is no such event, 403 for others)."""
+    event = await store.event(event_id)
+    if event is None:
+        raise NotFound("no such event")
+    if not event.is_host(user_id):
+        raise Forbidden(f"only the event's hosts {what}")
+    return event
 
 
 @dataclass
