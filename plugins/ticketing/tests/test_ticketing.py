@@ -201,6 +201,32 @@ async def test_the_same_idempotency_key_gives_the_same_order_even_in_parallel(pl
     assert (state["sold"], state["available"]) == (2, 8), "reserved once"
 
 
+async def test_twin_requests_never_give_back_the_tickets_of_the_order_that_won(platform, account):
+    """Three copies of each request at once, ten keys: each order reserved once, its holds become
+    sold, and no twin's clean-up gives the winner's tickets back (which would oversell)."""
+    p = await platform()
+    org, event = await hosted_event(p, account)
+    standard = await new_type(p, org, event, capacity=30)
+    buyer = await account(p, "twins")
+    keys = [uuid4().hex for _ in range(10)]
+    answers = await asyncio.gather(
+        *(order(p, buyer.headers, event["id"], [(standard["id"], 2)], key) for key in keys for _ in range(3))
+    )
+    assert {a.status for a in answers} <= {200, 201, 409}
+    ids = {(await a.json())["id"] for a in answers if a.status in (200, 201)}
+    placed = await p.kernel.read.collection("ticketing_orders").count_documents({"event_id": event["id"]})
+    tickets = await p.kernel.read.collection("ticketing_tickets").count_documents({"event_id": event["id"]})
+    assert len(ids) == placed and tickets == 2 * placed
+
+    async def settled():
+        shards = await p.kernel.read.collection("ticketing_inventory").find({"type_id": standard["id"]}).to_list(None)
+        return all(not s["holds"] for s in shards) and shards
+
+    shards = await wait_until(settled)
+    assert sum(s["sold"] for s in shards) == tickets
+    assert sum(s["available"] for s in shards) == 30 - tickets
+
+
 async def test_many_concurrent_buyers_never_oversell(platform, account):
     p = await platform()
     org, event = await hosted_event(p, account)

@@ -26,6 +26,7 @@ from eventonight_ticketing.domain.model import (
     Busy,
     Conflict,
     DomainError,
+    HeldByTwin,
     NotFound,
     SalesClosed,
     SoldOut,
@@ -44,6 +45,8 @@ TRANSACTION_MARGIN = timedelta(seconds=60)
 #: when a sale is over, thousands of late buyers get their 409 without touching the database.
 #: Tickets given back meanwhile are offered again at most this much later.
 SOLD_OUT_MEMORY_SECONDS = 1.0
+#: A twin request (same key, at the same time) waits this long for the first one's order.
+TWIN_WAIT_STEPS, TWIN_WAIT_STEP_SECONDS = 40, 0.05
 MAX_KEY_LENGTH = 255
 
 
@@ -181,14 +184,17 @@ class Orders:
                       "checkout_url": None, **(urls or {})}  # fmt: skip
         # A paid order's hold outlives its expiry by the grace period: the expiry job releases it first.
         order["hold_until"] = order["expires_at"] + self.grace if total else now + self.reservation
-        await self._reserve(order, until=order["hold_until"])
+        request = uuid4().hex  # this call: a twin request (same key) never shares its holds
+        try:
+            await self._reserve(order, until=order["hold_until"], request=request)
+        except HeldByTwin:
+            return await self._twin_order(order_id), False
         work = self._open if total else self._confirm_free
         try:
             await self.transaction(lambda store, uow: work(store, uow, order, event.title))
         except Exception as exc:
-            # Either way our holds go back. A twin request that won committed its order with its
-            # holds in the same transaction, so what is still held under this id is ours.
-            await self._release(order)
+            # Only the holds this call took go back: never a twin's, whose order may have committed.
+            await self._release(order, request)
             if self.is_duplicate(exc):
                 return await self.read(lambda store, _: store.order(order_id)), False
             raise
@@ -215,13 +221,22 @@ class Orders:
             types[type_id] = ticket_type
         return event, types
 
-    async def _reserve(self, order: dict[str, Any], until: datetime) -> None:
+    async def _twin_order(self, order_id: str) -> dict[str, Any]:
+        """The order a twin request is placing: given a moment to commit, else 409 (retry)."""
+        for _ in range(TWIN_WAIT_STEPS):
+            order = await self.read(lambda store, _: store.order(order_id))
+            if order is not None:
+                return order
+            await asyncio.sleep(TWIN_WAIT_STEP_SECONDS)
+        raise Conflict("a request with this Idempotency-Key is still being processed; retry in a moment")
+
+    async def _reserve(self, order: dict[str, Any], until: datetime, request: str) -> None:
         start = int(order["_id"][:8], 16)
         try:
             for line in order["lines"]:
-                line["allocation"] = await self._hold_line(order["event_id"], order["_id"], line, until, start)
+                line["allocation"] = await self._hold_line(order["event_id"], order["_id"], line, until, start, request)
         except Exception:
-            await self._release(order)
+            await self._release(order, request)
             raise
 
     def _remembered_sold_out(self, event_id: str, lines: list[tuple[str, int]]) -> None:
@@ -232,7 +247,7 @@ class Orders:
                 raise SoldOut("not enough tickets of this type left")
 
     async def _hold_line(
-        self, event_id: str, order_id: str, line: dict[str, Any], until: datetime, start: int
+        self, event_id: str, order_id: str, line: dict[str, Any], until: datetime, start: int, request: str
     ) -> list[list[int]]:
         for _ in range(RESERVE_ATTEMPTS):
             shards = await self.read(lambda store, _: store.shards(line["type_id"]))
@@ -245,7 +260,7 @@ class Orders:
             taken = []
             for k, quantity in plan:
                 if not await self.read(
-                    lambda store, _, k=k, q=quantity: store.hold(line["type_id"], k, order_id, q, until)
+                    lambda store, _, k=k, q=quantity: store.hold(line["type_id"], k, order_id, q, until, request)
                 ):
                     break
                 taken.append([k, quantity])
@@ -253,13 +268,15 @@ class Orders:
                 return taken
             # Another buyer took from a shard between the read and the hold: give back, look again.
             for k, _ in taken:
-                await self.read(lambda store, _, k=k: store.release(line["type_id"], k, order_id))
+                await self.read(lambda store, _, k=k: store.release(line["type_id"], k, order_id, request=request))
         raise Busy("tickets are being sold fast; try again in a second")
 
-    async def _release(self, order: dict[str, Any]) -> None:
+    async def _release(self, order: dict[str, Any], request: str) -> None:
         for line in order["lines"]:
             for k, _ in line.get("allocation", []):
-                await self.read(lambda store, _, k=k, t=line["type_id"]: store.release(t, k, order["_id"]))
+                await self.read(
+                    lambda store, _, k=k, t=line["type_id"]: store.release(t, k, order["_id"], request=request)
+                )
 
     async def _open(self, store, uow, order: dict[str, Any], _title: str) -> None:
         _in_time(order)

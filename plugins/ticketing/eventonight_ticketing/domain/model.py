@@ -43,6 +43,10 @@ class SalesClosed(Conflict):
     """The event is not on sale (not published, cancelled, over, or outside the type's window)."""
 
 
+class HeldByTwin(Exception):
+    """Another request for the same order (the same Idempotency-Key) holds tickets for it already."""
+
+
 class TooManyPending(Conflict):
     """The buyer already has the most unpaid orders for this event that one may hold (anti-hoarding)."""
 

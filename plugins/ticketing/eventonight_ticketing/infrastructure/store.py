@@ -42,7 +42,13 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from eventonight_ticketing.domain.model import REFUNDABLE_STATUSES, EventCopy, TicketType, plan_allocation
+from eventonight_ticketing.domain.model import (
+    REFUNDABLE_STATUSES,
+    EventCopy,
+    HeldByTwin,
+    TicketType,
+    plan_allocation,
+)
 
 P = "ticketing_"
 EVENTS, TYPES, INVENTORY, ORDERS, TICKETS, CHECKINS, REFUND_RUNS = (
@@ -152,31 +158,42 @@ class Store:
     async def shards(self, type_id: str) -> list[dict[str, Any]]:
         return await self.data.collection(INVENTORY).find({"type_id": type_id}).sort("k", 1).to_list(None)
 
-    async def hold(self, type_id: str, k: int, order_id: str, quantity: int, until: datetime) -> bool:
+    async def hold(self, type_id: str, k: int, order_id: str, quantity: int, until: datetime, request: str) -> bool:
         """Take ``quantity`` from shard ``k`` for ``order_id``; False when the shard has fewer left.
 
         One conditional update of one document: ``available`` only decreases behind
         ``available >= quantity``, so it never goes negative, on any engine. An order
-        holds at most once per shard (a retried hold finds it and counts it taken).
+        holds at most once per shard; the hold names the ``request`` that took it, so
+        a retry of the same call counts it taken, and a twin request (same order,
+        another call) never shares it: it gets :class:`HeldByTwin`.
         """
         key = f"holds.{order_id}"
         result = await self.data.collection(INVENTORY).update_one(
             {"_id": f"{type_id}:{k}", "available": {"$gte": quantity}, key: {"$exists": False}},
-            {"$inc": {"available": -quantity}, "$set": {key: {"qty": quantity, "until": until}}},
+            {"$inc": {"available": -quantity}, "$set": {key: {"qty": quantity, "until": until, "req": request}}},
         )
         if result.modified_count:
             return True
         held = await self.data.collection(INVENTORY).find_one({"_id": f"{type_id}:{k}", key: {"$exists": True}})
-        return held is not None
+        if held is None:
+            return False
+        if held["holds"][order_id].get("req") != request:
+            raise HeldByTwin(order_id)
+        return True
 
-    async def release(self, type_id: str, k: int, order_id: str, before: datetime | None = None) -> bool:
-        """Give a hold back (``before``: only if it lapsed by then); False when it was not there."""
+    async def release(
+        self, type_id: str, k: int, order_id: str, before: datetime | None = None, request: str | None = None
+    ) -> bool:
+        """Give a hold back (``before``: only if it lapsed by then; ``request``: only the hold that
+        request took); False when it was not there."""
         key = f"holds.{order_id}"
         shard = await self.data.collection(INVENTORY).find_one({"_id": f"{type_id}:{k}", key: {"$exists": True}})
         if shard is None:
             return False
         hold = shard["holds"][order_id]
         if before is not None and hold["until"] >= before:
+            return False
+        if request is not None and hold.get("req") != request:
             return False
         result = await self.data.collection(INVENTORY).update_one(
             {"_id": shard["_id"], f"{key}.qty": hold["qty"], f"{key}.until": hold["until"]},
