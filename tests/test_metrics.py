@@ -70,6 +70,8 @@ async def test_metrics_count_requests_messages_jobs_streams_and_the_outbox(platf
             found
             if (
                 value(found, "eventonight_messages_total", plugin="probe", outcome="dead_lettered") == 1
+                # The counter moves before the message lands in its dead-letter queue: wait for both.
+                and value(found, "eventonight_queue_messages", queue=dead) == 1
                 and value(found, "eventonight_scheduled_job_runs_total", job="probe.job", outcome="ok") >= 1
             )
             else None
