@@ -6,7 +6,7 @@ A plugin, built-in or third-party, imports from this package only:
   version, the data types that cross the boundary (``DomainEvent``,
   ``Consumer``, ``ScheduledJob``, ``HookResult``), what a plugin is handed
   (``PluginKernel``, ``UnitOfWork``, ``DataHandle``) and the errors it raises
-  (``DomainError`` and its kinds);
+  (``DomainError`` and its kinds), and ``Rate``/``RateLimiter`` for abuse limits;
 - ``eventonight.hooks.errors`` and ``eventonight.hooks.types``: the same errors
   and types with no framework import, for domain code;
 - ``eventonight.hooks.http``: helpers for aiohttp handlers and OpenAPI fragments;
@@ -37,6 +37,7 @@ from eventonight.hooks.types import (
     ScheduledJob,
     UnitOfWork,
 )
+from eventonight.kernel.ratelimit import Rate, RateLimiter
 
 __all__ = [
     "HOOK_API_VERSION",
@@ -51,6 +52,8 @@ __all__ = [
     "MissingPlugin",
     "NotFound",
     "PluginKernel",
+    "Rate",
+    "RateLimiter",
     "ScheduledJob",
     "TooManyRequests",
     "Unauthenticated",

@@ -7,6 +7,8 @@
   pydantic input (415 for non-JSON, 400 with field details).
 - ``json_response(data, status=200)``: JSON with datetimes as ISO-8601 UTC;
   ``dumps(data)`` is the same encoding as a string (e.g. for an SSE frame).
+- ``client_address(request)``: the caller's address (behind ``trusted_proxy_hops`` proxies, the one
+  the outermost saw), the key for per-client limits.
 - ``page_params(request)`` and ``Page(items, limit=, offset=, total=)``: paging; ``MAX_OFFSET``, the
   deepest offset any list accepts (bound your own query models' offsets by it).
 - ``fragment_from_routes``, ``components_for``, ``json_body``,
@@ -17,6 +19,7 @@ Raise :class:`eventonight.hooks.DomainError` kinds for 4xx answers.
 
 from eventonight.kernel.auth.principal import Principal
 from eventonight.kernel.http.auth import current_user, require_owner, require_role, require_user
+from eventonight.kernel.http.client import client_address
 from eventonight.kernel.http.keys import KERNEL
 from eventonight.kernel.http.openapi import (
     components_for,
@@ -34,6 +37,7 @@ __all__ = [
     "MAX_OFFSET",
     "Page",
     "Principal",
+    "client_address",
     "components_for",
     "current_user",
     "dumps",

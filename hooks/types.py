@@ -189,6 +189,10 @@ class PluginKernel(Protocol):
     #: ``metrics.gauge(name, documentation, labels=())`` or ``metrics.counter(...)`` (name them
     #: ``eventonight_<plugin>_...``); the same name gives the same object.
     metrics: Any
+    #: The audit trail of security events, queried by operators with ``eventonight audit``:
+    #: ``await audit.record(kind, user_id=, actor_id=, client=, **details)`` (never a secret in
+    #: ``details``; kinds are dotted, prefixed by the plugin's domain, e.g. ``login.failed``).
+    audit: Any
     #: Direct publishing of envelopes that need no outbox (best-effort signals such
     #: as presence): ``await publisher.publish([envelope, ...])``.
     publisher: Any

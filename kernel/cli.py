@@ -8,6 +8,7 @@ import contextlib
 import signal
 import sys
 import textwrap
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -15,6 +16,7 @@ from eventonight.kernel.bus.deadletters import cmd_dlq
 from eventonight.kernel.errors import PluginLoadError
 from eventonight.kernel.hookcall import acall_each, call_each
 from eventonight.kernel.http.app import create_app
+from eventonight.kernel.jsonable import dumps
 from eventonight.kernel.kernel import Kernel
 from eventonight.kernel.logs import configure_logging
 from eventonight.kernel.runtime import Runtime, broker_reachable
@@ -154,6 +156,28 @@ async def _with_started(kernel: Kernel, work) -> int:
         await kernel.stop()
 
 
+def _since(text: str) -> datetime:
+    if text.endswith("h") and text[:-1].replace(".", "", 1).isdigit():
+        return datetime.now(UTC) - timedelta(hours=float(text[:-1]))
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("an ISO time (2026-11-26T10:00Z) or hours back (24h)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def cmd_audit(kernel: Kernel, args) -> int:
+    records = await kernel.audit.query(kind=args.kind, user_id=args.user, since=args.since, limit=args.limit)
+    for record in records:
+        if args.json:
+            print(dumps(record))
+            continue
+        details = " ".join(f"{k}={v}" for k, v in record["details"].items())
+        who = " ".join(f"{k}={record[k]}" for k in ("userId", "actorId", "client", "requestId") if record.get(k))
+        print(f"{record['at'].isoformat()} {record['kind']} {who} {details}".rstrip())
+    return 0
+
+
 def build_parser(plugin_commands) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eventonight", description="eventonight events platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +197,12 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     sub.add_parser("seed", help="create demo data")
     keys = sub.add_parser("keys", help="token signing keys")
     keys.add_argument("action", choices=["rotate", "show", "rekey"])
+    audit = sub.add_parser("audit", help="security events: logins, failures, password changes, key rotations...")
+    audit.add_argument("--kind", help="one kind (login.failed) or a prefix with * (login.*)")
+    audit.add_argument("--user", help="records about this user id")
+    audit.add_argument("--since", type=_since, help="ISO time (2026-11-26T10:00Z) or hours back (24h)")
+    audit.add_argument("--limit", type=int, default=100, help="at most this many, newest first (100)")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
     for name, help_text, _ in plugin_commands:
         plugin_parser = sub.add_parser(name, help=help_text)
         plugin_parser.add_argument("args", nargs=argparse.REMAINDER)
@@ -181,7 +211,7 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, access_log=settings.access_log)
     try:
         kernel = Kernel(settings)
     except PluginLoadError as exc:
@@ -209,13 +239,19 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
         return asyncio.run(_with_started(kernel, seed))
+    if command == "audit":
+        return asyncio.run(_with_started(kernel, lambda: cmd_audit(kernel, args)))
     if command == "keys":
 
         async def keys() -> int:
             if args.action == "rotate":
-                print(f"new signing key: {await kernel.keys.rotate()}")
+                kid = await kernel.keys.rotate()
+                await kernel.audit.record("keys.rotated", actor_id="operator", kid=kid)
+                print(f"new signing key: {kid}")
             if args.action == "rekey":  # after a new key-encryption key was put first in the list
-                print(f"re-encrypted {await kernel.keys.rekey()} signing keys under the first key-encryption key")
+                count = await kernel.keys.rekey()
+                await kernel.audit.record("keys.rekeyed", actor_id="operator", keys=count)
+                print(f"re-encrypted {count} signing keys under the first key-encryption key")
             for key in kernel.keys.public_jwks()["keys"]:
                 print(key["kid"])
             return 0

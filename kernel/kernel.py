@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from eventonight.hooks.types import Consumer, DomainEvent, ScheduledJob
+from eventonight.kernel.audit import AuditTrail
 from eventonight.kernel.auth.keys import KeyStore
 from eventonight.kernel.auth.revocations import Revocations
 from eventonight.kernel.auth.tokens import TokenService
@@ -50,6 +51,7 @@ class Kernel:
         self.tokens: TokenService | None = None
         self.keys: KeyStore | None = None
         self.revocations: Revocations | None = None
+        self.audit: AuditTrail | None = None
         self.publisher: Publisher | None = None
         self.queues: QueueRegistry | None = None
         self.metrics = Metrics()
@@ -79,6 +81,8 @@ class Kernel:
         await self._ensure_indexes()
         self.keys = KeyStore(self.database, self.secrets, token_ttl_seconds=self.settings.access_token_ttl_seconds)
         await self.keys.load()
+        self.audit = AuditTrail(self.database, retention_days=self.settings.audit_retention_days)
+        await self.audit.ensure_indexes()
         self.revocations = Revocations(self.database, keep_seconds=self.settings.access_token_ttl_seconds + 60)
         await self.revocations.ensure_indexes()
         await self.revocations.load()

@@ -6,6 +6,8 @@ import contextvars
 import logging
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+#: The HTTP request being handled, if any (the audit trail takes the client address from it).
+request_var: contextvars.ContextVar[object | None] = contextvars.ContextVar("request", default=None)
 
 
 class RequestIdFilter(logging.Filter):
@@ -14,7 +16,7 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", *, access_log: bool = True) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
@@ -23,3 +25,5 @@ def configure_logging(level: str = "INFO") -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Ours replaces aiohttp's: route templates instead of paths (no query strings, no ids), user ids.
+    logging.getLogger("eventonight.access").setLevel(logging.NOTSET if access_log else logging.WARNING)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
+    # Reverse proxies in front of us that append to X-Forwarded-For: the client address used for
+    # rate limits and logs is the one the outermost of them saw. 0: the socket peer.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
     log_level: str = "INFO"
 
     # Storage. No URI means: start the embedded SecantusDB under data_dir.
@@ -65,6 +68,12 @@ class Settings(BaseSettings):
     # Key-encryption keys (Fernet, JSON list; the first encrypts, all decrypt). Required unless the
     # database is the embedded one. See docs/deployment.md, "Key encryption".
     key_encryption_keys: list[str] = Field(default=[], repr=False)
+
+    # Security events (logins, failures, password changes, token reuse, deletions, key rotations)
+    # kept in kernel_audit for this long; `eventonight audit` queries them. Requests go to the
+    # "eventonight.access" log (route, status, latency, user id; never tokens) unless turned off.
+    audit_retention_days: float = Field(default=365, gt=0)
+    access_log: bool = True
 
     # Plugins
     required_plugins: list[str] = []

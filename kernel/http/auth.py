@@ -9,6 +9,9 @@ from eventonight.kernel.auth.tokens import TokenError
 from eventonight.kernel.errors import ApiError
 from eventonight.kernel.http.keys import KERNEL
 
+#: Where a request keeps the caller it authenticated as (for the access log).
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("eventonight_principal", Principal)
+
 
 def _bearer(header: str) -> str:
     # The common case first, without splitting: "Bearer <token>".
@@ -39,12 +42,13 @@ async def _principal(request: web.Request, allow_query: bool, remember: bool = T
     tokens = request.app[KERNEL].tokens
     # The common case, a token seen before, costs no coroutine and no crypto.
     principal = tokens.cached(raw)
-    if principal is not None:
-        return principal
-    try:
-        return await tokens.verify(token or _bearer(raw), cache_key=raw, remember=remember)
-    except TokenError as exc:
-        raise ApiError(401, str(exc), headers=_challenge(str(exc))) from exc
+    if principal is None:
+        try:
+            principal = await tokens.verify(token or _bearer(raw), cache_key=raw, remember=remember)
+        except TokenError as exc:
+            raise ApiError(401, str(exc), headers=_challenge(str(exc))) from exc
+    request[PRINCIPAL] = principal
+    return principal
 
 
 async def current_user(request: web.Request, *, allow_query: bool = False) -> Principal | None:

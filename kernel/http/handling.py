@@ -13,15 +13,20 @@ import json
 import logging
 import os
 import re
+import time
 
 from aiohttp import web
 
 from eventonight.hooks.errors import DomainError
 from eventonight.kernel.errors import ApiError
+from eventonight.kernel.http.auth import PRINCIPAL
+from eventonight.kernel.http.client import client_address
 from eventonight.kernel.jsonable import json_default
-from eventonight.kernel.logs import request_id_var
+from eventonight.kernel.logs import request_id_var, request_var
 
 log = logging.getLogger("eventonight.http")
+#: One line per request: method, route template, status, latency, user id, client address.
+access_log = logging.getLogger("eventonight.access")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # A random per-process prefix and a counter: unique ids without a syscall per request.
@@ -61,32 +66,59 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ApiErr
     return ApiError(exc.status, message, headers={k: v for k, v in exc.headers.items() if k == "Allow"})
 
 
+def _log_access(request: web.Request, response: web.StreamResponse | None, started: float) -> None:
+    # The route's template, never the path or the query: ids and query strings can carry
+    # personal data or credentials (a stream ticket), and templates keep the log greppable.
+    try:
+        route = request.match_info.route.resource.canonical
+    except AttributeError:
+        route = "(unmatched)"
+    principal = request.get(PRINCIPAL)
+    access_log.info(
+        "request=%s %s %s %s %.1fms user=%s client=%s",
+        request_id_var.get(),
+        request.method,
+        route,
+        response.status if response is not None else 499,  # cancelled: the client went away
+        (time.perf_counter() - started) * 1000,
+        principal.user_id if principal is not None else "-",
+        client_address(request),
+    )
+
+
 def handled(handler):
     """Wrap a route handler: request id (kept from ``X-Request-ID`` when sane), JSON errors, no stack traces."""
 
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID")
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
         token = request_id_var.set(request_id)
+        request_token = request_var.set(request)
+        response: web.StreamResponse | None = None
         try:
             response = await handler(request)
             if not response.prepared:  # a stream (SSE) has sent its headers already
                 response.headers["X-Request-ID"] = request_id
-            return response
         except ApiError as exc:
-            return _error_response(exc, request_id)
+            response = _error_response(exc, request_id)
         except DomainError as exc:
-            return _error_response(from_domain_error(exc), request_id)
+            response = _error_response(from_domain_error(exc), request_id)
         except web.HTTPException as exc:
             if exc.status < 400:
+                response = exc
                 raise
-            return _error_response(_from_http_exception(exc, request), request_id)
+            response = _error_response(_from_http_exception(exc, request), request_id)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
-            return _error_response(ApiError(500, "internal error; quote the request id when reporting"), request_id)
+            response = _error_response(ApiError(500, "internal error; quote the request id when reporting"), request_id)
         finally:
+            if access_log.isEnabledFor(logging.INFO):
+                _log_access(request, response, started)
             request_id_var.reset(token)
+            request_var.reset(request_token)
+        return response
 
     return wrapper
 

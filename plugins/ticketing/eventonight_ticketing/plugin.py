@@ -206,12 +206,16 @@ async def eventonight_shutdown(kernel):
 def eventonight_commands():
     async def ticketing_command(kernel, argv: list[str]) -> int:
         if argv == ["keys", "rekey"]:  # after a new key-encryption key was put first
-            print(f"re-encrypted {await services(kernel).keys.rekey()} ticket signing keys")
+            count = await services(kernel).keys.rekey()
+            await kernel.audit.record("ticketing.keys.rekeyed", actor_id="operator", keys=count)
+            print(f"re-encrypted {count} ticket signing keys")
             return 0
         if argv != ["keys", "rotate"]:
             print("usage: eventonight ticketing keys rotate|rekey")
             return 2
-        print(f"new ticket signing key: {await services(kernel).keys.rotate()}")
+        kid = await services(kernel).keys.rotate()
+        await kernel.audit.record("ticketing.keys.rotated", actor_id="operator", kid=kid)
+        print(f"new ticket signing key: {kid}")
         return 0
 
     return [

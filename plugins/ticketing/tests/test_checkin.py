@@ -132,6 +132,8 @@ async def test_rotating_the_keys_keeps_old_codes_valid(platform, account, capsys
     assert len(stored) == 2 and all("private" not in d and d["private_encrypted"].startswith("gAAAA") for d in stored)
     assert await run(p.kernel, ["keys", "rekey"]) == 0, "re-encrypted under the newest key-encryption key"
     assert "new ticket signing key" in capsys.readouterr().out
+    audited = [r["kind"] for r in await p.kernel.audit.query(kind="ticketing.keys.*")]
+    assert audited == ["ticketing.keys.rekeyed", "ticketing.keys.rotated"], "operators see key changes"
     keys = _public_keys(await (await p.client.get(f"{API}/keys")).json())
     assert len(keys) == 2 and old_kid in keys
     fresh = await (await p.client.get(f"{API}/tickets/{tickets[0]['id']}", headers=buyer)).json()

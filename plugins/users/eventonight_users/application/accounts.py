@@ -9,7 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from eventonight_users.application.ports import PasswordHasher, Repos, TagCatalogue, TokenIssuer, Transaction
+from eventonight_users.application.ports import (
+    AuditLog,
+    PasswordHasher,
+    Repos,
+    TagCatalogue,
+    TokenIssuer,
+    Transaction,
+)
 from eventonight_users.domain import events
 from eventonight_users.domain.accounts import (
     ROLES,
@@ -87,6 +94,7 @@ class AccountService:
         *,
         refresh_ttl: timedelta,
         throttle: ThrottlePolicy,
+        audit: AuditLog,
     ) -> None:
         self.transaction = transaction
         # Single-document operations that need no transaction (reads, refresh-token rotation).
@@ -96,6 +104,7 @@ class AccountService:
         self.tag_catalogue = tag_catalogue
         self.refresh_ttl = refresh_ttl
         self.throttle = throttle
+        self.audit = audit
         self._dummy_hash: str | None = None
 
     # -- sessions ----------------------------------------------------------
@@ -131,35 +140,49 @@ class AccountService:
             await repos.events.record(events.USER_CREATED, user.public_fields())
             return await self._open_session(repos, user)
 
-        return await self.transaction(work)
+        pair = await self.transaction(work)
+        await self.audit.record("user.registered", user_id=user.id, role=role)
+        return pair
 
-    async def login(self, login: str, password: str) -> TokenPair:
+    async def login(self, login: str, password: str, client: str = "") -> TokenPair:
+        """Log in; ``client`` identifies the caller (its address).
+
+        Failures lock the account for that client only, so a stranger guessing passwords
+        slows himself down and never locks the owner out."""
+        # The lockout key: which client failed, without keeping its address with the account.
+        client = hashlib.sha256(client.encode()).hexdigest()[:24]
+
         async def find(repos: Repos):
             user = await repos.users.by_login(login.strip())
-            failures = await repos.failures.recent(user.id) if user else []
+            failures = await repos.failures.recent(user.id, client) if user else []
             return user, failures
 
         user, failures = await self.direct(find)
         if user is None:
             await self._verify_dummy(password)
+            await self.audit.record("login.failed", reason="unknown login", login=login)
             raise Unauthorized("wrong username/email or password")
         now = _now()
         retry_after = self.throttle.retry_after(failures, now)
         if retry_after is not None:
+            await self.audit.record("login.locked", user_id=user.id, retry_after=retry_after)
             raise Throttled(retry_after)
         if not await self.hasher.verify(user.password_hash, password):
 
             async def fail(repos: Repos) -> None:
-                await repos.failures.add(user.id, now, now - self.throttle.window)
+                await repos.failures.add(user.id, client, now, now - self.throttle.window)
 
             await self.transaction(fail)
+            await self.audit.record("login.failed", user_id=user.id, reason="wrong password")
             raise Unauthorized("wrong username/email or password")
 
         async def succeed(repos: Repos) -> TokenPair:
-            await repos.failures.clear(user.id)
+            await repos.failures.clear(user.id, client)
             return await self._open_session(repos, user)
 
-        return await self.transaction(succeed)
+        pair = await self.transaction(succeed)
+        await self.audit.record("login.succeeded", user_id=user.id, session=pair.session_id)
+        return pair
 
     async def _verify_dummy(self, password: str) -> None:
         if self._dummy_hash is None:
@@ -169,7 +192,7 @@ class AccountService:
     async def refresh(self, refresh_token: str) -> TokenPair:
         token_hash = hash_refresh_token(refresh_token)
 
-        async def work(repos: Repos) -> TokenPair | str:
+        async def work(repos: Repos) -> TokenPair | Any:
             now = _now()
             token = await repos.sessions.take_token(token_hash)
             if token is None:
@@ -178,7 +201,7 @@ class AccountService:
                     raise Unauthorized("invalid refresh token")
                 # Presented again after rotation: someone else may hold it. End the whole session.
                 await repos.sessions.revoke(known.session_id, now)
-                return known.session_id
+                return known
             # Revoking a session or deleting a user deactivates or deletes its tokens, so an
             # active, unexpired token is all the proof needed: no session or user lookup.
             if token.expires_at <= now:
@@ -193,23 +216,25 @@ class AccountService:
         # No transaction: taking the old token is one atomic document update and nothing
         # else must commit with it (a crash before the insert only ends the session).
         result = await self.direct(work)
-        if isinstance(result, str):
-            await self.tokens.revoke(session=result)
+        if not isinstance(result, TokenPair):
+            await self.tokens.revoke(session=result.session_id)
+            await self.audit.record("token.reuse_detected", user_id=result.user_id, session=result.session_id)
             raise Unauthorized("refresh token reuse detected; the session has been revoked")
         return result
 
     async def logout(self, refresh_token: str) -> None:
         token_hash = hash_refresh_token(refresh_token)
 
-        async def work(repos: Repos) -> str:
+        async def work(repos: Repos):
             token = await repos.sessions.find_token(token_hash)
             if token is None:
                 raise Unauthorized("invalid refresh token")
             await repos.sessions.revoke(token.session_id, _now())
-            return token.session_id
+            return token
 
-        session_id = await self.transaction(work)
-        await self.tokens.revoke(session=session_id)
+        token = await self.transaction(work)
+        await self.tokens.revoke(session=token.session_id)
+        await self.audit.record("logout", user_id=token.user_id, session=token.session_id)
 
     # -- account -------------------------------------------------------------
     async def update(self, user_id: str, changes: AccountChanges) -> User:
@@ -277,6 +302,7 @@ class AccountService:
         if user is None:
             raise NotFound("user not found")
         if not await self.hasher.verify(user.password_hash, current):
+            await self.audit.record("password.change_failed", user_id=user_id, reason="wrong current password")
             raise Unauthorized("current password is incorrect")
         new_hash = await self.hasher.hash(new)
 
@@ -285,8 +311,10 @@ class AccountService:
             await repos.users.save(replace(fresh, password_hash=new_hash, updated_at=_now()))
             return await repos.sessions.revoke_all(user_id, _now(), keep=session_id)
 
-        for revoked in await self.transaction(work):
+        revoked_sessions = await self.transaction(work)
+        for revoked in revoked_sessions:
             await self.tokens.revoke(session=revoked)
+        await self.audit.record("password.changed", user_id=user_id, sessions_revoked=len(revoked_sessions))
 
     async def delete(self, user_id: str) -> None:
         async def work(repos: Repos) -> None:
@@ -298,3 +326,4 @@ class AccountService:
 
         await self.transaction(work)
         await self.tokens.revoke(subject=user_id)
+        await self.audit.record("user.deleted", user_id=user_id)

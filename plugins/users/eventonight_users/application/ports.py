@@ -59,11 +59,20 @@ class SessionRepository(Protocol):
 
 
 class LoginFailures(Protocol):
-    async def recent(self, user_id: str) -> list[datetime]: ...
+    """Failed logins per account *and client*: one client's failures never lock another out."""
 
-    async def add(self, user_id: str, at: datetime, keep_after: datetime) -> None: ...
+    async def recent(self, user_id: str, client: str) -> list[datetime]: ...
 
-    async def clear(self, user_id: str) -> None: ...
+    async def add(self, user_id: str, client: str, at: datetime, keep_after: datetime) -> None: ...
+
+    async def clear(self, user_id: str, client: str | None = None) -> None:
+        """Forget the failures of one client on the account, or of every client (``None``)."""
+
+
+class AuditLog(Protocol):
+    """The platform's audit trail of security events (never a secret in ``details``)."""
+
+    async def record(self, kind: str, *, user_id: str | None = None, **details: Any) -> None: ...
 
 
 class EventRecorder(Protocol):

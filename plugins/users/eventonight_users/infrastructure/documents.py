@@ -70,7 +70,8 @@ class RefreshTokenDocument(Model):
 class LoginFailureDocument(Model):
     model_config = {"collection": "users_login_failures"}
 
-    id: str = Field(primary_field=True)  # the user id
+    id: str = Field(primary_field=True)  # "<user id>|<client>"
+    user_id: str = Field(default="", index=True)
     failures: list[datetime] = []
 
 

@@ -174,14 +174,20 @@ class MongoLoginFailures:
     def __init__(self, data: Any) -> None:
         self.engine, self.collection = data.engine, data.collection
 
-    async def recent(self, user_id: str) -> list[datetime]:
-        doc = await self.engine.find_one(LoginFailureDocument, LoginFailureDocument.id == user_id)
+    async def recent(self, user_id: str, client: str) -> list[datetime]:
+        key = f"{user_id}|{client}"
+        doc = await self.engine.find_one(LoginFailureDocument, LoginFailureDocument.id == key)
         return list(doc.failures) if doc else []
 
-    async def add(self, user_id: str, at: datetime, keep_after: datetime) -> None:
-        collection = self.collection(LoginFailureDocument)
-        await collection.update_one({"_id": user_id}, {"$pull": {"failures": {"$lte": keep_after}}})
-        await collection.update_one({"_id": user_id}, {"$push": {"failures": at}}, upsert=True)
+    async def add(self, user_id: str, client: str, at: datetime, keep_after: datetime) -> None:
+        collection, key = self.collection(LoginFailureDocument), f"{user_id}|{client}"
+        await collection.update_one({"_id": key}, {"$pull": {"failures": {"$lte": keep_after}}})
+        await collection.update_one(
+            {"_id": key}, {"$push": {"failures": at}, "$set": {"user_id": user_id}}, upsert=True
+        )
 
-    async def clear(self, user_id: str) -> None:
-        await self.engine.remove(LoginFailureDocument, LoginFailureDocument.id == user_id)
+    async def clear(self, user_id: str, client: str | None = None) -> None:
+        if client is not None:
+            await self.engine.remove(LoginFailureDocument, LoginFailureDocument.id == f"{user_id}|{client}")
+        else:
+            await self.engine.remove(LoginFailureDocument, LoginFailureDocument.user_id == user_id)

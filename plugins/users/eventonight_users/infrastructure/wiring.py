@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eventonight.hooks import Rate, RateLimiter
 from eventonight_users.application.accounts import AccountService
 from eventonight_users.application.ports import Repos
 from eventonight_users.application.queries import UserQueries
@@ -22,10 +23,30 @@ class UsersSettings(BaseSettings):
     refresh_token_ttl_days: float = Field(default=30, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=15 * 60, gt=0)
+    # Per client address (see the kernel's trusted_proxy_hops), as "count/seconds": attempts beyond
+    # these get 429 with Retry-After. Registrations and logins each cost an argon2 hash.
+    login_rate_per_client: str = "10/60"
+    register_rate_per_client: str = "5/600"
+    refresh_rate_per_client: str = "30/60"
     # argon2id parameters (RFC 9106 "second recommended" option by default)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+
+    @field_validator("login_rate_per_client", "register_rate_per_client", "refresh_rate_per_client")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        Rate.parse(value)
+        return value
+
+
+class ClientLimits:
+    """Per-client-address limits of the unauthenticated, expensive endpoints."""
+
+    def __init__(self, settings: UsersSettings) -> None:
+        self.login = RateLimiter(Rate.parse(settings.login_rate_per_client))
+        self.register = RateLimiter(Rate.parse(settings.register_rate_per_client))
+        self.refresh = RateLimiter(Rate.parse(settings.refresh_rate_per_client))
 
 
 class KernelTokens:
@@ -85,8 +106,10 @@ class Users:
             _tag_catalogue(kernel),
             refresh_ttl=timedelta(days=settings.refresh_token_ttl_days),
             throttle=ThrottlePolicy(settings.login_max_failures, timedelta(seconds=settings.login_window_seconds)),
+            audit=kernel.audit,
         )
         self.queries = UserQueries(direct)
+        self.limits = ClientLimits(settings)
 
     def within(self, uow: Any):
         """A transaction runner for work inside a unit of work someone else opened."""

@@ -7,6 +7,7 @@ from aiohttp import web
 from eventonight.hooks import DomainError, Forbidden, MissingPlugin
 from eventonight.hooks.http import (
     Page,
+    client_address,
     current_user,
     json_response,
     page_params,
@@ -42,6 +43,7 @@ class UsersApi:
 
     async def register(self, request: web.Request) -> web.Response:
         body = await parse_body(request, RegisterBody)
+        self.users.limits.register.take(client_address(request), "too many registrations from this address")
         pair = await self.users.accounts.register(
             username=body.username, email=body.email, password=body.password, role=body.role, name=body.name
         )
@@ -49,11 +51,14 @@ class UsersApi:
 
     async def login(self, request: web.Request) -> web.Response:
         body = await parse_body(request, LoginBody)
-        pair = await self.users.accounts.login(body.login, body.password)
+        client = client_address(request)
+        self.users.limits.login.take(client, "too many login attempts from this address")
+        pair = await self.users.accounts.login(body.login, body.password, client)
         return json_response(pair.view())
 
     async def refresh(self, request: web.Request) -> web.Response:
         body = await parse_body(request, RefreshBody)
+        self.users.limits.refresh.take(client_address(request), "too many token refreshes from this address")
         pair = await self.users.accounts.refresh(body.refresh_token)
         return json_response(pair.view())
 
