@@ -28,6 +28,7 @@ from eventonight.hooks.errors import (
     Unauthenticated,
 )
 from eventonight.hooks.markers import HOOK_API_VERSION, PROJECT, hookimpl, hookspec
+from eventonight.hooks.ratelimit import Rate, RateLimiter
 from eventonight.hooks.types import (
     Consumer,
     DataHandle,
@@ -37,7 +38,6 @@ from eventonight.hooks.types import (
     ScheduledJob,
     UnitOfWork,
 )
-from eventonight.kernel.ratelimit import Rate, RateLimiter
 
 __all__ = [
     "HOOK_API_VERSION",

@@ -61,7 +61,7 @@ def build_openapi(kernel: Kernel) -> dict:
     for result in call_each(kernel.pm, "eventonight_openapi", kernel=kernel):
         if result.value:
             openapi.merge(document, result.value, result.plugin, owners)
-    return document
+    return openapi.complete(document)
 
 
 def add_plugin_routes(app: web.Application, kernel: Kernel) -> None:

@@ -28,6 +28,8 @@ def eventonight_routes(kernel):
 
 @hookimpl
 def eventonight_openapi(kernel):
+    from eventonight_chat.presentation import openapi
+
     return fragment_from_routes(
         ChatApi(services(kernel)).routes(),
         tag="chat",
@@ -40,6 +42,10 @@ def eventonight_openapi(kernel):
         },
         bodies={"start": FirstMessageBody, "send": MessageBody},
         paginated={"inbox", "search"},
+        responses=openapi.RESPONSES,
+        private=openapi.PRIVATE,
+        statuses={"read": 204},
+        schemas=openapi.SCHEMAS,
     )
 
 

@@ -6,7 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventonight.hooks import Consumer, hookimpl
-from eventonight.hooks.http import multipart_file_body
+from eventonight.hooks.http import INTEGER, STRING, error_responses, json_content, multipart_file_body, nullable, obj
 from eventonight_media import hookspecs
 from eventonight_media.presentation import MediaApi, store_from_request
 from eventonight_media.service import MediaService
@@ -60,6 +60,19 @@ def eventonight_routes(kernel):
     return MediaApi(kernel, services(kernel)).routes()
 
 
+STORED = obj(
+    {
+        "kind": STRING,
+        "entityId": STRING,
+        "url": STRING,
+        "thumbnailUrl": nullable(STRING),
+        "contentType": STRING,
+        "width": INTEGER,
+        "height": INTEGER,
+    }
+)
+
+
 @hookimpl
 def eventonight_openapi(kernel):
     target = {"parameters": [
@@ -71,8 +84,9 @@ def eventonight_openapi(kernel):
         "security": [{"bearer": []}],
         "requestBody": multipart_file_body(),
         "responses": {
-            "201": {"description": "stored: url, thumbnailUrl, width, height"},
-            "200": {"description": "replaced"},
+            **json_content(STORED, 201, "stored"),
+            **json_content(STORED, 200, "replaced"),
+            **error_responses(403, 404, 413, 415),
         },
     }
     return {
@@ -91,7 +105,7 @@ def eventonight_openapi(kernel):
                     "summary": "Delete",
                     "security": [{"bearer": []}],
                     "operationId": "media_delete",
-                    "responses": {"204": {"description": "deleted"}},
+                    "responses": {"204": {"description": "deleted"}, **error_responses(403, 404)},
                 },
             },
             "/api/media/{key}": {
@@ -99,10 +113,14 @@ def eventonight_openapi(kernel):
                     "tags": ["media"],
                     "summary": "Serve an image (ETag, immutable caching: names are content hashes)",
                     "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "security": [],
                     "responses": {
-                        "200": {"description": "the image"},
+                        "200": {
+                            "description": "the image",
+                            "content": {t: {"schema": {}} for t in ("image/jpeg", "image/png", "image/webp")},
+                        },
                         "304": {"description": "not modified"},
-                        "404": {"description": "missing"},
+                        **error_responses(404),
                     },
                 }
             },

@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from eventonight.hooks.http import json_response, require_user
-from eventonight_media.rules import KINDS, Forbidden, MediaError, NotFound, check_kind
+from eventonight_media.rules import Forbidden, MediaError, NotFound, check_kind
 
 CHUNK = 64 * 1024
 
@@ -56,8 +56,8 @@ class MediaApi:
         self.media = media
 
     def routes(self) -> list[web.RouteDef]:
-        kinds = "|".join(KINDS)
-        target = f"/api/media/{{kind:{kinds}}}/{{entityId:[^/]+}}"
+        # Any kind matches the route, so an unknown one is a 404 naming the kinds, not a 405.
+        target = "/api/media/{kind}/{entityId}"
         return [
             web.post(target, self.upload),
             web.put(target, self.upload),

@@ -121,8 +121,9 @@ async def test_rejections_change_nothing(platform, account, monkeypatch, tmp_pat
         assert response.status == status, (status, await response.text())
         assert (await response.json())["statusCode"] == status
     assert (await p.client.post(target, json={"file": "x"}, headers=alice.headers)).status == 400
-    # Not an upload route (only images can be fetched there): 405.
-    assert (await p.client.post(f"/api/media/banner/{alice.id}", data=png_form(), headers=alice.headers)).status == 405
+    # An unknown kind: 404 naming the kinds there are (documented in the OpenAPI, unlike a 405).
+    unknown = await p.client.post(f"/api/media/banner/{alice.id}", data=png_form(), headers=alice.headers)
+    assert unknown.status == 404 and "avatar" in (await unknown.json())["message"]
     assert (await p.client.post(target, data=png_form())).status == 401
     media_dir = p.kernel.settings.data_dir / "media"
     assert not media_dir.exists() or not any(f.is_file() for f in media_dir.rglob("*")), "no partial objects"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eventonight.hooks import Consumer, hookimpl
-from eventonight.hooks.http import fragment_from_routes
+from eventonight.hooks.http import ANY_OBJECT, BOOLEAN, DATETIME, INTEGER, STRING, fragment_from_routes, obj, page_of
 from eventonight_notification.application.fanout import notify
 from eventonight_notification.infrastructure.store import INDEXES, Store
 from eventonight_notification.presentation.handlers import NotificationsApi
@@ -53,6 +53,27 @@ def eventonight_openapi(kernel):
         },
         bodies={},
         paginated={"listing"},
+        responses={
+            "listing": page_of(
+                obj(
+                    {
+                        "id": STRING,
+                        "userId": STRING,
+                        "type": STRING,
+                        "metadata": ANY_OBJECT,
+                        "read": BOOLEAN,
+                        "createdAt": DATETIME,
+                    }
+                )
+            ),
+            "unread_count": obj({"unread": INTEGER}),
+            "stream_ticket": obj({"ticket": STRING, "expiresIn": INTEGER, "streamUrl": STRING}),
+            "read_all": obj({"updated": INTEGER}),
+            "is_online": obj({"userId": STRING, "online": BOOLEAN}),
+        },
+        binary={"stream": "text/event-stream"},
+        statuses={"read_all": 200, "read_one": 204},
+        private={"listing", "unread_count", "stream", "is_online"},
     )
 
 

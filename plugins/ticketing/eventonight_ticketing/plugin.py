@@ -25,7 +25,7 @@ from eventonight_ticketing.fakestripe import FakeStripe
 from eventonight_ticketing.infrastructure.keys import TicketKeys
 from eventonight_ticketing.infrastructure.store import INDEXES, Store
 from eventonight_ticketing.infrastructure.stripe_provider import StripeProvider
-from eventonight_ticketing.presentation import demo
+from eventonight_ticketing.presentation import demo, openapi
 from eventonight_ticketing.presentation.consumers import consumers
 from eventonight_ticketing.presentation.handlers import TicketingApi
 from eventonight_ticketing.presentation.schemas import (
@@ -236,7 +236,7 @@ def eventonight_routes(kernel):
 
 @hookimpl
 def eventonight_openapi(kernel):
-    return fragment_from_routes(
+    fragment = fragment_from_routes(
         TicketingApi(services(kernel)).routes(),
         tag="ticketing",
         summaries={
@@ -287,7 +287,18 @@ def eventonight_openapi(kernel):
             "rename_ticket": TicketChanges,
         },
         paginated={"my_orders", "my_tickets", "user_tickets", "event_orders"},
+        responses=openapi.RESPONSES,
+        private=openapi.PRIVATE,
+        tokenless={"stripe_webhook"},
+        statuses=openapi.STATUSES,
+        errors=openapi.ERRORS,
+        binary=openapi.BINARY,
+        schemas=openapi.SCHEMAS,
     )
+    # The same Idempotency-Key again: 200 with the order the first request made.
+    place = fragment["paths"]["/api/ticketing/orders"]["post"]["responses"]
+    place["200"] = {**place["201"], "description": "the order an earlier request with this key placed"}
+    return fragment
 
 
 @hookimpl

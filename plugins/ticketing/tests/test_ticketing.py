@@ -74,6 +74,10 @@ async def test_hosts_manage_ticket_types_and_the_lowest_price_reaches_the_catalo
     await wait_until(catalogue_price)
     listed = await (await p.client.get(path)).json()
     assert [t["name"] for t in listed["items"]] == ["VIP", "Standing"]
+    for field in ("name", "description", "status", "capacity", "priceMinor"):  # found by schemathesis: was a 500
+        nulled = await p.client.patch(f"{API}/ticket-types/{free['id']}", json={field: None}, headers=org.headers)
+        assert nulled.status == 400 and (await nulled.json())["details"][0]["field"] == field
+    assert (await (await p.client.get(f"{API}/ticket-types/{free['id']}")).json())["name"] == "Standing"
     patched = await p.client.patch(f"{API}/ticket-types/{free['id']}", json={"status": "HIDDEN"}, headers=org.headers)
     assert patched.status == 200
     assert [t["name"] for t in (await (await p.client.get(path)).json())["items"]] == ["VIP"]

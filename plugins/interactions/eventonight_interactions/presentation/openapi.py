@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from eventonight.hooks.http import fragment_from_routes
+from eventonight.hooks.http import (
+    BOOLEAN,
+    DATETIME,
+    INTEGER,
+    NUMBER,
+    STRING,
+    fragment_from_routes,
+    nullable,
+    obj,
+    page_of,
+    ref,
+)
 from eventonight_interactions.presentation.schemas import FollowBody, ReplyBody, ReviewBody, ReviewEditBody
 
 SUMMARIES = {
@@ -24,5 +35,73 @@ PAGINATED = {"following", "followers", "likers", "liked", "participations", "par
              "user_reviews", "organization_reviews"}  # fmt: skip
 
 
+# A person as lists show them (a deleted user has no name), and an event in brief.
+PARTY = obj({"userId": nullable(STRING), "name": nullable(STRING), "avatarUrl": nullable(STRING)}, {"role": STRING})
+EVENT_BRIEF = obj(
+    {"eventId": STRING, "title": nullable(STRING), "date": nullable(DATETIME), "status": nullable(STRING)}
+)
+SCHEMAS = {
+    "InteractionsReview": obj(
+        {
+            "event": EVENT_BRIEF,
+            "author": PARTY,
+            "rating": INTEGER,
+            "title": STRING,
+            "comment": STRING,
+            "reply": nullable(obj({"text": STRING, "organizationId": STRING, "at": DATETIME})),
+            "createdAt": DATETIME,
+            "updatedAt": DATETIME,
+        }
+    ),
+}
+PEOPLE_SINCE = page_of(obj({**PARTY["properties"], "since": DATETIME}, {}))
+RESPONSES = {
+    "follow": obj({"followerId": STRING, "followedId": STRING, "createdAt": DATETIME}),
+    "following": PEOPLE_SINCE,
+    "followers": PEOPLE_SINCE,
+    "is_following": obj({"following": BOOLEAN}),
+    "summary": obj(
+        {
+            "userId": STRING,
+            "followersCount": INTEGER,
+            "followingCount": INTEGER,
+            "followers": PEOPLE_SINCE,
+            "following": PEOPLE_SINCE,
+        }
+    ),
+    "like": obj({"eventId": STRING, "userId": STRING, "createdAt": DATETIME}),
+    "likers": page_of(obj({"userId": nullable(STRING), "likedAt": DATETIME})),
+    "liked": page_of(obj({"eventId": STRING, "likedAt": DATETIME})),
+    "has_liked": obj({"liked": BOOLEAN}),
+    "participations": page_of(obj({"eventId": STRING, "since": DATETIME})),
+    "participants": PEOPLE_SINCE,
+    "is_participating": obj({"participating": BOOLEAN}),
+    "review": ref("InteractionsReview"),
+    "edit_review": ref("InteractionsReview"),
+    "reply": ref("InteractionsReview"),
+    "event_reviews": page_of(ref("InteractionsReview")),
+    "user_reviews": page_of(ref("InteractionsReview")),
+    "user_review": ref("InteractionsReview"),
+    "organization_reviews": page_of(ref("InteractionsReview")),
+    "organization_statistics": obj(
+        {
+            "organizationId": STRING,
+            "average": nullable(NUMBER),
+            "distribution": obj({str(n): INTEGER for n in range(1, 6)}),
+            "total": INTEGER,
+        }
+    ),
+}
+
+
 def fragment(routes) -> dict:
-    return fragment_from_routes(routes, tag="interactions", summaries=SUMMARIES, bodies=BODIES, paginated=PAGINATED)
+    return fragment_from_routes(
+        routes,
+        tag="interactions",
+        summaries=SUMMARIES,
+        bodies=BODIES,
+        paginated=PAGINATED,
+        responses=RESPONSES,
+        statuses={"reply": 200},
+        schemas=SCHEMAS,
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from eventonight.hooks import DomainError
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
@@ -54,9 +56,18 @@ class ReturnQuery(BaseModel):
     result: str = Field(pattern="^(paid|cancel)$")
 
 
+#: The only fields an explicit null clears: a bound of the sales window.
+CLEARABLE = frozenset({"sales_start", "sales_end"})
+
+
 def changes_of(body: TicketTypeChanges) -> dict:
-    """Only the fields the client sent (an explicit null clears a sales window bound)."""
-    return {name: getattr(body, name) for name in body.model_fields_set}
+    """Only the fields the client sent (an explicit null clears a sales window bound; elsewhere 400)."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    for name, value in changes.items():
+        if value is None and name not in CLEARABLE:
+            alias = TicketTypeChanges.model_fields[name].alias or name
+            raise DomainError(f"{alias} cannot be null; leave it out to keep it", field=alias)
+    return changes
 
 
 class RefundBody(_Body):

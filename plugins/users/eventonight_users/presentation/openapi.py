@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventonight.hooks.http import components_for, error_responses, json_body, multipart_file_body
+from eventonight.hooks.http import JWKS, components_for, error_responses, json_body, multipart_file_body
 from eventonight_users.presentation.schemas import LoginBody, PasswordBody, RefreshBody, RegisterBody, UpdateBody
 
 TAG = "users"
@@ -25,6 +25,17 @@ SCHEMAS = {
             "tokenType": {"const": "Bearer"},
             "expiresIn": {"type": "integer"},
             "user": {"$ref": "#/components/schemas/User"},
+        },
+    },
+    "RefreshedTokens": {
+        "type": "object",
+        "description": "A refresh touches no account data: the same tokens without the user.",
+        "required": ["accessToken", "refreshToken", "tokenType", "expiresIn"],
+        "properties": {
+            "accessToken": {"type": "string"},
+            "refreshToken": {"type": "string"},
+            "tokenType": {"const": "Bearer"},
+            "expiresIn": {"type": "integer"},
         },
     },
     "User": {
@@ -85,10 +96,11 @@ def fragment() -> dict:
                 "post": {
                     "tags": [TAG],
                     "summary": "Register a member or organization",
+                    "security": [],
                     "requestBody": json_body(RegisterBody),
                     "responses": {
                         **_ok("#/components/schemas/TokenPair", "201", "registered"),
-                        **error_responses(400, 409, 415),
+                        **error_responses(400, 409, 415, 429),
                     },
                 }
             },
@@ -96,6 +108,7 @@ def fragment() -> dict:
                 "post": {
                     "tags": [TAG],
                     "summary": "Log in with username or email",
+                    "security": [],
                     "requestBody": json_body(LoginBody),
                     "responses": {**tokens, **error_responses(400, 401, 429)},
                 }
@@ -104,14 +117,16 @@ def fragment() -> dict:
                 "post": {
                     "tags": [TAG],
                     "summary": "Rotate a refresh token; a reused one revokes its session",
+                    "security": [],
                     "requestBody": json_body(RefreshBody),
-                    "responses": {**tokens, **error_responses(400, 401)},
+                    "responses": {**_ok("#/components/schemas/RefreshedTokens"), **error_responses(400, 401, 429)},
                 }
             },
             "/api/users/logout": {
                 "post": {
                     "tags": [TAG],
                     "summary": "Revoke the login session of a refresh token",
+                    "security": [],
                     "requestBody": json_body(RefreshBody),
                     "responses": {**no_content, **error_responses(400, 401)},
                 }
@@ -120,9 +135,8 @@ def fragment() -> dict:
                 "get": {
                     "tags": [TAG],
                     "summary": "JSON Web Key Set verifying access tokens",
-                    "responses": {
-                        "200": {"description": "JWKS", "content": {"application/json": {"schema": {"type": "object"}}}}
-                    },
+                    "security": [],
+                    "responses": {"200": {"description": "JWKS", "content": {"application/json": {"schema": JWKS}}}},
                 }
             },
             "/api/users/search": {
