@@ -46,6 +46,13 @@ async def test_conversation_flow_unread_counts_and_reading(platform, account, bu
     assert messages["hasMore"] is True and messages["total"] == 3
     older = await body(await c.get(f"{reply}?limit=2&before={messages['nextBefore']}", headers=club.headers))
     assert [m["content"] for m in older["items"]] == ["Hi! Tickets left?"] and older["hasMore"] is False
+    second = await body(await c.get(f"{reply}?limit=1&offset=1", headers=club.headers))
+    assert [m["content"] for m in second["items"]] == ["Hello?"] and second["offset"] == 1, "offset pages"
+    assert (await c.get(f"{reply}?offset=-1", headers=club.headers)).status == 400
+    # Reading is safe: a GET (a prefetch, a second tab) marks nothing read; PATCH …/read does.
+    assert (await body(await c.get(f"{API}/users/{club.id}/unread/count", headers=club.headers)))["unread"] == 2
+    read = f"{API}/users/{club.id}/conversations/{conversation_id}/read"
+    assert (await c.patch(read, headers=club.headers)).status == 204
     assert (await body(await c.get(f"{API}/users/{club.id}/unread/count", headers=club.headers)))["unread"] == 0
 
     alice_view = await body(

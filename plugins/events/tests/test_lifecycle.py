@@ -106,8 +106,24 @@ async def test_drafts_are_invisible_to_others_and_lifecycle_transitions(platform
     assert (await c.get(path)).status == 404
     assert (await c.get(path, headers=org.headers)).status == 200
 
-    assert (await c.delete(path, headers=org.headers)).status == 204
-    assert (await c.get(path, headers=org.headers)).status == 404
+    # Once published, an event is cancelled, never erased (followers, likers, ticket holders knew it).
+    refused = await c.delete(path, headers=org.headers)
+    assert refused.status == 409 and "cancel" in (await refused.json())["message"]
+    assert (await c.get(path, headers=org.headers)).status == 200
+
+
+async def test_only_drafts_are_deleted_a_published_event_is_cancelled_instead(platform, account):
+    p = await platform()
+    c = p.client
+    org = await account(p, "club", role="organization")
+    draft = await (await c.post("/api/events", json={"title": "Maybe"}, headers=org.headers)).json()
+    assert (await c.delete(f"/api/events/{draft['id']}", headers=org.headers)).status == 204
+    assert (await c.get(f"/api/events/{draft['id']}", headers=org.headers)).status == 404
+    live = await (await c.post("/api/events", json=complete(), headers=org.headers)).json()
+    assert live["status"] == "PUBLISHED"
+    assert (await c.delete(f"/api/events/{live['id']}", headers=org.headers)).status == 409
+    shown = await c.get(f"/api/events/{live['id']}")
+    assert shown.status == 200 and (await shown.json())["status"] == "PUBLISHED", "nothing changed"
 
 
 async def test_collaborators_must_be_known_organizations(platform, account):
@@ -129,9 +145,12 @@ async def test_every_transition_is_published_on_the_broker(platform, account, bu
     path = f"/api/events/{created['id']}"
     await c.put(path, json={"title": "Renamed"}, headers=org.headers)
     await c.post(f"{path}/cancel", headers=org.headers)
-    await c.delete(path, headers=org.headers)
-    for event_type in ("event.created", "event.published", "event.updated", "event.cancelled", "event.deleted"):
-        [message] = await tap.wait_for(event_type)
+    draft = await (await c.post("/api/events", json={"title": "Draft"}, headers=org.headers)).json()
+    await c.delete(f"/api/events/{draft['id']}", headers=org.headers)
+    [deleted] = await tap.wait_for("event.deleted")
+    assert deleted["payload"]["eventId"] == draft["id"] and deleted["payload"]["status"] == "DRAFT"
+    for event_type in ("event.created", "event.published", "event.updated", "event.cancelled"):
+        [message] = [m for m in await tap.wait_for(event_type) if m["payload"]["eventId"] == created["id"]]
         payload = message["payload"]
         assert payload["eventId"] == created["id"] and payload["creatorId"] == org.id
         assert payload["collaboratorIds"] == [partner.id] and payload["city"] == "Berlin"

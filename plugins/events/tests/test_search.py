@@ -242,3 +242,26 @@ async def test_tickets_sold_goes_down_after_cancellations_and_partial_refunds(ca
         return (await (await p.client.get(f"/api/events/{jazz}")).json())["ticketsSold"] == expected
 
     await wait_until(lambda: sold(2))  # 3 + 2 - 1 - 2
+
+
+async def test_the_catalogue_opens_on_upcoming_events_soonest_first_past_ones_when_asked(catalogue):
+    p, berlin, *_ = catalogue
+    past = await p.client.post(
+        "/api/events",
+        json={"title": "Last Year's Gala", "date": at(2), "location": BERLIN, "status": "PUBLISHED"},
+        headers=berlin.headers,
+    )
+    gala = (await past.json())["id"]
+    # It took place: completed, a year ago (as the completion job leaves a past event).
+    await p.kernel.database.db["events_events"].update_one(
+        {"_id": gala}, {"$set": {"status": "COMPLETED", "date": NOW - timedelta(days=365)}}
+    )
+    upcoming = [t for t, *_ in sorted(EVENTS, key=lambda e: e[1])]
+    assert await titles(p, "") == upcoming, "no parameters: upcoming published events, soonest first"
+    assert await titles(p, "status=COMPLETED") == ["Last Year's Gala"]
+    assert (await titles(p, "status=PUBLISHED,COMPLETED"))[0] == "Last Year's Gala", "several statuses"
+    last_year = f"from={(NOW - timedelta(days=400)).isoformat().replace('+00:00', 'Z')}&to={at(0)}"
+    assert await titles(p, last_year) == ["Last Year's Gala"], "a date window in the past shows the past"
+    mine = await titles(p, "status=DRAFT,PUBLISHED", headers=berlin.headers)
+    assert "Techno draft" in mine and "Café Électro" not in mine, "drafts: one's own events only"
+    assert (await p.client.get("/api/events?status=PUBLISHED,LOST")).status == 400

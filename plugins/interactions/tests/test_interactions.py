@@ -292,9 +292,11 @@ async def test_deleting_users_and_events_cascades(reviewed_setup):
     }
     assert (await body(await c.get(f"{API}/organizations/{club.id}/reviews/statistics")))["total"] == 1
 
-    # Deleting the event removes its likes and participations.
+    # A published event is never deleted by itself; its organization's account deletion takes it,
+    # and with it its likes and participations.
     await body(await c.post(f"{API}/events/{event['id']}/likes", headers=bob.headers), 201)
-    assert (await c.delete(f"/api/events/{event['id']}", headers=club.headers)).status == 204
+    assert (await c.delete(f"/api/events/{event['id']}", headers=club.headers)).status == 409
+    assert (await c.delete(f"/api/users/{club.id}", headers=club.headers)).status == 204
 
     async def event_gone():
         likes = await body(await c.get(f"{API}/events/{event['id']}/likes"))

@@ -160,11 +160,11 @@ async def test_images_are_deleted_with_their_user_or_event(platform, account):
     event = await body(
         await p.client.post(
             "/api/events",
-            json={"title": "Night", "date": date, "location": {"city": "Oslo"}, "status": "PUBLISHED"},
+            json={"title": "Night", "date": date, "location": {"city": "Oslo"}, "status": "DRAFT"},
             headers=club.headers,
         ),
         201,
-    )
+    )  # a draft: only drafts are deleted
     poster = await body(
         await p.client.post(f"/api/events/{event['id']}/poster", data=png_form(image(800, 1200)), headers=club.headers)
     )

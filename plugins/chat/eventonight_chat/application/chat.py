@@ -164,25 +164,26 @@ class Chat:
 
         return await self.direct(work)
 
-    async def read_messages(self, conversation_id: str, user_id: str, limit: int, before: str | None) -> dict[str, Any]:
+    async def read_messages(
+        self, conversation_id: str, user_id: str, limit: int, before: str | None, offset: int = 0
+    ) -> dict[str, Any]:
+        """A page of messages, newest first (``before`` a message id, and/or ``offset``). Reading
+        changes nothing: marking read is ``mark_read`` (a prefetch or a second tab must not)."""
+
         async def work(store, _):
             conversation = await self._own(store, conversation_id, user_id)
             try:
-                messages = await store.messages(conversation_id, limit + 1, before)
+                messages = await store.messages(conversation_id, limit + 1, before, offset)
             except InvalidId as exc:
                 raise DomainError("before must be a message id", "before") from exc
             has_more = len(messages) > limit
             messages = messages[:limit]
             total = await store.count_messages(conversation_id)
-            # Reading the newest page marks the conversation read for the reader.
-            if before is None:
-                newest = str(messages[0]["_id"]) if messages else None
-                await store.mark_read(conversation_id, user_id, newest)
-                conversation["last_read"][user_id] = newest
-            return {"items": [self._message(m, conversation) for m in messages], "limit": limit, "total": total, "hasMore": has_more,
+            return {"items": [self._message(m, conversation) for m in messages], "limit": limit, "offset": offset,
+                    "total": total, "hasMore": has_more,
                     "nextBefore": str(messages[-1]["_id"]) if has_more else None}  # fmt: skip
 
-        return await self.transaction(lambda store, uow: work(store, uow))
+        return await self.direct(work)
 
     @staticmethod
     def _message(message: dict, conversation: dict) -> dict:

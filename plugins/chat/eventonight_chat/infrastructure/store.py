@@ -107,11 +107,11 @@ class Store:
         await self._c("messages").insert_one(doc)
         return str(doc["_id"])
 
-    async def messages(self, conversation_id: str, limit: int, before: str | None) -> list[dict]:
+    async def messages(self, conversation_id: str, limit: int, before: str | None, offset: int = 0) -> list[dict]:
         query: dict = {"conversation_id": conversation_id}
         if before:
             query["_id"] = {"$lt": ObjectId(before)}
-        cursor = self._c("messages").find(query).sort("_id", -1).limit(limit)
+        cursor = self._c("messages").find(query).sort("_id", -1).skip(offset).limit(limit)
         return await cursor.to_list(limit)
 
     async def count_messages(self, conversation_id: str) -> int:

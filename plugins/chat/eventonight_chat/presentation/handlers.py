@@ -79,10 +79,10 @@ class ChatApi:
 
     async def messages(self, request: web.Request) -> web.Response:
         user_id = await self._owner(request)
-        limit, _ = page_params(request, default=30)
+        limit, offset = page_params(request, default=30)
         before = request.query.get("before") or None
         return json_response(
-            await self.chat.read_messages(request.match_info["conversationId"], user_id, limit, before)
+            await self.chat.read_messages(request.match_info["conversationId"], user_id, limit, before, offset)
         )
 
     async def read(self, request: web.Request) -> web.Response:

@@ -38,6 +38,7 @@ RESPONSES = {
         {
             "items": array(MESSAGE),
             "limit": INTEGER,
+            "offset": INTEGER,
             "total": INTEGER,
             "hasMore": BOOLEAN,
             "nextBefore": nullable(STRING),

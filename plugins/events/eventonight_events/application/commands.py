@@ -155,6 +155,12 @@ class EventCommands:
             event = await self._load(repos, event_id, user_id)
             if user_id != event.creator_id:
                 raise Forbidden("only the creator may delete this event")
+            if event.status != DRAFT:
+                # Followers, likers and ticket holders know a published event: it ends, it is not erased.
+                raise InvalidTransition(
+                    f"a {event.status.lower()} event cannot be deleted, only drafts can; "
+                    f"cancel it instead: POST /api/events/{event.id}/cancel"
+                )
             await repos.events.delete(event.id)
             await repos.outbox.record(de.EVENT_DELETED, event.summary())
 

@@ -39,7 +39,9 @@ class SearchParams:
     near: tuple[float, float, float] | None = None
     min_price: float | None = None
     max_price: float | None = None
-    status: str | None = None
+    # None: the catalogue a visitor expects, upcoming published events (unless a date window is
+    # asked for); several statuses are allowed.
+    status: tuple[str, ...] | None = None
     sort: str = "date"
     descending: bool = False
     limit: int = 20
@@ -74,14 +76,18 @@ class EventQueries:
             min_price=params.min_price,
             max_price=params.max_price,
         )
-        if params.status is not None:
-            if params.status not in (DRAFT, PUBLISHED, COMPLETED, CANCELLED):
-                raise DomainError("status must be DRAFT, PUBLISHED, COMPLETED or CANCELLED", "status")
-            flt.statuses = (params.status,)
-            if params.status in (DRAFT, CANCELLED):
+        if params.status:
+            unknown = [s for s in params.status if s not in (DRAFT, PUBLISHED, COMPLETED, CANCELLED)]
+            if unknown:
+                raise DomainError("status takes DRAFT, PUBLISHED, COMPLETED or CANCELLED, comma-separated", "status")
+            flt.statuses = tuple(dict.fromkeys(params.status))
+            if {DRAFT, CANCELLED} & set(flt.statuses):
                 if viewer is None:
                     raise Unauthenticated("log in to list your own draft or cancelled events")
                 flt.member = viewer  # one's own events only
+        elif params.date_from is None and params.date_to is None:
+            # Past events only when asked for (status=COMPLETED, or a date window).
+            flt.statuses, flt.date_from = (PUBLISHED,), datetime.now(UTC)
         return await self.read(
             lambda repos: repos.events.search(flt, params.sort, params.descending, params.limit, params.offset)
         )

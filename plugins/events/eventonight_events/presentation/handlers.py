@@ -134,7 +134,7 @@ class EventsApi:
             near=near,
             min_price=query.min_price,
             max_price=query.max_price,
-            status=query.status,
+            status=tuple(s.strip() for s in query.status.split(",") if s.strip()) if query.status else None,
             sort=query.sort,
             descending=query.order == "desc",
             limit=query.limit,

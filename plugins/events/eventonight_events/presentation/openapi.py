@@ -29,7 +29,14 @@ SEARCH_PARAMETERS = [
     _q("radiusKm", {"type": "number"}),
     _q("minPrice", {"type": "number"}),
     _q("maxPrice", {"type": "number"}),
-    _q("status", {"enum": ["DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED"]}, "DRAFT/CANCELLED: your own events"),
+    _q(
+        "status",
+        {
+            "type": "string",
+            "pattern": "^(DRAFT|PUBLISHED|COMPLETED|CANCELLED)(,(DRAFT|PUBLISHED|COMPLETED|CANCELLED))*$",
+        },
+        "comma-separated; DRAFT/CANCELLED: your own events. Without status, from or to: upcoming published events",
+    ),
     _q("sort", {"enum": ["date", "title", "price", "popularity"]}),
     _q("order", {"enum": ["asc", "desc"]}),
     _q("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
@@ -164,9 +171,9 @@ def fragment() -> dict:
                 },
                 "delete": {
                     "tags": [TAG],
-                    "summary": "Delete (creator)",
+                    "summary": "Delete a draft (creator); a published event is cancelled instead (409)",
                     "security": SECURED,
-                    "responses": {"204": {"description": "deleted"}, **error_responses(401, 403, 404)},
+                    "responses": {"204": {"description": "deleted"}, **error_responses(401, 403, 404, 409)},
                 },
             },
             "/api/events/{eventId}/publish": {

@@ -69,7 +69,11 @@ class SearchQuery(BaseModel):
     radius_km: float = Field(default=10, gt=0, le=1000, alias="radiusKm")
     min_price: float | None = Field(default=None, ge=0, le=MAX_PRICE, alias="minPrice")
     max_price: float | None = Field(default=None, ge=0, le=MAX_PRICE, alias="maxPrice")
-    status: Literal["DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED"] | None = None
+    status: str | None = Field(
+        default=None,
+        max_length=60,
+        description="comma-separated DRAFT, PUBLISHED, COMPLETED, CANCELLED; default: upcoming published events",
+    )
     sort: Literal["date", "title", "price", "popularity"] = "date"
     order: Literal["asc", "desc"] = "asc"
     limit: int = Field(default=20, ge=1, le=100)
