@@ -15,6 +15,7 @@ from aiohttp import web
 from eventonight.kernel.bus.deadletters import cmd_dlq
 from eventonight.kernel.errors import PluginLoadError
 from eventonight.kernel.hookcall import acall_each, call_each
+from eventonight.kernel.http import cors
 from eventonight.kernel.http.app import create_app
 from eventonight.kernel.jsonable import dumps
 from eventonight.kernel.kernel import Kernel
@@ -35,6 +36,7 @@ async def _seed(kernel: Kernel) -> None:
 
 def cmd_serve(kernel: Kernel, args, *, relay: bool, consumers: bool, scheduler: bool) -> int:
     settings = kernel.settings
+    settings.cors_origins = cors.origins_for(settings.cors_origins, demo=args.demo or settings.demo)
 
     async def build() -> web.Application:
         app = await create_app(kernel, relay=relay, consumers=consumers, scheduler=scheduler)

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
+    # Browser front ends on other origins allowed to call the API (CORS), e.g.
+    # '["https://app.example.org"]'; "http://localhost:*" allows any port. None by default;
+    # `serve --demo` without this setting allows http://localhost:* and http://127.0.0.1:*.
+    cors_origins: list[str] = []
     # Reverse proxies in front of us that append to X-Forwarded-For: the client address used for
     # rate limits and logs is the one the outermost of them saw. 0: the socket peer.
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)

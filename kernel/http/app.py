@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 
 from eventonight.kernel.hookcall import acall_each, call_each
-from eventonight.kernel.http import metrics_route, openapi, protocol_errors, security_headers
+from eventonight.kernel.http import cors, metrics_route, openapi, protocol_errors, security_headers
 from eventonight.kernel.http.handling import add_catch_all, wrap_routes
 from eventonight.kernel.http.keys import KERNEL
 from eventonight.kernel.kernel import Kernel
@@ -97,6 +97,7 @@ async def create_app(
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app[KERNEL] = kernel
         security_headers.install(app)
+        cors.install(app, kernel.settings.cors_origins)
         app.router.add_routes(
             wrap_routes(
                 [

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from eventonight.hooks.errors import DomainError
 from eventonight.kernel.errors import ApiError
+from eventonight.kernel.http import cors
 from eventonight.kernel.http.auth import PRINCIPAL
 from eventonight.kernel.http.client import client_address
 from eventonight.kernel.jsonable import json_default
@@ -140,6 +141,8 @@ def add_catch_all(app: web.Application) -> None:
                 continue
             _, methods = await resource.resolve(request)
             allowed |= methods
+        if allowed and request.method == "OPTIONS":
+            return cors.preflight(request, allowed)  # no route has OPTIONS: preflights land here
         if allowed:
             raise web.HTTPMethodNotAllowed(request.method, sorted(allowed))
         raise web.HTTPNotFound()
