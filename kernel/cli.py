@@ -48,7 +48,11 @@ def cmd_serve(kernel: Kernel, args, *, relay: bool, consumers: bool, scheduler: 
             app.on_startup.append(seed)
 
         async def announce(app):
-            print(f"eventonight listening on http://{settings.host}:{settings.port}", flush=True)
+            base = f"http://{settings.host}:{settings.port}"
+            print(f"eventonight listening on {base}", flush=True)
+            print(f"  API docs:      {base}/api/docs  (OpenAPI document: {base}/api/openapi.json)", flush=True)
+            print(f"  live updates:  {base}/api/notifications/stream  (server-sent events; see the README)")
+            print("  stop with Ctrl+C", flush=True)
 
         app.on_startup.append(announce)
         return app

@@ -25,5 +25,7 @@ def configure_logging(level: str = "INFO", *, access_log: bool = True) -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # kombu says "Connected to ..." at INFO for every consumer: noise at start, not news.
+    logging.getLogger("kombu").setLevel(logging.WARNING)
     # Ours replaces aiohttp's: route templates instead of paths (no query strings, no ids), user ids.
     logging.getLogger("eventonight.access").setLevel(logging.NOTSET if access_log else logging.WARNING)

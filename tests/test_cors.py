@@ -6,7 +6,11 @@ APP = "https://app.example.org"
 
 
 def _preflight(origin: str, method: str = "POST") -> dict[str, str]:
-    return {"Origin": origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "authorization"}
+    return {
+        "Origin": origin,
+        "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "authorization",
+    }
 
 
 async def test_no_origin_is_allowed_by_default(platform):

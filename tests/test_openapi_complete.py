@@ -7,7 +7,7 @@ from uuid import uuid4
 from eventonight.kernel.http.openapi import BEARER, METHODS
 
 # Media types answered as files rather than JSON.
-FILES = ("application/pdf", "text/event-stream", "image/jpeg")
+FILES = ("application/pdf", "text/event-stream", "image/jpeg", "text/html", "text/css")
 
 
 async def _document(p) -> dict:

@@ -6,7 +6,8 @@ from functools import lru_cache
 
 from kombu import Connection, Exchange, Queue
 
-MEMORY_URL = "memory://"
+# With a host named, kombu does not warn "No hostname was supplied" on every connection.
+MEMORY_URL = "memory://localhost/"
 
 
 def is_amqp(url: str | None) -> bool:

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 
 from eventonight.kernel.hookcall import acall_each, call_each
-from eventonight.kernel.http import cors, metrics_route, openapi, protocol_errors, security_headers
+from eventonight.kernel.http import cors, docs_route, metrics_route, openapi, protocol_errors, security_headers
 from eventonight.kernel.http.handling import add_catch_all, wrap_routes
 from eventonight.kernel.http.keys import KERNEL
 from eventonight.kernel.kernel import Kernel
@@ -105,6 +105,7 @@ async def create_app(
                     web.get("/ready", ready),
                     web.get("/.well-known/jwks.json", jwks),
                     web.get("/api/openapi.json", openapi_document),
+                    *docs_route.routes(),
                     *metrics_route.install(app, kernel),
                 ]
             )

@@ -20,6 +20,7 @@ MAX_AGE_SECONDS = "600"
 #: What ``serve --demo`` allows when no origins are configured: a front end on this machine, any port.
 DEMO_ORIGINS = ["http://localhost:*", "http://127.0.0.1:*"]
 
+
 def origins_for(configured: list[str], *, demo: bool) -> list[str]:
     """The allow-list in force: the configured one; the demo's when none is configured under ``--demo``."""
     return list(configured) if configured or not demo else list(DEMO_ORIGINS)

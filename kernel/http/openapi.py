@@ -151,6 +151,28 @@ def kernel_document(title: str, version: str) -> dict[str, Any]:
                     "responses": json_content(JWKS),
                 }
             },
+            "/api/docs": {
+                "get": {
+                    "summary": "Interactive documentation of this API (Swagger UI, served from the platform)",
+                    "tags": ["kernel"],
+                    "security": [],
+                    "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": {}}}}},
+                }
+            },
+            "/api/docs/{name}": {
+                "get": {
+                    "summary": "A file of the documentation page (scripts, styles, icons)",
+                    "tags": ["kernel"],
+                    "security": [],
+                    "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "the file",
+                            "content": {t: {"schema": {}} for t in ("text/css", "text/javascript", "image/png")},
+                        }
+                    },
+                }
+            },
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",
