@@ -195,6 +195,14 @@ class Store:
         return {d["_id"]: d["n"] async for d in self._c("reviews").aggregate(pipeline)}
 
     # -- cascades --------------------------------------------------------------------------------
+    async def removals_of_user(self, user_id: str) -> tuple[list[tuple[str, str | None]], list[tuple[str, str]]]:
+        """What ``forget_user`` will remove: the user's likes (event id, its creator) and follows."""
+        likes = [d["event_id"] async for d in self._c("likes").find({"user_id": user_id}, {"event_id": 1})]
+        creators = {e: d.get("creator_id") for e, d in (await self.events(likes)).items()}
+        query = {"$or": [{"follower": user_id}, {"followed": user_id}]}
+        follows = [(d["follower"], d["followed"]) async for d in self._c("follows").find(query)]
+        return [(e, creators.get(e)) for e in likes], follows
+
     async def forget_user(self, user_id: str) -> None:
         await self._c("users").delete_one({"_id": user_id})
         await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]})

@@ -21,6 +21,15 @@ def consumers(kernel) -> list[Consumer]:
     async def users(event, uow):
         p = event.payload
         if event.event_type == de.USER_DELETED:
+            # Every like and follow that goes is announced, in this transaction: the counters other
+            # plugins keep of them (an event's likes, popularity, follower copies) stay exact.
+            likes, follows = await store(uow).removals_of_user(p["userId"])
+            removed = [
+                *((de.LIKE_DELETED, {"eventId": e, "userId": p["userId"], "eventCreatorId": c}) for e, c in likes),
+                *((de.FOLLOW_DELETED, {"followerId": a, "followedId": b}) for a, b in follows),
+            ]
+            if removed:
+                await uow.record_many(removed)
             await store(uow).forget_user(p["userId"])
         else:
             await store(uow).upsert_user(p["userId"], p.get("role", "member"), p.get("name", ""), p.get("avatarUrl"))
