@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from eventonight.hooks import ScheduledJob, hookimpl
 from eventonight_events import hookspecs
 from eventonight_events.domain.tags import CATALOGUE
 from eventonight_events.infrastructure.documents import INDEXES
+from eventonight_events.infrastructure.repository import MongoEvents
 from eventonight_events.infrastructure.wiring import EventsServices
 from eventonight_events.presentation import demo, openapi
 from eventonight_events.presentation.consumers import consumers
 from eventonight_events.presentation.handlers import EventsApi
 
+log = logging.getLogger("eventonight.events")
 HOOK_API_VERSION = 1
 NAME = "events"
 COMPLETION_INTERVAL_SECONDS = 60
@@ -33,6 +37,14 @@ def eventonight_indexes():
 @hookimpl
 def events_tag_catalogue():
     return CATALOGUE
+
+
+@hookimpl
+async def eventonight_startup(kernel):
+    # Events stored by an older version get the search fields this one filters on (venue, city).
+    refreshed = await MongoEvents(kernel.read).refresh_search_fields()
+    if refreshed:
+        log.info("search fields of %d events brought up to date", refreshed)
 
 
 @hookimpl

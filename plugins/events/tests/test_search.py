@@ -265,3 +265,50 @@ async def test_the_catalogue_opens_on_upcoming_events_soonest_first_past_ones_wh
     mine = await titles(p, "status=DRAFT,PUBLISHED", headers=berlin.headers)
     assert "Techno draft" in mine and "Café Électro" not in mine, "drafts: one's own events only"
     assert (await p.client.get("/api/events?status=PUBLISHED,LOST")).status == 400
+
+
+async def test_free_text_and_filters_reach_venue_and_city(catalogue):
+    p, berlin, *_ = catalogue
+    venue = {"name": "Berghain Kantine", "city": "Berlin", "lat": 52.51, "lon": 13.44}
+    created = await p.client.post(
+        "/api/events",
+        json={"title": "Sunday Session", "date": at(4), "location": venue, "status": "PUBLISHED"},
+        headers=berlin.headers,
+    )
+    assert created.status == 201
+    assert await titles(p, "q=berghain") == ["Sunday Session"], "the venue's name is searched"
+    assert await titles(p, "q=kantine%20sunday") == ["Sunday Session"]
+    assert await titles(p, "q=potsdam") == ["Rooftop House Session"], "the city is searched"
+    assert await titles(p, "city=PARIS") == ["Café Électro", "Techno Boat Party"], "whole city, any case"
+    assert await titles(p, "city=par") == [], "a filter is the whole name, not a prefix"
+    assert await titles(p, "venue=berghain%20kantine") == ["Sunday Session"]
+    assert await titles(p, "city=Berlin&q=jazz") == ["Jazz in the Cellar"]
+
+
+async def test_prices_free_is_zero_unpriced_only_left_out_by_a_bound(catalogue, settings):
+    p, _, _, ids = catalogue
+    for title, lowest in (("Rooftop House Session", 0.0), ("Warehouse Techno Night", 15.0)):
+        publish_event(
+            settings,
+            "ticketing.prices.changed",
+            {"eventId": ids[title], "lowestPrice": lowest, "lowestPriceMinor": int(lowest * 100), "currency": "EUR"},
+        )
+
+    async def priced():
+        return await titles(p, "minPrice=0") == ["Rooftop House Session", "Warehouse Techno Night"]
+
+    await wait_until(priced)
+    assert len(await titles(p, "")) == 5, "no bound: unpriced events are listed too"
+    assert await titles(p, "maxPrice=10") == ["Rooftop House Session"], "free events cost 0"
+    assert await titles(p, "minPrice=10") == ["Warehouse Techno Night"]
+    assert await titles(p, "minPrice=0&maxPrice=0") == ["Rooftop House Session"]
+
+
+async def test_events_stored_by_an_older_version_get_the_new_search_fields_at_start(catalogue, platform):
+    p, *_ = catalogue
+    events = p.kernel.database.db["events_events"]
+    await events.update_many({}, {"$unset": {"city_key": "", "venue_key": "", "search_v": ""}})
+    assert await titles(p, "city=Paris") == []
+    again = await platform(settings_override=p.kernel.settings)  # a restart on the same database
+    assert await titles(again, "city=Paris") == ["Café Électro", "Techno Boat Party"]
+    assert await events.count_documents({"search_v": {"$exists": False}}) == 0

@@ -21,6 +21,8 @@ class EventFilter:
     date_from: datetime | None = None
     date_to: datetime | None = None
     organization: str | None = None
+    city: str | None = None  # the location's city, whole (case and accents ignored)
+    venue: str | None = None  # the location's name, whole
     near: tuple[float, float, float] | None = None  # lat, lon, radius km
     min_price: float | None = None
     max_price: float | None = None

@@ -36,6 +36,8 @@ class SearchParams:
     date_from: datetime | None = None
     date_to: datetime | None = None
     organization: str | None = None
+    city: str | None = None
+    venue: str | None = None
     near: tuple[float, float, float] | None = None
     min_price: float | None = None
     max_price: float | None = None
@@ -72,6 +74,8 @@ class EventQueries:
             date_from=params.date_from,
             date_to=params.date_to,
             organization=params.organization,
+            city=params.city,
+            venue=params.venue,
             near=params.near,
             min_price=params.min_price,
             max_price=params.max_price,

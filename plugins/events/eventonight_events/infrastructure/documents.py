@@ -32,6 +32,9 @@ INDEXES = {
         IndexModel([("tags", 1)], name="tags"),
         IndexModel([("members", 1)], name="members"),
         IndexModel([("creator_id", 1)], name="creator"),
+        IndexModel([("city_key", 1), ("date", 1)], name="city_date"),
+        IndexModel([("venue_key", 1), ("date", 1)], name="venue_date"),
+        IndexModel([("search_v", 1)], name="search_version"),
     ],
     "events_follows": [IndexModel([("follower", 1)], name="follower")],
     "events_activity": [

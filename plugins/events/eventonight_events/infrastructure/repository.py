@@ -8,7 +8,7 @@ from typing import Any
 
 from eventonight_events.application.ports import EventFilter
 from eventonight_events.domain.model import PUBLISHED, Event, Location
-from eventonight_events.domain.search import tokens
+from eventonight_events.domain.search import normalise, tokens
 
 EARTH_RADIUS_KM = 6378.1
 SORT_FIELDS = {
@@ -20,8 +20,10 @@ SORT_FIELDS = {
 }
 _EDITABLE = (
     "status", "title", "title_sort", "description", "date", "location", "point", "tags", "collaborator_ids",
-    "members", "poster_url", "updated_at", "published_at", "search_tokens",
+    "members", "poster_url", "updated_at", "published_at", "search_tokens", "city_key", "venue_key", "search_v",
 )  # fmt: skip
+#: Version of the derived search fields; documents with another are brought up to date at start.
+SEARCH_VERSION = 2
 
 
 def to_document(event: Event) -> dict[str, Any]:
@@ -51,7 +53,13 @@ def to_document(event: Event) -> dict[str, Any]:
         "likes": event.likes,
         "tickets_sold": event.tickets_sold,
         "popularity": event.likes + event.tickets_sold,
-        "search_tokens": tokens(event.title, event.description, *(event.tags or [])),
+        # Words of the title, description, tags, venue and city; city and venue also whole, for filters.
+        "search_tokens": tokens(
+            event.title, event.description, *(event.tags or []), *((location.name, location.city) if location else ())
+        ),
+        "city_key": normalise(location.city).strip() if location and location.city else None,
+        "venue_key": normalise(location.name).strip() if location and location.name else None,
+        "search_v": SEARCH_VERSION,
     }
 
 
@@ -100,6 +108,10 @@ def build_query(flt: EventFilter) -> dict[str, Any]:
         clauses.append({"date": date})
     if flt.organization:
         clauses.append({"members": flt.organization})
+    if flt.city:
+        clauses.append({"city_key": normalise(flt.city).strip()})
+    if flt.venue:
+        clauses.append({"venue_key": normalise(flt.venue).strip()})
     if flt.member:
         clauses.append({"members": flt.member})
     if flt.near is not None:
@@ -149,6 +161,19 @@ class MongoEvents:
         docs = await cursor.to_list(limit)
         total = await self.collection.count_documents(query)
         return [to_event(d) for d in docs], total
+
+    async def refresh_search_fields(self, batch: int = 500) -> int:
+        """Recompute the derived search fields of documents written by an older version."""
+        done = 0
+        while True:
+            stale = await self.collection.find({"search_v": {"$ne": SEARCH_VERSION}}).limit(batch).to_list(batch)
+            for doc in stale:
+                fresh = to_document(to_event(doc))
+                keys = ("search_tokens", "city_key", "venue_key", "search_v")
+                await self.collection.update_one({"_id": doc["_id"]}, {"$set": {k: fresh[k] for k in keys}})
+            done += len(stale)
+            if len(stale) < batch:
+                return done
 
     async def due_for_completion(self, now: datetime, limit: int) -> list[Event]:
         cursor = self.collection.find({"status": PUBLISHED, "date": {"$lt": now}}).limit(limit)

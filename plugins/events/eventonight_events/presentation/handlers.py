@@ -131,6 +131,8 @@ class EventsApi:
             date_from=query.date_from,
             date_to=query.date_to,
             organization=query.organization,
+            city=query.city,
+            venue=query.venue,
             near=near,
             min_price=query.min_price,
             max_price=query.max_price,

@@ -19,7 +19,13 @@ def _q(name: str, schema: dict, description: str = "") -> dict:
 
 
 SEARCH_PARAMETERS = [
-    _q("q", {"type": "string"}, "free text: every word must start a word of the title, description or tags"),
+    _q(
+        "q",
+        {"type": "string"},
+        "free text: every word must start a word of the title, description, tags, venue or city",
+    ),
+    _q("city", {"type": "string"}, "the city, whole (case and accents ignored)"),
+    _q("venue", {"type": "string"}, "the venue's name, whole (case and accents ignored)"),
     _q("tags", {"type": "string"}, "comma-separated tags"),
     _q("tagsMode", {"enum": ["any", "all"]}),
     _q("from", {"type": "string", "format": "date-time"}),

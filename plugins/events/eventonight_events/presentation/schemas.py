@@ -65,6 +65,8 @@ class SearchQuery(BaseModel):
     date_from: AwareDatetime | None = Field(default=None, alias="from")
     date_to: AwareDatetime | None = Field(default=None, alias="to")
     organization: str | None = None
+    city: str | None = Field(default=None, max_length=100, description="the city, whole (case and accents ignored)")
+    venue: str | None = Field(default=None, max_length=200, description="the venue's name, whole")
     near: str | None = Field(default=None, pattern=r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$", description="lat,lon")
     radius_km: float = Field(default=10, gt=0, le=1000, alias="radiusKm")
     min_price: float | None = Field(default=None, ge=0, le=MAX_PRICE, alias="minPrice")
