@@ -239,6 +239,24 @@ def merge(document: dict[str, Any], fragment: dict[str, Any], plugin: str, owner
     document["tags"].extend(t for t in fragment.get("tags", []) if t["name"] not in known)
 
 
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters from the pydantic model that validates a query string."""
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", []))
+    params = []
+    for name, field in schema.get("properties", {}).items():
+        field = {k: v for k, v in field.items() if k not in ("title", "default")}
+        description = field.pop("description", None)
+        if "anyOf" in field:  # "X or null": a query parameter is simply left out
+            options = [o for o in field.pop("anyOf") if o.get("type") != "null"]
+            field = {**field, **options[0]} if len(options) == 1 else {**field, "anyOf": options}
+        param = {"name": name, "in": "query", "required": name in required, "schema": field}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params
+
+
 def fragment_from_routes(
     routes,
     *,
@@ -253,6 +271,7 @@ def fragment_from_routes(
     errors: dict[str, tuple[int, ...]] | None = None,
     binary: dict[str, str] | None = None,
     schemas: dict[str, dict[str, Any]] | None = None,
+    queries: dict[str, type[BaseModel]] | None = None,
 ) -> dict[str, Any]:
     """An OpenAPI fragment derived from a plugin's ``RouteDef`` list.
 
@@ -264,7 +283,8 @@ def fragment_from_routes(
     beyond the shared ones (``complete`` adds 400/401/403/404/413/415 where they apply).
     GETs accept guests unless listed in ``private``; other methods require a token unless listed in
     ``tokenless`` (they read none: a webhook signed otherwise, a login).
-    ``schemas``: named schemas for ``components`` (referenced with ``ref``).
+    ``schemas``: named schemas for ``components`` (referenced with ``ref``). ``queries``: the pydantic
+    model a handler validates its query string with (``parse_query``): each field is a parameter.
     """
     import re
 
@@ -276,7 +296,9 @@ def fragment_from_routes(
             {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
             for p in re.findall(r"{(\w+)}", path)
         ]
-        if name in paginated:
+        if queries and name in queries:
+            params += query_parameters(queries[name])
+        elif name in paginated:
             params += [
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
                 {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eventonight.hooks import hookimpl
-from eventonight_interactions.infrastructure.store import INDEXES
+from eventonight_interactions.infrastructure.store import INDEXES, Store
 from eventonight_interactions.infrastructure.wiring import build
 from eventonight_interactions.presentation import openapi
 from eventonight_interactions.presentation.consumers import consumers
@@ -20,6 +20,12 @@ def services(kernel):
 @hookimpl
 def eventonight_indexes():
     return INDEXES
+
+
+@hookimpl
+async def eventonight_startup(kernel):
+    # Reviews stored before the reviewer's role was kept with them (the role filter reads it).
+    await Store(kernel.read).backfill_reviewer_roles()
 
 
 @hookimpl

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -125,13 +126,68 @@ class Interactions:
         return await self.direct(work)
 
     # -- participations -----------------------------------------------------------------------------
-    async def participations(self, user_id: str, limit: int, offset: int):
+    async def participations(
+        self,
+        user_id: str,
+        limit: int,
+        offset: int,
+        *,
+        organization: str | None = None,
+        reviewed: bool | None = None,
+        statuses: tuple[str, ...] = (),
+        title: str | None = None,
+        sort: str = "date",
+        descending: bool = False,
+    ):
+        """The events a user holds tickets for, filtered by host, reviewed or not, event status and
+        title, sorted by event date, by when the user got in (``since``) or by title."""
+
         async def work(store, _):
-            docs, total = await store.participations_of_user(user_id, limit, offset)
+            docs = await store.all_participations_of_user(user_id)
             events = await store.events([d["event_id"] for d in docs])
-            return [{**_event_brief(events, d["event_id"]), "since": d["created_at"]} for d in docs], total
+            reviewed_ids = await store.reviewed_events(user_id)
+            wanted = title.casefold() if title else None
+            rows = []
+            for d in docs:
+                event = events.get(d["event_id"]) or {}
+                if organization and organization not in (event.get("hosts") or []):
+                    continue
+                if statuses and event.get("status") not in statuses:
+                    continue
+                if wanted and wanted not in (event.get("title") or "").casefold():
+                    continue
+                has_reviewed = d["event_id"] in reviewed_ids
+                if reviewed is not None and has_reviewed != reviewed:
+                    continue
+                rows.append(
+                    {**_event_brief(events, d["event_id"]), "since": d["created_at"], "hasReviewed": has_reviewed}
+                )
+            never = datetime.max.replace(tzinfo=UTC)
+            keys = {
+                "date": lambda r: (r["date"] or never, r["eventId"]),
+                "since": lambda r: (r["since"], r["eventId"]),
+                "title": lambda r: ((r["title"] or "").casefold(), r["eventId"]),
+            }
+            rows.sort(key=keys[sort], reverse=descending)
+            return rows[offset : offset + limit], len(rows)
 
         return await self.direct(work)
+
+    async def has_reviewed(self, user_id: str, event_id: str) -> bool:
+        return await self.direct(lambda store, _: store.has_reviewed(user_id, event_id))
+
+    async def unfollow_all(self, follower: str) -> int:
+        """Drop every follow of ``follower``, each announced (counters elsewhere follow)."""
+
+        async def work(store, uow):
+            followed = await store.remove_follows_of(follower)
+            if followed:
+                await uow.record_many(
+                    [(de.FOLLOW_DELETED, {"followerId": follower, "followedId": f}) for f in followed]
+                )
+            return len(followed)
+
+        return await self.transaction(work)
 
     async def participants(self, event_id: str, limit: int, offset: int):
         async def work(store, _):
@@ -172,6 +228,7 @@ class Interactions:
                 "title": title,
                 "comment": comment,
                 "hosts": event.hosts,
+                "reviewer_role": (await store.users([user_id])).get(user_id, {}).get("role", "member"),
                 "reply": None,
                 "created_at": now,
                 "updated_at": now,
@@ -235,7 +292,30 @@ class Interactions:
 
         return await self.direct(work)
 
-    async def reviews(self, query: dict, limit: int, offset: int):
+    async def reviews(
+        self,
+        query: dict,
+        limit: int,
+        offset: int,
+        *,
+        search: str | None = None,
+        rating: int | None = None,
+        role: str | None = None,
+    ):
+        """A page of reviews matching ``query`` and, when given, words of their title or comment
+        (case ignored), a rating and the reviewer's role."""
+        query = dict(query)
+        if rating is not None:
+            query["rating"] = rating
+        if role is not None:
+            query["reviewer_role"] = role
+        if search:
+            words = [re.escape(w) for w in search.split()][:10]
+            query["$and"] = [
+                {"$or": [{"title": {"$regex": w, "$options": "i"}}, {"comment": {"$regex": w, "$options": "i"}}]}
+                for w in words
+            ]
+
         async def work(store, _):
             docs, total = await store.reviews(query, limit, offset)
             users = await store.users([d["user_id"] for d in docs if d["user_id"]])

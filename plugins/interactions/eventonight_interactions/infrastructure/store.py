@@ -164,6 +164,25 @@ class Store:
     async def is_participating(self, user_id: str, event_id: str) -> bool:
         return await self._c("participations").count_documents({"_id": f"{user_id}:{event_id}"}) > 0
 
+    async def all_participations_of_user(self, user_id: str, cap: int = 5000) -> list[dict]:
+        return await self._c("participations").find({"user_id": user_id}).limit(cap).to_list(cap)
+
+    async def reviewed_events(self, user_id: str) -> set[str]:
+        return {d["event_id"] async for d in self._c("reviews").find({"user_id": user_id}, {"event_id": 1})}
+
+    async def has_reviewed(self, user_id: str, event_id: str) -> bool:
+        return await self._c("reviews").count_documents({"_id": f"{event_id}:{user_id}"}) > 0
+
+    async def backfill_reviewer_roles(self) -> int:
+        """Reviews written before the reviewer's role was kept with them get it from the user copies."""
+        done = 0
+        async for d in self._c("reviews").find({"reviewer_role": {"$exists": False}}, {"user_id": 1}):
+            user = await self._c("users").find_one({"_id": d["user_id"]}) if d.get("user_id") else None
+            role = user.get("role", "member") if user else None
+            await self._c("reviews").update_one({"_id": d["_id"]}, {"$set": {"reviewer_role": role}})
+            done += 1
+        return done
+
     async def participations_of_user(self, user_id: str, limit: int, offset: int):
         return await self._page("participations", {"user_id": user_id}, limit, offset)
 
@@ -202,6 +221,12 @@ class Store:
         query = {"$or": [{"follower": user_id}, {"followed": user_id}]}
         follows = [(d["follower"], d["followed"]) async for d in self._c("follows").find(query)]
         return [(e, creators.get(e)) for e in likes], follows
+
+    async def remove_follows_of(self, follower: str) -> list[str]:
+        """Drop every follow of ``follower``; the ids it followed."""
+        followed = [d["followed"] async for d in self._c("follows").find({"follower": follower}, {"followed": 1})]
+        await self._c("follows").delete_many({"follower": follower})
+        return followed
 
     async def forget_user(self, user_id: str) -> None:
         await self._c("users").delete_one({"_id": user_id})

@@ -9,14 +9,23 @@ from eventonight.hooks.http import (
     json_response,
     page_params,
     parse_body,
+    parse_query,
     require_owner,
     require_role,
     require_user,
 )
 from eventonight_interactions.domain.rules import DomainError
-from eventonight_interactions.presentation.schemas import FollowBody, ReplyBody, ReviewBody, ReviewEditBody
+from eventonight_interactions.presentation.schemas import (
+    FollowBody,
+    ParticipationsQuery,
+    ReplyBody,
+    ReviewBody,
+    ReviewEditBody,
+    ReviewsQuery,
+)
 
 BASE = "/api/interactions"
+EVENT_STATUSES = ("DRAFT", "PUBLISHED", "COMPLETED", "CANCELLED")
 
 
 class InteractionsApi:
@@ -28,6 +37,7 @@ class InteractionsApi:
         return [
             web.post(f"{u}/following", self.follow),
             web.get(f"{u}/following", self.following),
+            web.delete(f"{u}/following", self.unfollow_all),
             web.get(f"{u}/following/{{followedId}}", self.is_following),
             web.delete(f"{u}/following/{{followedId}}", self.unfollow),
             web.get(f"{u}/followers", self.followers),
@@ -63,6 +73,11 @@ class InteractionsApi:
         await require_owner(request, user_id)
         body = await parse_body(request, FollowBody)
         return json_response(await self.s.follow(user_id, body.followed_id), status=201)
+
+    async def unfollow_all(self, request: web.Request) -> web.Response:
+        user_id = request.match_info["userId"]
+        await require_owner(request, user_id)
+        return json_response({"removed": await self.s.unfollow_all(user_id)})
 
     async def unfollow(self, request: web.Request) -> web.Response:
         user_id = request.match_info["userId"]
@@ -125,8 +140,16 @@ class InteractionsApi:
 
     # -- participations ------------------------------------------------------------------------------
     async def participations(self, request: web.Request) -> web.Response:
-        limit, offset = page_params(request)
-        return self._page(await self.s.participations(request.match_info["userId"], limit, offset), limit, offset)
+        q = parse_query(request, ParticipationsQuery)
+        statuses = tuple(s.strip() for s in (q.status or "").split(",") if s.strip())
+        unknown = set(statuses) - set(EVENT_STATUSES)
+        if unknown:
+            raise DomainError(f"status takes {', '.join(EVENT_STATUSES)}, comma-separated", "status")
+        found = await self.s.participations(
+            request.match_info["userId"], q.limit, q.offset, organization=q.organization, reviewed=q.reviewed,
+            statuses=statuses, title=q.title, sort=q.sort, descending=q.order == "desc",
+        )  # fmt: skip
+        return self._page(found, q.limit, q.offset)
 
     async def participants(self, request: web.Request) -> web.Response:
         limit, offset = page_params(request)
@@ -134,7 +157,12 @@ class InteractionsApi:
 
     async def is_participating(self, request: web.Request) -> web.Response:
         m = request.match_info
-        return json_response({"participating": await self.s.is_participating(m["userId"], m["eventId"])})
+        return json_response(
+            {
+                "participating": await self.s.is_participating(m["userId"], m["eventId"]),
+                "hasReviewed": await self.s.has_reviewed(m["userId"], m["eventId"]),
+            }
+        )
 
     # -- reviews --------------------------------------------------------------------------------------
     async def review(self, request: web.Request) -> web.Response:
@@ -172,32 +200,23 @@ class InteractionsApi:
         await self.s.reply(m["eventId"], m["userId"], caller.user_id, None)
         return web.Response(status=204)
 
+    async def _reviews(self, request: web.Request, query: dict) -> web.Response:
+        q = parse_query(request, ReviewsQuery)
+        found = await self.s.reviews(query, q.limit, q.offset, search=q.search, rating=q.rating, role=q.role)
+        return self._page(found, q.limit, q.offset)
+
     async def event_reviews(self, request: web.Request) -> web.Response:
-        limit, offset = page_params(request)
-        return self._page(
-            await self.s.reviews({"event_id": request.match_info["eventId"]}, limit, offset), limit, offset
-        )
+        return await self._reviews(request, {"event_id": request.match_info["eventId"]})
 
     async def user_reviews(self, request: web.Request) -> web.Response:
-        limit, offset = page_params(request)
-        return self._page(await self.s.reviews({"user_id": request.match_info["userId"]}, limit, offset), limit, offset)
+        return await self._reviews(request, {"user_id": request.match_info["userId"]})
 
     async def user_review(self, request: web.Request) -> web.Response:
         m = request.match_info
         return json_response(await self.s.get_review(m["eventId"], m["userId"]))
 
     async def organization_reviews(self, request: web.Request) -> web.Response:
-        limit, offset = page_params(request)
-        query: dict = {"hosts": request.match_info["organizationId"]}
-        if "rating" in request.query:
-            try:
-                rating = int(request.query["rating"])
-            except ValueError as exc:
-                raise DomainError("rating must be an integer 1-5") from exc
-            if not 1 <= rating <= 5:
-                raise DomainError("rating must be an integer 1-5")
-            query["rating"] = rating
-        return self._page(await self.s.reviews(query, limit, offset), limit, offset)
+        return await self._reviews(request, {"hosts": request.match_info["organizationId"]})
 
     async def organization_statistics(self, request: web.Request) -> web.Response:
         return json_response(await self.s.organization_statistics(request.match_info["organizationId"]))

@@ -14,15 +14,25 @@ from eventonight.hooks.http import (
     page_of,
     ref,
 )
-from eventonight_interactions.presentation.schemas import FollowBody, ReplyBody, ReviewBody, ReviewEditBody
+from eventonight_interactions.presentation.schemas import (
+    FollowBody,
+    ParticipationsQuery,
+    ReplyBody,
+    ReviewBody,
+    ReviewEditBody,
+    ReviewsQuery,
+)
 
 SUMMARIES = {
-    "follow": "Follow a user (owner)", "unfollow": "Unfollow (owner)", "following": "Users this user follows",
+    "follow": "Follow a user (owner)", "unfollow": "Unfollow (owner)",
+    "unfollow_all": "Drop every follow of the user (owner); answers how many", "following": "Users this user follows",
     "followers": "This user's followers", "is_following": "Is userId following followedId",
     "summary": "Follower and following counts with their first pages", "like": "Like a published event",
     "unlike": "Remove a like (owner)", "likers": "Users who liked an event", "liked": "Events a user liked",
-    "has_liked": "Has the user liked the event", "participations": "Events a user holds tickets for",
+    "has_liked": "Has the user liked the event",
     "participants": "Ticket holders of an event", "is_participating": "Does the user hold a ticket",
+    "participations": "Events a user holds tickets for (filters: organization, reviewed, status, title; "
+    "sort: date|since|title)",
     "review": "Review an event (participants, once it started)", "edit_review": "Edit a review (author)",
     "delete_review": "Delete a review (author)", "reply": "Reply to a review (the event's creator)",
     "delete_reply": "Remove the reply (the event's creator)", "event_reviews": "Reviews of an event",
@@ -73,9 +83,10 @@ RESPONSES = {
     "likers": page_of(obj({"userId": nullable(STRING), "likedAt": DATETIME})),
     "liked": page_of(obj({"eventId": STRING, "likedAt": DATETIME})),
     "has_liked": obj({"liked": BOOLEAN}),
-    "participations": page_of(obj({"eventId": STRING, "since": DATETIME})),
+    "participations": page_of(obj({"eventId": STRING, "since": DATETIME, "hasReviewed": BOOLEAN})),
+    "unfollow_all": obj({"removed": INTEGER}),
     "participants": PEOPLE_SINCE,
-    "is_participating": obj({"participating": BOOLEAN}),
+    "is_participating": obj({"participating": BOOLEAN, "hasReviewed": BOOLEAN}),
     "review": ref("InteractionsReview"),
     "edit_review": ref("InteractionsReview"),
     "reply": ref("InteractionsReview"),
@@ -102,6 +113,8 @@ def fragment(routes) -> dict:
         bodies=BODIES,
         paginated=PAGINATED,
         responses=RESPONSES,
-        statuses={"reply": 200},
+        statuses={"reply": 200, "unfollow_all": 200},
         schemas=SCHEMAS,
+        queries={name: ReviewsQuery for name in ("event_reviews", "user_reviews", "organization_reviews")}
+        | {"participations": ParticipationsQuery},
     )
