@@ -36,13 +36,15 @@ def eventonight_openapi(kernel):
         summaries={
             "start": "First message to a recipient (creates the conversation or appends to it)",
             "inbox": "The user's conversations, newest activity first",
-            "search": "Conversations by the other party's name or username (query: q)",
             "messages": "Messages newest first (limit, offset, before=<messageId>); reading changes nothing: "
             "PATCH …/read marks them read",
             "between": "The conversation between an organization and a user, for either of them",
+            "between_messages": "That conversation with a page of its messages (limit, offset, before), in one call",
+            "search": "Conversations by the other party's name or username (query: q), and newContacts: "
+            "organizations matching q not written to yet",
         },
         bodies={"start": FirstMessageBody, "send": MessageBody},
-        paginated={"inbox", "search", "messages"},
+        paginated={"inbox", "search", "messages", "between_messages"},
         responses=openapi.RESPONSES,
         private=openapi.PRIVATE,
         statuses={"read": 204},

@@ -73,6 +73,12 @@ async def test_conversation_flow_unread_counts_and_reading(platform, account, bu
     assert (await body(await c.get(f"{API}/conversations/{club.id}/{alice.id}", headers=club.headers)))[
         "id"
     ] == conversation_id
+    # The conversation and its messages in one call, for either party; nobody else.
+    both = await body(await c.get(f"{API}/conversations/{club.id}/{alice.id}/messages?limit=2", headers=club.headers))
+    assert both["conversation"]["id"] == conversation_id and both["total"] == 3
+    assert [m["content"] for m in both["items"]] == ["Yes, 20 left", "Hello?"] and both["hasMore"] is True
+    stranger = await account(p, "stranger", known_in=KNOWN)
+    assert (await c.get(f"{API}/conversations/{club.id}/{alice.id}/messages", headers=stranger.headers)).status == 404
 
     created = await tap.wait_for("chat.message.created", count=3)
     assert created[0]["payload"]["senderId"] == alice.id and created[0]["payload"]["recipientId"] == club.id
@@ -156,6 +162,14 @@ async def test_inbox_order_and_search_by_name(platform, account):
     assert [i["otherParty"]["userId"] for i in found["items"]] == [jazz.id]
     assert (await body(await c.get(f"{start}/search?q=nobody", headers=alice.headers)))["total"] == 0
     assert (await c.get(f"{start}/search", headers=alice.headers)).status == 400
+    # Organizations not written to yet are found too, as new contacts.
+    jazzbar = await account(p, "jazzbar", role="organization", known_in=KNOWN)
+    await account(p, "jazzfan", known_in=KNOWN)  # a member: not someone one may write to first
+    found = await body(await c.get(f"{start}/search?q=jazz", headers=alice.headers))
+    assert [i["otherParty"]["userId"] for i in found["items"]] == [jazz.id]
+    assert [n["userId"] for n in found["newContacts"]] == [jazzbar.id] and found["newContacts"][0]["role"] == (
+        "organization"
+    )
 
 
 async def test_unread_counter_exact_under_concurrent_sends(platform, account):

@@ -146,6 +146,26 @@ class Chat:
 
         return await self.direct(work)
 
+    async def new_contacts(self, user_id: str, query: str, limit: int = 10) -> list[dict]:
+        """Organizations matching ``query`` the user has no conversation with yet (anyone may write
+        to an organization): a search finds whom to write to, not only whom one wrote to."""
+
+        async def work(store, _):
+            found = [d for d in await store.organizations_matching(query, limit + 50) if d["_id"] != user_id]
+            known = await store.partners_of(user_id, [d["_id"] for d in found])
+            users = {d["_id"]: d for d in found}
+            return [_party(users, d["_id"]) for d in found if d["_id"] not in known][:limit]
+
+        return await self.direct(work)
+
+    async def messages_between(
+        self, a: str, b: str, viewer: str, limit: int, before: str | None, offset: int = 0
+    ) -> dict[str, Any]:
+        """The messages of the conversation between ``a`` and ``b``, for either of them, in one call."""
+        conversation = await self.between(a, b, viewer)
+        return {"conversation": conversation,
+                **await self.read_messages(conversation["id"], viewer, limit, before, offset)}  # fmt: skip
+
     async def conversation(self, conversation_id: str, user_id: str) -> dict:
         async def work(store, _):
             return await self._render(store, await self._own(store, conversation_id, user_id), user_id)

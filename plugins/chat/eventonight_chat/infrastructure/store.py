@@ -59,6 +59,16 @@ class Store:
     async def users(self, ids: list[str]) -> dict[str, dict]:
         return {d["_id"]: d async for d in self._c("users").find({"_id": {"$in": list(set(ids))}})}
 
+    async def organizations_matching(self, query: str, limit: int) -> list[dict]:
+        prefix = {"$regex": f"^{re.escape(query.lower())}"}
+        where = {"search": prefix, "role": "organization", "deleted": {"$ne": True}}
+        return await self._c("users").find(where).sort("name", 1).limit(limit).to_list(limit)
+
+    async def partners_of(self, user_id: str, among: list[str]) -> set[str]:
+        """Who of ``among`` already has a conversation with ``user_id``."""
+        cursor = self._c("conversations").find({"participants": user_id}, {"participants": 1})
+        return {p async for d in cursor for p in d["participants"] if p in among and p != user_id}
+
     async def users_matching(self, query: str) -> list[str]:
         prefix = {"$regex": f"^{re.escape(query.lower())}"}
         return [d["_id"] async for d in self._c("users").find({"search": prefix}, {"_id": 1})]

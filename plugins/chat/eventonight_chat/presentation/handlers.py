@@ -39,6 +39,7 @@ class ChatApi:
             web.patch(f"{c}/read", self.read),
             web.get(f"{u}/unread/count", self.unread),
             web.get(f"{BASE}/conversations/{{organizationId}}/{{otherUserId}}", self.between),
+            web.get(f"{BASE}/conversations/{{organizationId}}/{{otherUserId}}/messages", self.between_messages),
         ]
 
     async def _owner(self, request: web.Request) -> str:
@@ -71,7 +72,8 @@ class ChatApi:
         if not 1 <= len(query) <= 100:
             raise DomainError("q must be 1-100 characters")
         items, total = await self.chat.inbox(user_id, limit, offset, search=query)
-        return json_response(Page(items, limit=limit, offset=offset, total=total))
+        contacts = await self.chat.new_contacts(user_id, query) if offset == 0 else []
+        return json_response({**Page(items, limit=limit, offset=offset, total=total), "newContacts": contacts})
 
     async def conversation(self, request: web.Request) -> web.Response:
         user_id = await self._owner(request)
@@ -93,6 +95,17 @@ class ChatApi:
     async def unread(self, request: web.Request) -> web.Response:
         user_id = await self._owner(request)
         return json_response({"unread": await self.chat.unread_total(user_id)})
+
+    async def between_messages(self, request: web.Request) -> web.Response:
+        caller = await require_user(request)
+        m = request.match_info
+        limit, offset = page_params(request, default=30)
+        before = request.query.get("before") or None
+        return json_response(
+            await self.chat.messages_between(
+                m["organizationId"], m["otherUserId"], caller.user_id, limit, before, offset
+            )
+        )
 
     async def between(self, request: web.Request) -> web.Response:
         caller = await require_user(request)

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from eventonight.hooks.http import BOOLEAN, DATETIME, INTEGER, STRING, array, nullable, obj, page_of, ref
 
+PARTY = obj(
+    {
+        "userId": STRING,
+        "name": nullable(STRING),
+        "username": nullable(STRING),
+        "avatarUrl": nullable(STRING),
+        "role": nullable(STRING),
+        "deleted": BOOLEAN,
+    }
+)
 MESSAGE = obj({"id": STRING, "senderId": STRING, "content": STRING, "createdAt": DATETIME, "read": BOOLEAN})
 SCHEMAS = {
     "ChatConversation": obj(
@@ -31,7 +41,9 @@ RESPONSES = {
     "start": SENT,
     "send": SENT,
     "inbox": page_of(ref("ChatConversation")),
-    "search": page_of(ref("ChatConversation")),
+    "search": obj(
+        {**page_of(ref("ChatConversation"))["properties"], "newContacts": array(PARTY)},
+    ),
     "conversation": ref("ChatConversation"),
     "between": ref("ChatConversation"),
     "messages": obj(
@@ -46,5 +58,6 @@ RESPONSES = {
     ),
     "unread": obj({"unread": INTEGER}),
 }
+RESPONSES["between_messages"] = obj({"conversation": ref("ChatConversation"), **RESPONSES["messages"]["properties"]})
 # Everything in chat is the caller's own: no guest reads anything.
-PRIVATE = {"inbox", "search", "conversation", "messages", "unread", "between"}
+PRIVATE = {"inbox", "search", "conversation", "messages", "unread", "between", "between_messages"}
