@@ -37,6 +37,10 @@ async def _seed(kernel: Kernel) -> None:
 def cmd_serve(kernel: Kernel, args, *, relay: bool, consumers: bool, scheduler: bool) -> int:
     settings = kernel.settings
     settings.cors_origins = cors.origins_for(settings.cors_origins, demo=args.demo or settings.demo)
+    database = "embedded SecantusDB under " + str(settings.data_dir) if not settings.mongodb_uri else "MongoDB"
+    bus = "in-process bus" if not settings.broker_url else "RabbitMQ"
+    plugins = ", ".join(sorted(kernel.plugins.loaded)) or "none"
+    print(f"starting eventonight ({database}, {bus}; plugins: {plugins})", flush=True)
 
     async def build() -> web.Application:
         app = await create_app(kernel, relay=relay, consumers=consumers, scheduler=scheduler)

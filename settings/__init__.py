@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     # Prometheus metrics at /metrics: off unless enabled; with a token, scrapes send it as a bearer.
     metrics_enabled: bool = False
     metrics_token: str | None = Field(default=None, repr=False)
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_port(self) -> Settings:
+        # Left unset, the public URL is where this process listens (links in demo checkouts, emails).
+        if "public_url" not in self.model_fields_set:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+            self.public_url = f"http://{host}:{self.port}"
+        return self
 
     # Demo data on `serve --demo`
     demo: bool = False

@@ -17,7 +17,6 @@ def test_serve_demo_says_what_starts_the_accounts_and_where_to_go_on_one_screen(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("EVENTONIGHT_")},
         "EVENTONIGHT_PORT": str(port),
-        "EVENTONIGHT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "EVENTONIGHT_DATA_DIR": str(tmp_path / "var"),
         "EVENTONIGHT_EMBEDDED_MONGO_PORT": str(free_port()),
     }
@@ -43,6 +42,8 @@ def test_serve_demo_says_what_starts_the_accounts_and_where_to_go_on_one_screen(
     assert len(lines) <= 40, f"{len(lines)} lines before the platform is ready:\n{output}"
     assert f"http://127.0.0.1:{port}/api/docs" in output and "/api/notifications/stream" in output
     assert "alice" in output and "eventonight-demo" in output, "the demo accounts"
+    assert lines[0].startswith("starting eventonight (embedded SecantusDB under") and "ticketing" in lines[0]
+    assert f"fake at http://127.0.0.1:{port}/" in output, "the public URL follows the port unless set"
     assert "hostname" not in output and "Traceback" not in output, output
 
 
