@@ -23,13 +23,14 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import aiohttp
-from _common import HERE, free_port, start_eventonight, start_mongo, wait_http
+from _common import BENCH_KEK, HERE, free_port, start_eventonight, start_mongo, wait_http
 from kombu import Exchange
 
 from eventonight.kernel.auth.keys import KeyStore
 from eventonight.kernel.auth.tokens import TokenService
 from eventonight.kernel.bus.topology import connection_for
 from eventonight.kernel.db import Database
+from eventonight.kernel.secrets import load_secrets
 
 BROKER = os.environ.get("EVENTONIGHT_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
@@ -125,7 +126,8 @@ async def main(streams: int, rate: int, seconds: int) -> None:
     try:
         wait_http(f"{base}/health")
         database = Database(mongo.uri, "eventonight")
-        keys = KeyStore(database, token_ttl_seconds=3600)
+        # The server's key set, encrypted under the benchmark's key-encryption key.
+        keys = KeyStore(database, load_secrets([BENCH_KEK], False, HERE), token_ttl_seconds=3600)
         await keys.load()  # the server's persisted key set
         tokens = TokenService(keys, issuer="eventonight", audience="eventonight", access_ttl_seconds=3600)
         users = [uuid4().hex for _ in range(streams)]
