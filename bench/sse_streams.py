@@ -184,8 +184,10 @@ async def main(streams: int, rate: int, seconds: int) -> None:
         print(f"server CPU {cpu:.1f} s over {elapsed:.1f} s ({100 * cpu / elapsed:.0f}% of one core)")
         database.close()
     finally:
+        stopping = time.monotonic()
         server.terminate()
-        server.wait(30)
+        server.wait(60)
+        print(f"server stopped {time.monotonic() - stopping:.1f} s after SIGTERM (streams just closed)")
         mongo.stop()
 
 

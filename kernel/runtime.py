@@ -62,8 +62,8 @@ class Runtime:
         if self.relay is not None:
             with contextlib.suppress(Exception):
                 await self.relay.lease.release()
-        for runner in self.consumer_runners:
-            await asyncio.to_thread(runner.stop)
+        # Together: each waits up to a poll interval for its thread, one after another they add up.
+        await asyncio.gather(*(asyncio.to_thread(runner.stop) for runner in self.consumer_runners))
         await self.kernel.stop()
 
     async def _start_consumers(self) -> None:

@@ -13,6 +13,8 @@ from eventonight_notification.domain.notifications import NOTIFICATION_CREATED, 
 from eventonight_notification.infrastructure.store import PRESENCE_TTL, Store
 from eventonight_notification.presentation.inbox import Inbox
 
+#: Presence announcements published per call.
+ANNOUNCE_SLICE = 200
 log = logging.getLogger(__name__)
 UNREAD_CHANGED = "notification.unread.changed"
 HEARTBEAT_SECONDS = 15
@@ -120,7 +122,10 @@ class Hub:
         if not streams:
             del self.streams[user_id]
             if not self.stopping:  # when stopping, the process's presence document goes at once
-                await asyncio.shield(self._sync())
+                # Recorded by the next presence round, not awaited: thousands of clients leaving at
+                # once would otherwise keep their handlers alive for rounds of writes, and a
+                # stopping server waiting for them.
+                self._sync()
 
     async def heartbeat(self) -> None:
         """Renew this process's presence and rewrite its user list (healing a lapsed document)."""
@@ -158,8 +163,14 @@ class Hub:
         now, store = datetime.now(UTC), self.store()
         changed = added | removed
         elsewhere = await store.online_among(changed, now, except_process=self.process_id) if changed else set()
-        await store.record_presence(self.process_id, added, removed, now + PRESENCE_TTL, live if full else None)
+        # Many departures at once: rewriting the list is cheaper than pulling each from it.
+        rewrite = full or len(removed) > 50
+        await store.record_presence(self.process_id, added, removed, now + PRESENCE_TTL, live if rewrite else None)
         self._recorded = live
+        if self.stopping:
+            # Stopping: its document goes next and its clients reconnect elsewhere; announcing
+            # thousands of departures would hold the shutdown for seconds, for news that is moot.
+            return
         await self._announce([(u, True) for u in added - elsewhere] + [(u, False) for u in removed - elsewhere])
 
     async def _announce(self, changes: list[tuple[str, bool]]) -> None:
@@ -172,7 +183,12 @@ class Hub:
             for user_id, online in changes
         ]
         try:
-            await self.kernel.publisher.publish(envelopes)
+            # In slices: a stopping process gives up the rest (see _record_presence) instead of
+            # holding its shutdown for thousands of confirmed publishes.
+            for start in range(0, len(envelopes), ANNOUNCE_SLICE):
+                if self.stopping:
+                    return
+                await self.kernel.publisher.publish(envelopes[start : start + ANNOUNCE_SLICE])
         except Exception:  # noqa: BLE001 - the broker may be away; presence is best effort
             log.warning("could not publish presence of %d user(s)", len(changes))
 
