@@ -42,6 +42,7 @@ async def test_reviews_are_searched_and_filtered_by_rating_and_reviewer_role(pla
     assert await titles("search=sax") == ["Superb trumpet"], "comment words, case ignored"
     assert await titles("search=too%20LOUD") == ["Too loud"], "every word must match"
     assert await titles("search=.*") == [], "words, not patterns"
+    assert len(await titles("search=%20%20")) == 2, "blanks: no words, no filter"
     assert await titles("rating=2") == ["Too loud"]
     assert await titles("role=organization") == ["Too loud"]
     assert await titles("role=member&rating=5") == ["Superb trumpet"]

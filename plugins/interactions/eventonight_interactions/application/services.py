@@ -162,10 +162,9 @@ class Interactions:
                 rows.append(
                     {**_event_brief(events, d["event_id"]), "since": d["created_at"], "hasReviewed": has_reviewed}
                 )
-            never = datetime.max.replace(tzinfo=UTC)
-            keys = {
-                "date": lambda r: (r["date"] or never, r["eventId"]),
-                "since": lambda r: (r["since"], r["eventId"]),
+            keys = {  # an event the copies do not know yet (no date) sorts last
+                "date": lambda r: (r["date"] is None, r["date"].timestamp() if r["date"] else 0, r["eventId"]),
+                "since": lambda r: (r["since"].timestamp(), r["eventId"]),
                 "title": lambda r: ((r["title"] or "").casefold(), r["eventId"]),
             }
             rows.sort(key=keys[sort], reverse=descending)
@@ -309,8 +308,8 @@ class Interactions:
             query["rating"] = rating
         if role is not None:
             query["reviewer_role"] = role
-        if search:
-            words = [re.escape(w) for w in search.split()][:10]
+        words = [re.escape(w) for w in (search or "").split()][:10]
+        if words:
             query["$and"] = [
                 {"$or": [{"title": {"$regex": w, "$options": "i"}}, {"comment": {"$regex": w, "$options": "i"}}]}
                 for w in words
