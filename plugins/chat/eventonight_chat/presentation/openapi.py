@@ -19,16 +19,7 @@ SCHEMAS = {
     "ChatConversation": obj(
         {
             "id": STRING,
-            "otherParty": obj(
-                {
-                    "userId": STRING,
-                    "name": nullable(STRING),
-                    "username": nullable(STRING),
-                    "avatarUrl": nullable(STRING),
-                    "role": nullable(STRING),
-                    "deleted": BOOLEAN,
-                }
-            ),
+            "otherParty": PARTY,
             "lastMessage": nullable(obj({"messageId": STRING, "senderId": STRING, "preview": STRING, "at": DATETIME})),
             "unreadCount": INTEGER,
             "createdAt": DATETIME,
