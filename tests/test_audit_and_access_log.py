@@ -46,6 +46,9 @@ async def test_an_operator_queries_the_trail_and_key_rotations_are_in_it(platfor
     assert await asyncio.to_thread(cli_main, ["audit", "--user", "queried-user"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and " sample.event " in out[0] and "client=192.0.2.1" in out[0]
+    # docs: kept EVENTONIGHT_AUDIT_RETENTION_DAYS (365 by default) days
+    indexes = await p.kernel.database.db["kernel_audit"].index_information()
+    assert any(i.get("expireAfterSeconds") == 365 * 86400 for i in indexes.values())
     assert await asyncio.to_thread(cli_main, ["audit", "--kind", "keys.*", "--json"]) == 0
     assert [json.loads(line)["kind"] for line in capsys.readouterr().out.splitlines()] == ["keys.rotated"]
 

@@ -32,12 +32,15 @@ async def test_allowed_origins_get_preflights_and_headers_on_answers_errors_and_
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
     assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    assert preflight.headers["Access-Control-Max-Age"] == "600", "docs: cached 10 minutes"
+    assert "Access-Control-Allow-Credentials" not in preflight.headers, "docs: no credentials mode"
     assert (await p.client.options("/api/events", headers=_preflight(APP, "PATCH"))).status == 403
     assert (await p.client.options("/no/such/path", headers=_preflight(APP))).status == 404
 
     listed = await p.client.get("/api/events", headers={"Origin": APP})
     assert listed.headers["Access-Control-Allow-Origin"] == APP and "Origin" in listed.headers["Vary"]
-    assert "X-Request-ID" in listed.headers["Access-Control-Expose-Headers"]
+    exposed = listed.headers["Access-Control-Expose-Headers"]
+    assert all(h in exposed for h in ("X-Request-ID", "Retry-After", "Location", "Content-Disposition"))
     missing = await p.client.get("/api/events/nothing-here", headers={"Origin": APP})
     assert missing.status == 404 and missing.headers["Access-Control-Allow-Origin"] == APP, "errors are readable"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from eventonight.hooks.testing import free_port
+from eventonight.hooks.testing import free_port, wait_until
 
 STREAMS = 600
 
@@ -47,19 +47,17 @@ async def test_sigterm_with_live_and_just_closed_streams_stops_the_process_in_se
             async with http.post(f"{base}/api/users/register", json=body) as response:
                 token = (await response.json())["accessToken"]
             headers = {"Authorization": f"Bearer {token}"}
-            opened, ended = asyncio.Event(), []
+            opened, ended = set(), []
 
-            async def listen():
+            async def listen(n):
                 async with http.get(f"{base}/api/notifications/stream", headers=headers) as response:
                     assert response.status == 200
                     async for _ in response.content:
-                        opened.set()
+                        opened.add(n)  # its first frame arrived: the stream is open
                 ended.append(True)  # the server ended the stream
 
-            tasks = [asyncio.create_task(listen()) for _ in range(STREAMS)]
-            await asyncio.sleep(0)
-            await opened.wait()
-            await asyncio.sleep(2)  # let every stream open
+            tasks = [asyncio.create_task(listen(n)) for n in range(STREAMS)]
+            await wait_until(lambda: len(opened) == STREAMS, timeout=60, interval=0.1)
             for task in tasks[: STREAMS // 2]:  # half the clients leave just before the stop
                 task.cancel()
             started = time.monotonic()
