@@ -116,6 +116,21 @@ def eventonight_indexes():
 
 
 @hookspec
+def eventonight_retired_indexes():
+    """Name the indexes an earlier version of the plugin declared and this one no longer wants.
+
+    Called at startup, before ``eventonight_indexes``. Return ``{collection name:
+    [index name, ...]}``; the kernel drops each one that exists (a missing one is
+    skipped), so an upgrade does not keep paying for an index on every write, and
+    an index can be redefined under its old key. Only the plugin's own collections::
+
+        @hookimpl
+        def eventonight_retired_indexes():
+            return {"hello_greetings": ["userId_1"]}
+    """
+
+
+@hookspec
 def eventonight_routes(kernel):
     """Add HTTP routes.
 

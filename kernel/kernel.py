@@ -110,6 +110,12 @@ class Kernel:
                 self.plugins.leave_out(result.plugin, f"eventonight_startup failed: {result.error!r}")
 
     async def _ensure_indexes(self) -> None:
+        for result in call_each(self.pm, "eventonight_retired_indexes"):
+            for collection, names in (result.value or {}).items():
+                existing = {index["name"] async for index in self.database.db[collection].list_indexes()}
+                for name in set(names) & existing:
+                    log.info("dropping index %s.%s, retired by %s", collection, name, result.plugin)
+                    await self.database.db[collection].drop_index(name)
         models = [m for r in call_each(self.pm, "eventonight_models") for m in (r.value or [])]
         await self.database.ensure_indexes(models)
         for result in call_each(self.pm, "eventonight_indexes"):

@@ -7,7 +7,7 @@ import logging
 from eventonight.hooks import ScheduledJob, hookimpl
 from eventonight_events import hookspecs
 from eventonight_events.domain.tags import CATALOGUE
-from eventonight_events.infrastructure.documents import INDEXES
+from eventonight_events.infrastructure.documents import INDEXES, RETIRED_INDEXES
 from eventonight_events.infrastructure.repository import MongoEvents
 from eventonight_events.infrastructure.wiring import EventsServices
 from eventonight_events.presentation import demo, openapi
@@ -32,6 +32,11 @@ def eventonight_hookspecs():
 @hookimpl
 def eventonight_indexes():
     return INDEXES
+
+
+@hookimpl
+def eventonight_retired_indexes():
+    return RETIRED_INDEXES
 
 
 @hookimpl

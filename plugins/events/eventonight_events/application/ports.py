@@ -20,6 +20,7 @@ class EventFilter:
     all_tags: bool = False
     date_from: datetime | None = None
     date_to: datetime | None = None
+    upcoming: bool = False  # from the moment of the query on (the repository reads the clock)
     organization: str | None = None
     city: str | None = None  # the location's city, whole (case and accents ignored)
     venue: str | None = None  # the location's name, whole

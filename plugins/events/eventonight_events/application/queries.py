@@ -91,14 +91,14 @@ class EventQueries:
                 flt.member = viewer  # one's own events only
         elif params.date_from is None and params.date_to is None:
             # Past events only when asked for (status=COMPLETED, or a date window).
-            flt.statuses, flt.date_from = (PUBLISHED,), datetime.now(UTC)
+            flt.statuses, flt.upcoming = (PUBLISHED,), True
         return await self.read(
             lambda repos: repos.events.search(flt, params.sort, params.descending, params.limit, params.offset)
         )
 
     async def feed(self, kind: str, viewer: str | None, limit: int, offset: int) -> tuple[list[Event], int]:
         now = datetime.now(UTC)
-        upcoming = EventFilter(statuses=(PUBLISHED,), date_from=now)
+        upcoming = EventFilter(statuses=(PUBLISHED,), upcoming=True)
         if kind == "upcoming":
             return await self.read(lambda repos: repos.events.search(upcoming, "date", False, limit, offset))
         if kind == "recently_added":
@@ -108,7 +108,7 @@ class EventQueries:
             async def popular(repos: Repos):
                 ranked = await repos.directory.popular(now - POPULAR_WINDOW, 500)
                 events, _ = await repos.events.search(
-                    EventFilter(statuses=(PUBLISHED,), date_from=now, ids=ranked), "date", False, 500, 0
+                    EventFilter(statuses=(PUBLISHED,), upcoming=True, ids=ranked), "date", False, 500, 0
                 )
                 by_id = {e.id: e for e in events}
                 ordered = [by_id[i] for i in ranked if i in by_id]
@@ -123,7 +123,7 @@ class EventQueries:
                 interests = await repos.directory.interests(viewer)
                 followed = await repos.directory.followed_by(viewer)
                 flt = EventFilter(
-                    statuses=(PUBLISHED,), date_from=now, tags=interests, creators=followed, any_tags_or_creators=True
+                    statuses=(PUBLISHED,), upcoming=True, tags=interests, creators=followed, any_tags_or_creators=True
                 )
                 if not interests and not followed:
                     return [], 0

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from eventonight_events.application.ports import EventFilter
+from eventonight_events.domain.geocells import cells_of
 from eventonight_events.domain.model import PUBLISHED, Event, Location
-from eventonight_events.domain.search import normalise, tokens
+from eventonight_events.domain.search import normalise, prefixes, tokens
+from eventonight_events.infrastructure.catalogue_pages import CataloguePages
+from eventonight_events.infrastructure.catalogue_stats import VERSION_ID
 
-EARTH_RADIUS_KM = 6378.1
 SORT_FIELDS = {
     "date": "date",
     "title": "title_sort",
-    "price": "lowest_price",
+    "price": "price_sort",
     "popularity": "popularity",
     "published": "published_at",
 }
 _EDITABLE = (
     "status", "title", "title_sort", "description", "date", "location", "point", "tags", "collaborator_ids",
-    "members", "poster_url", "updated_at", "published_at", "search_tokens", "city_key", "venue_key", "search_v",
+    "members", "poster_url", "updated_at", "published_at", "search_tokens", "search_prefixes", "city_key", "venue_key", "search_v", "geo_cells",
 )  # fmt: skip
 #: Version of the derived search fields; documents with another are brought up to date at start.
-SEARCH_VERSION = 2
+SEARCH_VERSION = 3
+_DERIVED = ("search_tokens", "search_prefixes", "city_key", "venue_key", "geo_cells", "price_sort", "search_v")
 
 
 def to_document(event: Event) -> dict[str, Any]:
     location = event.location
+    words = tokens(
+        event.title, event.description, *(event.tags or []), *((location.name, location.city) if location else ())
+    )
     point = None
     if location is not None and location.has_coordinates:
         point = {"type": "Point", "coordinates": [location.lon, location.lat]}
@@ -54,13 +59,21 @@ def to_document(event: Event) -> dict[str, Any]:
         "tickets_sold": event.tickets_sold,
         "popularity": event.likes + event.tickets_sold,
         # Words of the title, description, tags, venue and city; city and venue also whole, for filters.
-        "search_tokens": tokens(
-            event.title, event.description, *(event.tags or []), *((location.name, location.city) if location else ())
-        ),
+        "search_tokens": words,
+        # Their beginnings: a search word is an indexed equality on both servers (catalogue_query).
+        "search_prefixes": prefixes(words),
         "city_key": normalise(location.city).strip() if location and location.city else None,
         "venue_key": normalise(location.name).strip() if location and location.name else None,
+        # The grid cells of the location at every size: a radius search starts from them (geocells).
+        "geo_cells": cells_of(location.lat, location.lon) if point else [],
+        # The price order with "no price" first, as a value: an index range can then hold it.
+        "price_sort": _price_sort(event.lowest_price),
         "search_v": SEARCH_VERSION,
     }
+
+
+def _price_sort(lowest: float | None) -> float:
+    return -1.0 if lowest is None else lowest
 
 
 def to_event(doc: dict[str, Any]) -> Event:
@@ -86,61 +99,24 @@ def to_event(doc: dict[str, Any]) -> Event:
     )
 
 
-def build_query(flt: EventFilter) -> dict[str, Any]:
-    clauses: list[dict[str, Any]] = [{"status": {"$in": list(flt.statuses)}}]
-    # Each word must start a word of the title, description or tags (anchored regex: index prefix scan).
-    clauses += [{"search_tokens": {"$regex": f"^{re.escape(t)}"}} for t in flt.text]
-    if flt.any_tags_or_creators:
-        either = []
-        if flt.tags:
-            either.append({"tags": {"$in": flt.tags}})
-        if flt.creators:
-            either.append({"members": {"$in": flt.creators}})
-        clauses.append({"$or": either})
-    elif flt.tags:
-        clauses.append({"tags": {"$all" if flt.all_tags else "$in": flt.tags}})
-    date: dict[str, Any] = {}
-    if flt.date_from is not None:
-        date["$gte"] = flt.date_from
-    if flt.date_to is not None:
-        date["$lte"] = flt.date_to
-    if date:
-        clauses.append({"date": date})
-    if flt.organization:
-        clauses.append({"members": flt.organization})
-    if flt.city:
-        clauses.append({"city_key": normalise(flt.city).strip()})
-    if flt.venue:
-        clauses.append({"venue_key": normalise(flt.venue).strip()})
-    if flt.member:
-        clauses.append({"members": flt.member})
-    if flt.near is not None:
-        lat, lon, radius_km = flt.near
-        # $geoWithin/$centerSphere (not $near): it combines with count, other sorts and skip on both servers.
-        clauses.append({"point": {"$geoWithin": {"$centerSphere": [[lon, lat], radius_km / EARTH_RADIUS_KM]}}})
-    price: dict[str, Any] = {}
-    if flt.min_price is not None:
-        price["$gte"] = flt.min_price
-    if flt.max_price is not None:
-        price["$lte"] = flt.max_price
-    if price:
-        clauses.append({"lowest_price": price})
-    if flt.ids is not None:
-        clauses.append({"_id": {"$in": flt.ids}})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
 class MongoEvents:
     def __init__(self, data: Any) -> None:
         self.collection = data.collection("events_events")
+        self.catalogue = data.collection("events_catalogue")
+
+    async def _new_version(self) -> None:
+        # In the same transaction as the write: statistics of the catalogue before it stop serving.
+        await self.catalogue.update_one({"_id": VERSION_ID}, {"$inc": {"v": 1}}, upsert=True)
 
     async def add(self, event: Event) -> None:
         await self.collection.insert_one(to_document(event))
+        await self._new_version()
 
     async def save(self, event: Event) -> None:
         # Only the fields an edit owns: counters and prices are kept by consumers with $inc/$set.
         doc = to_document(event)
         await self.collection.update_one({"_id": event.id}, {"$set": {k: doc[k] for k in _EDITABLE}})
+        await self._new_version()
 
     async def get(self, event_id: str) -> Event | None:
         doc = await self.collection.find_one({"_id": event_id})
@@ -148,31 +124,28 @@ class MongoEvents:
 
     async def delete(self, event_id: str) -> None:
         await self.collection.delete_one({"_id": event_id})
+        await self._new_version()
 
     async def search(self, flt: EventFilter, sort: str, descending: bool, limit: int, offset: int):
-        query = build_query(flt)
-        direction = -1 if descending else 1
-        cursor = (
-            self.collection.find(query)
-            .sort([(SORT_FIELDS[sort], direction), ("_id", direction)])
-            .skip(offset)
-            .limit(limit)
-        )
-        docs = await cursor.to_list(limit)
-        total = await self.collection.count_documents(query)
+        pages = CataloguePages(self.collection, self.catalogue)
+        docs, total = await pages.page(flt, SORT_FIELDS[sort], descending, limit, offset)
         return [to_event(d) for d in docs], total
 
     async def refresh_search_fields(self, batch: int = 500) -> int:
         """Recompute the derived search fields of documents written by an older version."""
         done = 0
         while True:
-            stale = await self.collection.find({"search_v": {"$ne": SEARCH_VERSION}}).limit(batch).to_list(batch)
+            # Two index ranges (older versions, and none at all) instead of a $ne that reads every event.
+            stale = []
+            for older in ({"search_v": {"$lt": SEARCH_VERSION}}, {"search_v": None}):
+                stale += await self.collection.find(older).limit(batch).to_list(batch)
             for doc in stale:
                 fresh = to_document(to_event(doc))
-                keys = ("search_tokens", "city_key", "venue_key", "search_v")
-                await self.collection.update_one({"_id": doc["_id"]}, {"$set": {k: fresh[k] for k in keys}})
+                await self.collection.update_one({"_id": doc["_id"]}, {"$set": {k: fresh[k] for k in _DERIVED}})
             done += len(stale)
-            if len(stale) < batch:
+            if not stale:
+                if done:
+                    await self._new_version()  # statistics counted on the old fields do not serve
                 return done
 
     async def due_for_completion(self, now: datetime, limit: int) -> list[Event]:
@@ -194,7 +167,9 @@ class MongoEvents:
         await self.collection.update_one({"_id": event_id}, {"$inc": {"tickets_sold": count, "popularity": count}})
 
     async def set_price(self, event_id: str, lowest: float | None, currency: str | None) -> None:
-        await self.collection.update_one({"_id": event_id}, {"$set": {"lowest_price": lowest, "currency": currency}})
+        update = {"lowest_price": lowest, "currency": currency, "price_sort": _price_sort(lowest)}
+        await self.collection.update_one({"_id": event_id}, {"$set": update})
+        await self._new_version()
 
 
 class MongoDirectory:

@@ -1,0 +1,159 @@
+"""A realistic data set at scale, written through each plugin's own document mapping and stores.
+
+Run by hand: ``.venv/bin/python bench/scale_data.py MONGODB_URI [--events 10000]`` seeds a
+database an ``eventonight web`` has already started on (its indexes exist); the benchmarks import
+``seed`` and call it on their own embedded database. Proportions follow the issue: per 10,000
+events, 50 cities over a year of dates (the first two months past and completed), 5,000 users
+(200 of them organizations), 100,000 likes, 50,000 follows, 20,000 reviews and 5,000
+conversations. Users, events, likes, follows and reviews go through the plugins' own mapping
+functions and stores, not hand-written documents; what their consumers would have derived (the
+events' like counters, the interactions and chat plugins' copies of users and events) is written
+through those same stores. The bus is left out: 100,000 likes through it would take an hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from eventonight_events.domain.model import COMPLETED, PUBLISHED, Event, Location
+from eventonight_events.domain.tags import CATALOGUE
+from eventonight_events.infrastructure.catalogue_stats import VERSION_ID
+from eventonight_events.infrastructure.repository import to_document
+from motor.motor_asyncio import AsyncIOMotorClient
+
+# Fifty cities with their coordinates, so radius searches find realistic neighbourhoods.
+CITIES = [
+    ("Berlin", 52.52, 13.405), ("Paris", 48.857, 2.352), ("London", 51.507, -0.128), ("Madrid", 40.417, -3.704),
+    ("Rome", 41.903, 12.496), ("Barcelona", 41.387, 2.169), ("Amsterdam", 52.368, 4.904), ("Lisbon", 38.722, -9.139),
+    ("Vienna", 48.208, 16.373), ("Prague", 50.075, 14.438), ("Budapest", 47.498, 19.040), ("Warsaw", 52.230, 21.012),
+    ("Copenhagen", 55.676, 12.568), ("Stockholm", 59.329, 18.069), ("Oslo", 59.914, 10.752), ("Helsinki", 60.170, 24.938),
+    ("Dublin", 53.350, -6.260), ("Brussels", 50.850, 4.352), ("Munich", 48.135, 11.582), ("Hamburg", 53.551, 9.994),
+    ("Milan", 45.464, 9.190), ("Naples", 40.852, 14.268), ("Lyon", 45.764, 4.836), ("Marseille", 43.296, 5.370),
+    ("Zurich", 47.377, 8.542), ("Geneva", 46.204, 6.143), ("Athens", 37.984, 23.728), ("Istanbul", 41.008, 28.978),
+    ("Krakow", 50.065, 19.945), ("Seville", 37.389, -5.984), ("Valencia", 39.470, -0.376), ("Porto", 41.158, -8.629),
+    ("Cologne", 50.938, 6.960), ("Frankfurt", 50.110, 8.682), ("Leipzig", 51.340, 12.375), ("Dresden", 51.050, 13.738),
+    ("Potsdam", 52.391, 13.066), ("Rotterdam", 51.924, 4.478), ("Antwerp", 51.219, 4.402), ("Manchester", 53.481, -2.243),
+    ("Edinburgh", 55.953, -3.188), ("Glasgow", 55.864, -4.252), ("Bologna", 44.494, 11.343), ("Florence", 43.770, 11.255),
+    ("Turin", 45.070, 7.687), ("Bordeaux", 44.838, -0.579), ("Toulouse", 43.605, 1.444), ("Nice", 43.710, 7.262),
+    ("Ljubljana", 46.057, 14.506), ("Zagreb", 45.815, 15.982),
+]  # fmt: skip
+TAGS = [t for tags in CATALOGUE.values() for t in tags]
+WORDS = ["Night", "Session", "Party", "Live", "Club", "Sunday", "Open-Air", "Warehouse", "Rooftop", "Social"]
+
+
+@dataclass
+class Sizes:
+    events: int = 10_000
+
+    def per_events(self, n: int) -> int:
+        return max(1, n * self.events // 10_000)
+
+    @property
+    def users(self) -> int:
+        return self.per_events(5_000)
+
+    @property
+    def organizations(self) -> int:
+        return max(2, self.users // 25)
+
+    @property
+    def likes(self) -> int:
+        return self.per_events(100_000)
+
+    @property
+    def follows(self) -> int:
+        return self.per_events(50_000)
+
+    @property
+    def reviews(self) -> int:
+        return self.per_events(20_000)
+
+    @property
+    def conversations(self) -> int:
+        return self.per_events(5_000)
+
+
+@dataclass
+class World:
+    """What was seeded: ids the benchmarks pick their requests from."""
+
+    sizes: Sizes
+    organizations: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # the events' documents
+
+
+def _events(sizes: Sizes, organizations: list[str], rng: random.Random, now: datetime) -> list[dict]:
+    docs = []
+    # Tags follow a long tail, as real catalogues do: a few styles are everywhere.
+    weights = [1 / (i + 1) ** 0.8 for i in range(len(TAGS))]
+    for i in range(sizes.events):
+        city, lat, lon = CITIES[i % len(CITIES)]
+        date = now + timedelta(days=rng.uniform(-60, 305))
+        tags = list(dict.fromkeys(rng.choices(TAGS, weights, k=rng.randint(2, 5))))
+        created = date - timedelta(days=rng.uniform(10, 60))
+        creator = organizations[i % len(organizations)]
+        event = Event(
+            id=f"ev{i:06d}",
+            creator_id=creator,
+            status=COMPLETED if date < now else PUBLISHED,
+            title=f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i} — {city}",
+            description=f"An evening of {', '.join(tags)} in {city}.",
+            date=date,
+            location=Location(
+                name=f"{city} venue {i % 20}",
+                country="EU",
+                city=city,
+                lat=lat + rng.uniform(-0.15, 0.15),
+                lon=lon + rng.uniform(-0.15, 0.15),
+            ),
+            tags=tags,
+            created_at=created,
+            updated_at=created,
+            published_at=created,
+            lowest_price=None if rng.random() < 0.2 else float(rng.choice([0, 5, 8, 10, 12, 15, 20, 25, 35, 50])),
+            currency="EUR",
+        )
+        docs.append(to_document(event))
+    return docs
+
+
+async def seed_events(db, sizes: Sizes, rng: random.Random, now: datetime) -> World:
+    world = World(sizes)
+    world.organizations = [f"org{i:05d}" for i in range(sizes.organizations)]
+    world.members = [f"user{i:05d}" for i in range(sizes.users - sizes.organizations)]
+    world.events = _events(sizes, world.organizations, rng, now)
+    for i in range(0, len(world.events), 1000):
+        await db["events_events"].insert_many(world.events[i : i + 1000])
+    await db["events_users"].insert_many(
+        [{"_id": o, "role": "organization", "name": o, "avatar_url": None} for o in world.organizations]
+    )
+    await db["events_catalogue"].update_one({"_id": VERSION_ID}, {"$inc": {"v": 1}}, upsert=True)
+    return world
+
+
+async def seed(uri: str, events: int = 10_000, seed_value: int = 7) -> World:
+    client = AsyncIOMotorClient(uri, tz_aware=True)
+    try:
+        rng = random.Random(seed_value)
+        now = datetime.now(UTC)
+        return await seed_events(client["eventonight"], Sizes(events), rng, now)
+    finally:
+        client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("uri")
+    parser.add_argument("--events", type=int, default=10_000)
+    args = parser.parse_args()
+    world = asyncio.run(seed(args.uri, args.events))
+    print(f"seeded {len(world.events)} events, {len(world.organizations)} organizations")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""One page of the catalogue, reading as few documents as the filter allows.
+
+Every read starts from an index range that answers most of the filter: (its most selective
+filter, status, date) — a city, a venue, a word, a tag, an organization or the grid cells around
+a point — or (status, sort key) when nothing narrows. The range returns ids and sort keys only;
+what the index does not answer (a second tag of "all tags", a price range, the exact distance)
+is checked on those ids in a second read. The page is then fetched by id. Each of these is an
+index range or a lookup by id on MongoDB and on the embedded SecantusDB alike.
+
+How far the range reaches:
+
+- **filters without statistics** (one's own events, explicit ids): all their matches;
+- **filters with few matches** (catalogue_stats): their ids are kept, and read back by id;
+- **broad filters** (catalogue_stats): only up to the mark past the page's last row — in date
+  order within the filter's own index, in another order within (status, sort key) when the
+  filter is the whole catalogue (a filter would leave too few events in that range) — with the
+  total read back instead of counted;
+- **any filter without statistics for this catalogue version yet**: all its matches, once;
+  their statistics are kept and the page served from them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from eventonight_events.application.ports import EventFilter
+from eventonight_events.domain.model import PUBLISHED
+from eventonight_events.infrastructure.catalogue_query import branches, probe_of, stats_key
+from eventonight_events.infrastructure.catalogue_stats import SORTABLE, VERSION_ID, Stats, order_rows
+
+_CHECK_SLICE = 256
+_ALL_KEYS = dict.fromkeys(SORTABLE, 1)
+
+
+def _cut(clause: dict[str, Any] | None, bound: Any, descending: bool) -> dict[str, Any]:
+    """``clause`` (a range, or none) cut at ``bound``: from it on when descending, up to it otherwise."""
+    merged = dict(clause or {})
+    op = "$gte" if descending else "$lte"
+    if op in merged:
+        merged[op] = max(merged[op], bound) if descending else min(merged[op], bound)
+    else:
+        merged[op] = bound
+    return merged
+
+
+class CataloguePages:
+    def __init__(self, events: Any, catalogue: Any) -> None:
+        self.events = events  # events_events
+        self.catalogue = catalogue  # events_catalogue: the version and the statistics
+
+    async def page(self, flt: EventFilter, field: str, descending: bool, limit: int, offset: int):
+        """The page's documents in order, and the number of matches."""
+        now = datetime.now(UTC)
+        key = stats_key(flt)
+        stats = None
+        if key is not None:
+            version, stats = await self._stored(key)
+            if stats is None:
+                # Read without the upcoming bound, so that the statistics serve every later moment.
+                rows = await self._rows(flt, None, _ALL_KEYS)
+                stats = Stats.of(rows)
+                await self._keep(key, version, stats)
+                if flt.upcoming:
+                    rows = [r for r in rows if r.get("date") is not None and r["date"] >= now]
+                return await self._fetch(rows, field, descending, limit, offset), len(rows)
+            if stats.small:
+                # Few matches: read them all by id and order them by their keys as they are now.
+                docs = await self._by_id(stats.ids)
+                if flt.upcoming:
+                    docs = [d for d in docs if d.get("date") is not None and d["date"] >= now]
+                return order_rows(docs, field, descending)[offset : offset + limit], len(docs)
+        keys = {field: 1}
+        if stats is not None:
+            passed = await self._passed(flt, now) if flt.upcoming else 0
+            total = stats.total - passed
+            need = offset + limit + passed
+            narrowing = any(probe_of(b).facet is not None for b in branches(flt, now))
+            if field == "date" or not narrowing:
+                for bound in stats.windows(field, descending, need)[:2]:
+                    rows = await self._rows(flt, now, keys, window=(field, bound, descending))
+                    page = order_rows(rows, field, descending)[offset : offset + limit]
+                    if len(page) == limit or offset + len(page) >= total:
+                        return await self._fetch(page, field, descending, limit, 0), total
+        rows = await self._rows(flt, now, keys)
+        return await self._fetch(rows, field, descending, limit, offset), len(rows)
+
+    async def _stored(self, key: str) -> tuple[int, Stats | None]:
+        found = {d["_id"]: d async for d in self.catalogue.find({"_id": {"$in": [VERSION_ID, key]}})}
+        version = found.get(VERSION_ID, {}).get("v", 0)
+        doc = found.get(key)
+        return version, Stats.from_document(doc) if doc is not None and doc.get("v") == version else None
+
+    async def _keep(self, key: str, version: int, stats: Stats) -> None:
+        document = {"v": version, "at": datetime.now(UTC), **stats.to_document()}
+        await self.catalogue.update_one({"_id": key}, {"$set": document}, upsert=True)
+
+    async def _rows(self, flt: EventFilter, now: datetime | None, keys: dict, window=None) -> list[dict]:
+        """Ids and ``keys`` of the matches (only those up to the window's bound, if any)."""
+        rows: dict[str, dict] = {}
+        for branch in branches(flt, now):
+            if window is not None and window[0] == "date":
+                # Dates hardly tie: the bound is a date range, inside the filter's own index.
+                branch = {**branch, "date": _cut(branch.get("date"), window[1][0], window[2])}
+            for row in await self._branch_rows(branch, flt.statuses, keys, window):
+                rows[row["_id"]] = row
+        return list(rows.values())
+
+    async def _branch_rows(self, branch: dict, statuses: tuple[str, ...], keys: dict, window) -> list[dict]:
+        projection = {**keys, "_id": 1}
+        if "_id" in branch:  # an explicit list of ids: look them up
+            return await self.events.find(branch, projection).to_list(None)
+        probe = probe_of(branch)
+        if window is not None and window[0] != "date":
+            # Up to (key, id) in (status, key, _id) order: the keys before it, then its ties up to its id.
+            field, (value, last_id), descending = window
+            before, up_to = ("$gt", "$gte") if descending else ("$lt", "$lte")
+            ranges = [{field: {before: value}}, {field: value, "_id": {up_to: last_id}}]
+            queries = [{"status": s, **r} for s in statuses for r in ranges]
+            residual = {k: v for k, v in branch.items() if k != "status"}
+        elif probe.facet is not None:
+            date = {"date": branch["date"]} if "date" in branch else {}
+            queries = [{probe.facet: v, "status": s, **date} for v in probe.values for s in statuses]
+            residual = probe.residual
+        elif "date" in branch:
+            queries = [{"status": s, "date": branch["date"]} for s in statuses]
+            residual = probe.residual
+        else:
+            # Nothing narrows by date: the filter as it is (its first indexed clause leads).
+            return await self.events.find(branch, projection).to_list(None)
+        candidates: dict[str, dict] = {}
+        for query in queries:
+            async for row in self.events.find(query, projection):
+                candidates[row["_id"]] = row
+        if not residual or not candidates:
+            return list(candidates.values())
+        ids = list(candidates)
+        checked: list[dict] = []
+        # In slices: a long $in is checked against every candidate on some servers.
+        for i in range(0, len(ids), _CHECK_SLICE):
+            query = {"_id": {"$in": ids[i : i + _CHECK_SLICE]}, **residual}
+            checked += await self.events.find(query, projection).to_list(None)
+        return checked
+
+    async def _fetch(self, rows: list[dict], field: str, descending: bool, limit: int, offset: int) -> list[dict]:
+        """The documents of the page the rows give, in its order."""
+        ids = [r["_id"] for r in order_rows(rows, field, descending)[offset : offset + limit]]
+        found = {d["_id"]: d for d in await self._by_id(ids)}
+        return [found[i] for i in ids if i in found]
+
+    async def _by_id(self, ids: list[str]) -> list[dict]:
+        return await self.events.find({"_id": {"$in": ids}}).to_list(None) if ids else []
+
+    async def _passed(self, flt: EventFilter, now: datetime) -> int:
+        """Matches counted in the statistics whose date has passed and that are not completed yet."""
+        if PUBLISHED not in flt.statuses:
+            return 0
+        cursor = self.events.find({"status": PUBLISHED, "date": {"$lt": now}}, {"_id": 1})
+        ids = [d["_id"] async for d in cursor]
+        if not ids:
+            return 0
+        matched: set[str] = set()
+        for branch in branches(flt, None):
+            async for d in self.events.find({"_id": {"$in": ids}, **branch}, {"_id": 1}):
+                matched.add(d["_id"])
+        return len(matched)

@@ -1,0 +1,85 @@
+"""Statistics of a broad catalogue filter: how many events match, and where its pages end.
+
+Counting a broad filter means reading every match (thousands of documents at 10,000 events);
+a page needs only a few. So the first request for a broad filter reads the matches once and
+keeps, in a document named after the filter: the total, and for every sort order the sort key
+and id of the rows at ranks 32, 64, 128, … ("marks"). Later pages of any sort read only the
+documents up to the mark past their last row (index ranges on status, sort key and id), and the
+total is read back instead of counted.
+
+A filter with few matches (at most ``SMALL``) keeps their ids instead: its pages read those
+documents by id and order them by their current sort keys.
+
+The statistics hold for one version of the catalogue: every write that can change which events
+match a filter (create, edit, publish, cancel, complete, delete, a new lowest price) increments
+the version in the same transaction, and statistics of an older version are recomputed. Likes
+and sales move the popularity order without a new version: a mark is only a hint, and a page
+that comes back short of what the total promises is read again without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The stored sort fields (SORT_FIELDS' values); every one is kept in a (status, field) index.
+SORTABLE = ("date", "title_sort", "price_sort", "popularity", "published_at")
+RANKS = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+VERSION_ID = "version"
+#: Up to this many matches the statistics list them all: a page then reads them by id.
+SMALL = 64
+
+
+def sort_key(value: Any) -> tuple:
+    """MongoDB's order within one field's types here: null first, then the values."""
+    return (0,) if value is None else (1, value)
+
+
+def order_rows(rows: list[dict], field_name: str, descending: bool) -> list[dict]:
+    """Rows in the order ``.sort([(field, d), ("_id", d)])`` gives them."""
+    return sorted(rows, key=lambda r: (sort_key(r.get(field_name)), r["_id"]), reverse=descending)
+
+
+@dataclass
+class Stats:
+    total: int
+    marks: dict[str, list[list[Any]]] = field(default_factory=dict)  # "field:1" -> [[rank, key, id], ...]
+    nulls: dict[str, int] = field(default_factory=dict)
+    ids: list[str] | None = None  # every match, when there are at most SMALL of them
+
+    @property
+    def small(self) -> bool:
+        return self.ids is not None
+
+    @classmethod
+    def of(cls, rows: list[dict]) -> Stats:
+        marks: dict[str, list[list[Any]]] = {}
+        nulls: dict[str, int] = {}
+        for name in SORTABLE:
+            present = [r for r in rows if r.get(name) is not None]
+            nulls[name] = len(rows) - len(present)
+            for descending in (False, True):
+                ordered = order_rows(present, name, descending)
+                # The last row of each rank: its key and, for ties, its id.
+                marks[f"{name}:{-1 if descending else 1}"] = [
+                    [rank, ordered[rank - 1][name], ordered[rank - 1]["_id"]] for rank in RANKS if rank <= len(ordered)
+                ]
+        ids = [r["_id"] for r in rows] if len(rows) <= SMALL else None
+        return cls(total=len(rows), marks=marks, nulls=nulls, ids=ids)
+
+    def to_document(self) -> dict[str, Any]:
+        return {"total": self.total, "marks": self.marks, "nulls": self.nulls, "ids": self.ids}
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Stats:
+        return cls(total=doc["total"], marks=doc.get("marks", {}), nulls=doc.get("nulls", {}), ids=doc.get("ids"))
+
+    def windows(self, field_name: str, descending: bool, need: int) -> list[tuple[Any, str]]:
+        """(sort key, id) of rows, nearest first, up to which at least ``need`` matches lie.
+
+        Ascending, nulls come first, so no bound can include them: none then.
+        """
+        if not descending and self.nulls.get(field_name):
+            return []
+        marks = self.marks.get(f"{field_name}:{-1 if descending else 1}", [])
+        return [(value, last_id) for rank, value, last_id in marks if rank >= need]
