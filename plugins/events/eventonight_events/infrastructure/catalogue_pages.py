@@ -2,9 +2,10 @@
 
 Every read starts from an index range that answers most of the filter: (its most selective
 filter, status, date) — a city, a venue, a word, a tag, an organization or the grid cells around
-a point — or (status, sort key) when nothing narrows. The range returns ids and sort keys only;
-what the index does not answer (a second tag of "all tags", a price range, the exact distance)
-is checked on those ids in a second read. The page is then fetched by id. Each of these is an
+a point — or (status, sort key) when nothing narrows. The range returns ids, sort keys and the
+fields of what the index does not answer (a second tag of "all tags", a price range, the exact
+distance), which are checked on those rows (catalogue_match) or, for a shape it does not know,
+by the database on their ids. The page is then fetched by id. Each of these is an
 index range or a lookup by id on MongoDB and on the embedded SecantusDB alike.
 
 How far the range reaches:
@@ -26,6 +27,7 @@ from typing import Any
 
 from eventonight_events.application.ports import EventFilter
 from eventonight_events.domain.model import PUBLISHED
+from eventonight_events.infrastructure.catalogue_match import matches
 from eventonight_events.infrastructure.catalogue_query import branches, probe_of, stats_key
 from eventonight_events.infrastructure.catalogue_stats import SORTABLE, VERSION_ID, Stats, order_rows
 
@@ -128,19 +130,24 @@ class CataloguePages:
         else:
             # Nothing narrows by date: the filter as it is (its first indexed clause leads).
             return await self.events.find(branch, projection).to_list(None)
+        # The rows carry what the index leaves to check, so that most are checked here, not re-read.
+        projection.update(dict.fromkeys(residual, 1))
         candidates: dict[str, dict] = {}
         for query in queries:
             async for row in self.events.find(query, projection):
                 candidates[row["_id"]] = row
-        if not residual or not candidates:
-            return list(candidates.values())
-        ids = list(candidates)
-        checked: list[dict] = []
+        kept, unsure = [], []
+        for row in candidates.values():
+            verdict = matches(row, residual)
+            if verdict is None:
+                unsure.append(row["_id"])
+            elif verdict:
+                kept.append(row)
         # In slices: a long $in is checked against every candidate on some servers.
-        for i in range(0, len(ids), _CHECK_SLICE):
-            query = {"_id": {"$in": ids[i : i + _CHECK_SLICE]}, **residual}
-            checked += await self.events.find(query, projection).to_list(None)
-        return checked
+        for i in range(0, len(unsure), _CHECK_SLICE):
+            query = {"_id": {"$in": unsure[i : i + _CHECK_SLICE]}, **residual}
+            kept += await self.events.find(query, projection).to_list(None)
+        return kept
 
     async def _fetch(self, rows: list[dict], field: str, descending: bool, limit: int, offset: int) -> list[dict]:
         """The documents of the page the rows give, in its order."""

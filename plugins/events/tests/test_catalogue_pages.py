@@ -1,0 +1,167 @@
+"""Catalogue pages read through index ranges and kept statistics answer exactly what one plain query does.
+
+The oracle is the whole filter as one ``$and`` query sorted by the driver (what the plugin used
+to send); the pages come from the repository, cold (statistics computed) and warm (statistics
+read back, windows on the sort keys), before and after writes that change or keep the version.
+"""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from eventonight_events.application.ports import EventFilter
+from eventonight_events.domain.model import CANCELLED, COMPLETED, PUBLISHED, Event, Location
+from eventonight_events.domain.search import normalise
+from eventonight_events.infrastructure.catalogue_query import EARTH_RADIUS_KM
+from eventonight_events.infrastructure.catalogue_stats import SMALL
+from eventonight_events.infrastructure.repository import SORT_FIELDS, MongoEvents
+
+NOW = datetime.now(UTC)
+CITIES = [("Berlin", 52.52, 13.405), ("Potsdam", 52.39, 13.06), ("Paris", 48.857, 2.352), ("Lyon", 45.76, 4.84)]
+TAGS = ["techno", "house", "jazz", "rock", "pop", "soul"]
+COUNT = 420
+
+
+def _event(i: int, rng: random.Random) -> Event:
+    city, lat, lon = CITIES[i % len(CITIES)] if i % 9 else CITIES[3]  # Lyon: few events
+    date = NOW + timedelta(days=rng.uniform(-20, 90))
+    return Event(
+        id=f"e{i:04d}",
+        creator_id=f"org{i % 7}",
+        status=COMPLETED if date < NOW else PUBLISHED,
+        title=f"{rng.choice(['Night', 'Session', 'Party'])} {rng.choice(['A', 'B'])}",  # many ties
+        description="techno and more" if i % 5 == 0 else "an evening",
+        date=date,
+        location=Location(name=f"venue {i % 3}", city=city, lat=lat + rng.uniform(-0.1, 0.1), lon=lon),
+        tags=rng.sample(TAGS, 2),
+        created_at=NOW,
+        updated_at=NOW,
+        published_at=NOW - timedelta(minutes=rng.randint(0, 50)),  # ties too
+        lowest_price=rng.choice([None, 0.0, 5.0, 10.0, 20.0]),
+        currency="EUR",
+        likes=rng.choice([0, 0, 0, 1, 2, 5]),
+    )
+
+
+def _oracle_query(flt: EventFilter) -> dict:
+    clauses: list[dict] = [{"status": {"$in": list(flt.statuses)}}]
+    clauses += [{"search_tokens": {"$regex": f"^{t}"}} for t in flt.text]
+    if flt.any_tags_or_creators:
+        clauses.append({"$or": [{"tags": {"$in": flt.tags}}, {"members": {"$in": flt.creators}}]})
+    elif flt.tags:
+        clauses.append({"tags": {"$all" if flt.all_tags else "$in": flt.tags}})
+    if flt.upcoming:
+        clauses.append({"date": {"$gte": datetime.now(UTC)}})
+    if flt.date_from:
+        clauses.append({"date": {"$gte": flt.date_from}})
+    if flt.date_to:
+        clauses.append({"date": {"$lte": flt.date_to}})
+    if flt.city:
+        clauses.append({"city_key": normalise(flt.city)})
+    if flt.organization:
+        clauses.append({"members": flt.organization})
+    if flt.near:
+        lat, lon, km = flt.near
+        clauses.append({"point": {"$geoWithin": {"$centerSphere": [[lon, lat], km / EARTH_RADIUS_KM]}}})
+    if flt.min_price is not None:
+        clauses.append({"lowest_price": {"$gte": flt.min_price}})
+    if flt.max_price is not None:
+        clauses.append({"lowest_price": {"$lte": flt.max_price}})
+    return {"$and": clauses}
+
+
+async def _expected(collection, flt: EventFilter, sort: str, descending: bool, limit: int, offset: int):
+    d = -1 if descending else 1
+    field = SORT_FIELDS[sort]
+    ids = [doc["_id"] async for doc in collection.find(_oracle_query(flt), {"_id": 1}).sort([(field, d), ("_id", d)])]
+    return ids[offset : offset + limit], len(ids)
+
+
+FILTERS = {
+    "upcoming": EventFilter(statuses=(PUBLISHED,), upcoming=True),
+    "text": EventFilter(statuses=(PUBLISHED,), upcoming=True, text=["techn"]),
+    "two words": EventFilter(statuses=(PUBLISHED,), upcoming=True, text=["techno", "ev"]),
+    "tags any": EventFilter(statuses=(PUBLISHED,), upcoming=True, tags=["techno", "jazz"]),
+    "tags all": EventFilter(statuses=(PUBLISHED,), upcoming=True, tags=["techno", "house"], all_tags=True),
+    "city": EventFilter(statuses=(PUBLISHED,), upcoming=True, city="berlin"),
+    "few (Lyon)": EventFilter(statuses=(PUBLISHED,), upcoming=True, city="Lyon"),
+    "near 30 km": EventFilter(statuses=(PUBLISHED,), upcoming=True, near=(52.52, 13.405, 30.0)),
+    "near + tag": EventFilter(statuses=(PUBLISHED,), upcoming=True, near=(52.45, 13.2, 40.0), tags=["rock"]),
+    "window of dates": EventFilter(
+        statuses=(PUBLISHED, COMPLETED), date_from=NOW - timedelta(days=10), date_to=NOW + timedelta(days=30)
+    ),
+    "price range": EventFilter(statuses=(PUBLISHED,), upcoming=True, min_price=5, max_price=20),
+    "organization": EventFilter(statuses=(PUBLISHED, COMPLETED), organization="org3"),
+    "feed (either)": EventFilter(
+        statuses=(PUBLISHED,), upcoming=True, tags=["soul"], creators=["org1", "org2"], any_tags_or_creators=True
+    ),
+}
+PAGES = [("date", False, 0), ("date", False, 40), ("date", True, 20), ("title", False, 0), ("title", True, 60),
+         ("price", False, 0), ("price", True, 25), ("popularity", True, 0), ("popularity", True, 100)]  # fmt: skip
+
+
+@pytest.fixture
+async def seeded(platform):
+    p = await platform()
+    events = MongoEvents(p.kernel.read)
+    rng = random.Random(11)
+    for i in range(COUNT):
+        await events.add(_event(i, rng))
+    return events
+
+
+async def _check_all(events: MongoEvents, filters=FILTERS, pages=PAGES) -> None:
+    for name, flt in filters.items():
+        for sort, descending, offset in pages:
+            for attempt in ("cold or warm", "warm"):
+                got, total = await events.search(flt, sort, descending, 20, offset)
+                want, want_total = await _expected(events.collection, flt, sort, descending, 20, offset)
+                where = f"{name}, sort={sort} desc={descending} offset={offset} ({attempt})"
+                assert total == want_total, where
+                assert [e.id for e in got] == want, where
+
+
+async def test_every_filter_and_order_pages_like_one_plain_query(seeded):
+    await _check_all(seeded)
+    # The broad filters keep statistics, the few-match one its ids; none is kept for one's own events.
+    stats = {d["_id"]: d async for d in seeded.catalogue.find({"_id": {"$ne": "version"}})}
+    assert len(stats) == len(FILTERS)
+    assert sum(1 for d in stats.values() if d["ids"] is not None and len(d["ids"]) <= SMALL) >= 1
+    assert any(d["ids"] is None and d["total"] > 100 for d in stats.values())
+
+
+async def test_pages_stay_exact_as_the_catalogue_changes(seeded):
+    events = seeded
+    await _check_all(events)
+    # Likes move the popularity order without a new version: the kept marks are only hints.
+    for i in range(0, COUNT, 3):
+        await events.add_likes(f"e{i:04d}", 7 if i % 2 else -1)
+    # A new event, an edit that moves one to another city, a cancellation and a new price: new versions.
+    rng = random.Random(5)
+    await events.add(_event(COUNT, rng))
+    moved = await events.get("e0001")
+    moved.location = Location(name="venue 9", city="Lyon", lat=45.76, lon=4.84)
+    await events.save(moved)
+    cancelled = await events.get("e0002")
+    cancelled.status = CANCELLED
+    await events.save(cancelled)
+    await events.set_price("e0004", 99.0, "EUR")
+    # Time passes: an upcoming event's date is behind us, and the completion job has not run yet.
+    upcoming = await events.collection.find_one({"status": PUBLISHED, "date": {"$gt": NOW + timedelta(days=1)}})
+    await events.collection.update_one({"_id": upcoming["_id"]}, {"$set": {"date": NOW - timedelta(hours=1)}})
+    await _check_all(events)
+    assert upcoming["_id"] not in [e.id for e in (await events.search(FILTERS["upcoming"], "date", False, 100, 0))[0]]
+
+
+async def test_statistics_of_an_older_version_are_not_used(seeded):
+    events = seeded
+    flt = FILTERS["tags any"]
+    _, before = await events.search(flt, "date", False, 20, 0)
+    await events.search(flt, "date", False, 20, 0)  # served from the statistics
+    rng = random.Random(9)
+    newcomer = _event(COUNT + 1, rng)
+    newcomer.status, newcomer.date, newcomer.tags = PUBLISHED, NOW + timedelta(hours=2), ["techno"]
+    await events.add(newcomer)
+    items, after = await events.search(flt, "date", False, 20, 0)
+    assert after == before + 1
+    assert items[0].id == newcomer.id, "the soonest upcoming event leads the date order"
