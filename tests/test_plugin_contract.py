@@ -244,6 +244,35 @@ async def test_plugin_indexes_are_created_from_the_indexes_hook(platform):
     assert info["by_code"]["unique"] is True
 
 
+async def test_retired_indexes_are_dropped_and_may_be_redefined_under_their_name(platform):
+    from pymongo import IndexModel
+
+    old_key = IndexModel([("code", 1)], name="by_code")
+    new_key = IndexModel([("code", 1), ("at", -1)], name="by_code")
+
+    class Version:
+        def __init__(self, indexes, retired):
+            self.indexes, self.retired = indexes, retired
+
+        @hookimpl
+        def eventonight_indexes(self):
+            return {"upgraded_things": self.indexes}
+
+        @hookimpl
+        def eventonight_retired_indexes(self):
+            return {"upgraded_things": self.retired}
+
+    first = await platform(extra_plugins=[("upgraded", Version([old_key], ["never_existed"]))], consumers=False)
+    assert (await first.kernel.database.db["upgraded_things"].index_information())["by_code"]["key"] == [("code", 1)]
+    # The next version redefines by_code: without retiring it first, creating it would fail on the old key.
+    second = await platform(extra_plugins=[("upgraded", Version([new_key], ["by_code"]))], consumers=False)
+    info = await second.kernel.database.db["upgraded_things"].index_information()
+    assert info["by_code"]["key"] == [("code", 1), ("at", -1)]
+    # A version that retires an index and declares nothing in its place leaves it dropped.
+    third = await platform(extra_plugins=[("upgraded", Version([], ["by_code"]))], consumers=False)
+    assert "by_code" not in await third.kernel.database.db["upgraded_things"].index_information()
+
+
 def test_domain_errors_render_with_their_kind_status():
     from eventonight.hooks import Conflict, MissingPlugin, NotFound, TooManyRequests, Unauthenticated
     from eventonight.kernel.http.handling import from_domain_error

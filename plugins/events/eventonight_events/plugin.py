@@ -18,6 +18,7 @@ log = logging.getLogger("eventonight.events")
 HOOK_API_VERSION = 1
 NAME = "events"
 COMPLETION_INTERVAL_SECONDS = 60
+RANKING_INTERVAL_SECONDS = 60
 
 
 def services(kernel) -> EventsServices:
@@ -72,7 +73,13 @@ def eventonight_scheduled_jobs(kernel):
     async def complete_past_events(kernel):
         await services(kernel).commands.complete_due()
 
-    return [ScheduledJob("events.complete-past-events", COMPLETION_INTERVAL_SECONDS, complete_past_events)]
+    async def rank_popular_events(kernel):
+        await services(kernel).queries.refresh_popular()
+
+    return [
+        ScheduledJob("events.complete-past-events", COMPLETION_INTERVAL_SECONDS, complete_past_events),
+        ScheduledJob("events.rank-popular-events", RANKING_INTERVAL_SECONDS, rank_popular_events),
+    ]
 
 
 @hookimpl(optionalhook=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from eventonight.hooks.errors import Unauthenticated as BaseUnauthenticated
-from eventonight_events.application.ports import EventFilter, Repos, TagCatalogue, Transaction
+from eventonight_events.application.ports import EventFilter, Ranking, Repos, TagCatalogue, Transaction
 from eventonight_events.domain.model import (
     CANCELLED,
     COMPLETED,
@@ -22,6 +22,8 @@ from eventonight_events.domain.search import query_tokens
 SORTS = ("date", "title", "price", "popularity")
 FEEDS = ("upcoming", "popular", "recently_added", "feed")
 POPULAR_WINDOW = timedelta(days=7)
+POPULAR_SIZE = 500
+RANKING_REFRESH = timedelta(seconds=5)
 
 
 class Unauthenticated(BaseUnauthenticated):
@@ -106,13 +108,9 @@ class EventQueries:
         if kind == "popular":
 
             async def popular(repos: Repos):
-                ranked = await repos.directory.popular(now - POPULAR_WINDOW, 500)
-                events, _ = await repos.events.search(
-                    EventFilter(statuses=(PUBLISHED,), upcoming=True, ids=ranked), "date", False, 500, 0
-                )
-                by_id = {e.id: e for e in events}
-                ordered = [by_id[i] for i in ranked if i in by_id]
-                return ordered[offset : offset + limit], len(ordered)
+                ranking = await self.popular_ranking(repos, now)
+                page = [e for e in await repos.events.many(ranking.ids[offset : offset + limit]) if e.is_upcoming(now)]
+                return page, len(ranking.ids)
 
             return await self.read(popular)
         if kind == "feed":
@@ -131,6 +129,27 @@ class EventQueries:
 
             return await self.read(personal)
         raise NotFound(f"no feed {kind!r}; feeds: {', '.join(FEEDS)}")
+
+    async def popular_ranking(self, repos: Repos, now: datetime, *, refresh: bool = False) -> Ranking:
+        """The upcoming events with the most likes and sales in the last week, best first.
+
+        Kept and shared: recomputed when there was activity since and it is older than
+        RANKING_REFRESH, or when ``refresh`` (the scheduled job) — a like shows within seconds,
+        and a burst of likes costs one recomputation per interval, not one per request.
+        """
+        kept, activity = await repos.directory.ranking("popular")
+        fresh = kept is not None and (kept.activity == activity or now - kept.at < RANKING_REFRESH)
+        if fresh and not refresh:
+            return kept
+        ranked = await repos.directory.popular(now - POPULAR_WINDOW, POPULAR_SIZE)
+        upcoming = {e.id for e in await repos.events.many(ranked) if e.is_upcoming(now)}
+        ranking = Ranking([i for i in ranked if i in upcoming], now, activity)
+        await repos.directory.keep_ranking("popular", ranking)
+        return ranking
+
+    async def refresh_popular(self) -> None:
+        """Recompute the popular ranking (a scheduled job, so that requests rarely have to)."""
+        await self.read(lambda repos: self.popular_ranking(repos, datetime.now(UTC), refresh=True))
 
     def tags(self, category: str | None = None) -> dict[str, list[str]]:
         catalogue = self.tag_catalogue()

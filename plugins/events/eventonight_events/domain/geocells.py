@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-#: Cell sizes in degrees, coarse to fine (~440 km, ~110 km, ~28 km, ~7 km of latitude).
-SIZES = (4.0, 1.0, 0.25, 0.0625)
-MAX_QUERY_CELLS = 8
+#: Cell sizes in degrees, coarse to fine (~1,780 km, ~440 km, ~110 km, ~28 km, ~7 km of latitude).
+SIZES = (16.0, 4.0, 1.0, 0.25, 0.0625)
+MAX_QUERY_CELLS = 9
 _KM_PER_DEGREE = 111.2
 
 

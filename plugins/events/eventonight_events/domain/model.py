@@ -54,6 +54,10 @@ class Event:
     likes: int = 0
     tickets_sold: int = 0
 
+    def is_upcoming(self, now: datetime) -> bool:
+        """Published and not begun yet."""
+        return self.status == PUBLISHED and self.date is not None and self.date >= now
+
     def is_member(self, user_id: str | None) -> bool:
         """Creator or collaborator."""
         return user_id is not None and (user_id == self.creator_id or user_id in self.collaborator_ids)

@@ -22,13 +22,14 @@ How far the range reaches:
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from eventonight_events.application.ports import EventFilter
 from eventonight_events.domain.model import PUBLISHED
 from eventonight_events.infrastructure.catalogue_match import matches
-from eventonight_events.infrastructure.catalogue_query import branches, probe_of, stats_key
+from eventonight_events.infrastructure.catalogue_query import branches, next_key, probe_of, stats_key
 from eventonight_events.infrastructure.catalogue_stats import SORTABLE, VERSION_ID, Stats, order_rows
 
 _CHECK_SLICE = 256
@@ -36,17 +37,20 @@ _ALL_KEYS = dict.fromkeys(SORTABLE, 1)
 
 
 def _cut(clause: dict[str, Any] | None, bound: Any, descending: bool) -> dict[str, Any]:
-    """``clause`` (a range, or none) cut at ``bound``: from it on when descending, up to it otherwise."""
+    """``clause`` (a range, or none) cut at ``bound``, included: from it on when descending, up to it otherwise."""
     merged = dict(clause or {})
-    op = "$gte" if descending else "$lte"
-    if op in merged:
-        merged[op] = max(merged[op], bound) if descending else min(merged[op], bound)
+    if descending:
+        merged["$gte"] = max(merged.get("$gte", bound), bound)
     else:
-        merged[op] = bound
+        upper = next_key(bound)
+        merged["$lt"] = min(merged.get("$lt", upper), upper)
     return merged
 
 
 class CataloguePages:
+    #: Statistics being computed in this process, by filter: concurrent first requests share one.
+    _computing: ClassVar[dict[str, asyncio.Future]] = {}
+
     def __init__(self, events: Any, catalogue: Any) -> None:
         self.events = events  # events_events
         self.catalogue = catalogue  # events_catalogue: the version and the statistics
@@ -58,11 +62,12 @@ class CataloguePages:
         stats = None
         if key is not None:
             version, stats = await self._stored(key)
+            running = self._computing.get(key)
+            if stats is None and running is not None:
+                await asyncio.shield(running)
+                version, stats = await self._stored(key)
             if stats is None:
-                # Read without the upcoming bound, so that the statistics serve every later moment.
-                rows = await self._rows(flt, None, _ALL_KEYS)
-                stats = Stats.of(rows)
-                await self._keep(key, version, stats)
+                rows = await self._compute(key, version, flt)
                 if flt.upcoming:
                     rows = [r for r in rows if r.get("date") is not None and r["date"] >= now]
                 return await self._fetch(rows, field, descending, limit, offset), len(rows)
@@ -74,7 +79,9 @@ class CataloguePages:
                 return order_rows(docs, field, descending)[offset : offset + limit], len(docs)
         keys = {field: 1}
         if stats is not None:
-            passed = await self._passed(flt, now) if flt.upcoming else 0
+            # None of the matches can have passed before the soonest of them.
+            could_pass = flt.upcoming and (stats.soonest is None or stats.soonest <= now)
+            passed = await self._passed(flt, now) if could_pass else 0
             total = stats.total - passed
             need = offset + limit + passed
             narrowing = any(probe_of(b).facet is not None for b in branches(flt, now))
@@ -86,6 +93,18 @@ class CataloguePages:
                         return await self._fetch(page, field, descending, limit, 0), total
         rows = await self._rows(flt, now, keys)
         return await self._fetch(rows, field, descending, limit, offset), len(rows)
+
+    async def _compute(self, key: str, version: int, flt: EventFilter) -> list[dict]:
+        """Read every match once and keep the statistics (without the upcoming bound, so that
+        they serve every later moment)."""
+        done = self._computing[key] = asyncio.get_running_loop().create_future()
+        try:
+            rows = await self._rows(flt, None, _ALL_KEYS)
+            await self._keep(key, version, Stats.of(rows))
+            return rows
+        finally:
+            self._computing.pop(key, None)
+            done.set_result(None)
 
     async def _stored(self, key: str) -> tuple[int, Stats | None]:
         found = {d["_id"]: d async for d in self.catalogue.find({"_id": {"$in": [VERSION_ID, key]}})}
@@ -116,8 +135,11 @@ class CataloguePages:
         if window is not None and window[0] != "date":
             # Up to (key, id) in (status, key, _id) order: the keys before it, then its ties up to its id.
             field, (value, last_id), descending = window
-            before, up_to = ("$gt", "$gte") if descending else ("$lt", "$lte")
-            ranges = [{field: {before: value}}, {field: value, "_id": {up_to: last_id}}]
+            # Bounds as next_key writes them: "$gte" from below, "$lt" from above.
+            if descending:
+                ranges = [{field: {"$gte": next_key(value)}}, {field: value, "_id": {"$gte": last_id}}]
+            else:
+                ranges = [{field: {"$lt": value}}, {field: value, "_id": {"$lt": next_key(last_id)}}]
             queries = [{"status": s, **r} for s in statuses for r in ranges]
             residual = {k: v for k, v in branch.items() if k != "status"}
         elif probe.facet is not None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eventonight_events.application.ports import EventFilter
@@ -23,12 +24,32 @@ from eventonight_events.domain.search import PREFIX_LENGTH, normalise
 EARTH_RADIUS_KM = 6378.1
 
 
+def next_key(value: Any) -> Any:
+    """The smallest value of the same type above ``value``: ``$lt`` of it means ``$lte`` of ``value``.
+
+    Every upper bound is written so: SecantusDB 0.7 treats an inclusive bound at the far end of a
+    compound index range as exclusive (it misses the equal keys), and both servers agree on ``$lt``.
+    """
+    if isinstance(value, bool):
+        raise TypeError("no sort key is a boolean")
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return math.nextafter(value, math.inf)
+    if isinstance(value, str):
+        return value + "\x00"
+    if isinstance(value, datetime):
+        # BSON dates count milliseconds: the next one after the stored value.
+        return value.replace(microsecond=value.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
+    raise TypeError(f"no next key for {type(value).__name__}")
+
+
 def _range(low: Any, high: Any) -> dict[str, Any]:
     bounds: dict[str, Any] = {}
     if low is not None:
         bounds["$gte"] = low
     if high is not None:
-        bounds["$lte"] = high
+        bounds["$lt"] = next_key(high)
     return bounds
 
 
@@ -109,8 +130,8 @@ def stats_key(flt: EventFilter) -> str | None:
         "organization": flt.organization,
         "city": normalise(flt.city).strip() if flt.city else None,
         "venue": normalise(flt.venue).strip() if flt.venue else None,
-        "near": list(flt.near) if flt.near else None,
-        "price": [flt.min_price, flt.max_price],
+        "near": [float(x) for x in flt.near] if flt.near else None,
+        "price": [None if p is None else float(p) for p in (flt.min_price, flt.max_price)],
         "creators": sorted(flt.creators or []),
         "either": flt.any_tags_or_creators,
     }

@@ -20,6 +20,7 @@ that comes back short of what the total promises is read again without it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 #: The stored sort fields (SORT_FIELDS' values); every one is kept in a (status, field) index.
@@ -46,6 +47,7 @@ class Stats:
     marks: dict[str, list[list[Any]]] = field(default_factory=dict)  # "field:1" -> [[rank, key, id], ...]
     nulls: dict[str, int] = field(default_factory=dict)
     ids: list[str] | None = None  # every match, when there are at most SMALL of them
+    soonest: datetime | None = None  # the earliest date among the matches
 
     @property
     def small(self) -> bool:
@@ -65,14 +67,21 @@ class Stats:
                     [rank, ordered[rank - 1][name], ordered[rank - 1]["_id"]] for rank in RANKS if rank <= len(ordered)
                 ]
         ids = [r["_id"] for r in rows] if len(rows) <= SMALL else None
-        return cls(total=len(rows), marks=marks, nulls=nulls, ids=ids)
+        soonest = min((r["date"] for r in rows if r.get("date") is not None), default=None)
+        return cls(total=len(rows), marks=marks, nulls=nulls, ids=ids, soonest=soonest)
 
     def to_document(self) -> dict[str, Any]:
-        return {"total": self.total, "marks": self.marks, "nulls": self.nulls, "ids": self.ids}
+        return {"total": self.total, "marks": self.marks, "nulls": self.nulls, "ids": self.ids, "soonest": self.soonest}
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Stats:
-        return cls(total=doc["total"], marks=doc.get("marks", {}), nulls=doc.get("nulls", {}), ids=doc.get("ids"))
+        return cls(
+            total=doc["total"],
+            marks=doc.get("marks", {}),
+            nulls=doc.get("nulls", {}),
+            ids=doc.get("ids"),
+            soonest=doc.get("soonest"),
+        )
 
     def windows(self, field_name: str, descending: bool, need: int) -> list[tuple[Any, str]]:
         """(sort key, id) of rows, nearest first, up to which at least ``need`` matches lie.

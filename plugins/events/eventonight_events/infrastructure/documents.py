@@ -25,10 +25,12 @@ from pymongo import IndexModel
 
 INDEXES = {
     "events_events": [
-        # Each sort order within a status: a page reads the index up to where it ends.
+        # Each sort order within a status: a page reads the index up to where it ends. Ascending
+        # all, read backwards for a descending order (SecantusDB 0.7 loses an inclusive bound
+        # on a descending key; see catalogue_query.next_key).
         IndexModel([("status", 1), ("date", 1)], name="status_date"),
-        IndexModel([("status", 1), ("published_at", -1), ("_id", -1)], name="status_published_id"),
-        IndexModel([("status", 1), ("popularity", -1), ("_id", -1)], name="status_popularity_id"),
+        IndexModel([("status", 1), ("published_at", 1), ("_id", 1)], name="status_published_id"),
+        IndexModel([("status", 1), ("popularity", 1), ("_id", 1)], name="status_popularity_id"),
         IndexModel([("status", 1), ("title_sort", 1), ("_id", 1)], name="status_title_id"),
         IndexModel([("status", 1), ("price_sort", 1), ("_id", 1)], name="status_price_id"),
         # Each filter that narrows the catalogue, then status and date: the upcoming events of a

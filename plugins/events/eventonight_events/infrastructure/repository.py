@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from eventonight_events.application.ports import EventFilter
+from eventonight_events.application.ports import EventFilter, Ranking
 from eventonight_events.domain.geocells import cells_of
 from eventonight_events.domain.model import PUBLISHED, Event, Location
 from eventonight_events.domain.search import normalise, prefixes, tokens
 from eventonight_events.infrastructure.catalogue_pages import CataloguePages
 from eventonight_events.infrastructure.catalogue_stats import VERSION_ID
+
+ACTIVITY_ID = "activity"
 
 SORT_FIELDS = {
     "date": "date",
@@ -122,6 +124,11 @@ class MongoEvents:
         doc = await self.collection.find_one({"_id": event_id})
         return to_event(doc) if doc else None
 
+    async def many(self, ids: list[str]) -> list[Event]:
+        """The events of ``ids`` that exist, in that order."""
+        found = {d["_id"]: d async for d in self.collection.find({"_id": {"$in": ids}})} if ids else {}
+        return [to_event(found[i]) for i in ids if i in found]
+
     async def delete(self, event_id: str) -> None:
         await self.collection.delete_one({"_id": event_id})
         await self._new_version()
@@ -219,6 +226,22 @@ class MongoDirectory:
 
     async def add_activity(self, event_id: str, weight: int, at: datetime) -> None:
         await self.data.collection("events_activity").insert_one({"event_id": event_id, "at": at, "weight": weight})
+        # Counted apart from the time the activity happened: a late message is still news to the ranking.
+        await self.data.collection("events_catalogue").update_one({"_id": ACTIVITY_ID}, {"$inc": {"n": 1}}, upsert=True)
+
+    async def ranking(self, name: str) -> tuple[Ranking | None, int]:
+        """The kept ranking ``name`` and how much activity there has been in all (to tell if it is stale)."""
+        wanted = [f"ranking:{name}", ACTIVITY_ID]
+        found = {d["_id"]: d async for d in self.data.collection("events_catalogue").find({"_id": {"$in": wanted}})}
+        activity = found.get(ACTIVITY_ID, {}).get("n", 0)
+        kept = found.get(wanted[0])
+        return (Ranking(kept["ids"], kept["at"], kept["activity"]) if kept else None), activity
+
+    async def keep_ranking(self, name: str, ranking: Ranking) -> None:
+        document = {"ids": ranking.ids, "at": ranking.at, "activity": ranking.activity}
+        await self.data.collection("events_catalogue").update_one(
+            {"_id": f"ranking:{name}"}, {"$set": document}, upsert=True
+        )
 
     async def popular(self, since: datetime, limit: int) -> list[str]:
         pipeline = [
