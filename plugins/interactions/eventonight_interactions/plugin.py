@@ -26,6 +26,8 @@ def eventonight_indexes():
 async def eventonight_startup(kernel):
     # Reviews stored before the reviewer's role was kept with them (the role filter reads it).
     await Store(kernel.read).backfill_reviewer_roles()
+    # Likes and follows stored before their counters were kept.
+    await Store(kernel.read).backfill_counters()
 
 
 @hookimpl

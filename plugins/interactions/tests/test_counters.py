@@ -86,3 +86,70 @@ async def test_tickets_sold_stay_equal_to_a_recount_when_a_holder_deletes_the_ac
 
     await wait_until(cancelled, timeout=30)
     await _equal(p, event["id"], "ticketsSold", recount)
+
+
+async def test_page_totals_are_kept_counters_equal_to_the_documents_through_every_removal(platform, account):
+    """Like and follow pages read their totals from kept counters: after likes, unlikes, follows,
+    an unfollow, a deleted account and a deleted event, every total equals a count of the
+    documents, and counting afresh (the startup backfill for older data) gives the same."""
+    from eventonight_interactions.infrastructure.store import COUNTED, Store
+
+    p = await platform()
+    c = p.client
+    club = await account(p, "club", role="organization", known_in=KNOWN)
+    events = [await create_event(p, club, title=f"Night {i}") for i in range(2)]
+    fans = [await account(p, f"fan{i}", known_in=KNOWN) for i in range(4)]
+    for i, fan in enumerate(fans):
+        for event in events[: 1 + i % 2]:
+            await body(await c.post(f"{API}/events/{event['id']}/likes", headers=fan.headers), 201)
+        for other in [club, *fans[:i]]:
+            await body(
+                await c.post(f"{API}/users/{fan.id}/following", json={"followedId": other.id}, headers=fan.headers), 201
+            )
+    unlike = await c.delete(f"{API}/events/{events[0]['id']}/likes/{fans[1].id}", headers=fans[1].headers)
+    unfollow = await c.delete(f"{API}/users/{fans[3].id}/following/{fans[0].id}", headers=fans[3].headers)
+    assert (unlike.status, unfollow.status) == (204, 204)
+    assert (await c.delete(f"/api/users/{fans[2].id}", headers=fans[2].headers)).status == 204
+
+    async def gone():
+        return await p.kernel.read.collection("interactions_users").find_one({"_id": fans[2].id}) is None
+
+    await wait_until(gone)
+    draft = await create_event(p, club, status="DRAFT", title="Draft")
+    assert (await c.delete(f"/api/events/{draft['id']}", headers=club.headers)).status == 204
+
+    db = p.kernel.read
+
+    async def totals() -> dict[str, int]:
+        shown = {}
+        for event in events:
+            shown[f"likes of {event['title']}"] = (await body(await c.get(f"{API}/events/{event['id']}/likes")))[
+                "total"
+            ]
+        for user in [club, *fans]:
+            for path in ("likes", "following", "followers"):
+                shown[f"{path} of {user.id}"] = (await body(await c.get(f"{API}/users/{user.id}/{path}")))[
+                    "total"
+                ]
+        return shown
+
+    async def counted() -> dict[str, int]:
+        likes, follows = db.collection("interactions_likes"), db.collection("interactions_follows")
+        truth = {}
+        for event in events:
+            truth[f"likes of {event['title']}"] = await likes.count_documents({"event_id": event["id"]})
+        for user in [club, *fans]:
+            truth[f"likes of {user.id}"] = await likes.count_documents({"user_id": user.id})
+            truth[f"following of {user.id}"] = await follows.count_documents({"follower": user.id})
+            truth[f"followers of {user.id}"] = await follows.count_documents({"followed": user.id})
+        return truth
+
+    kept = await totals()
+    assert kept == await counted()
+    assert kept[f"followers of {club.id}"] == 3 and kept["likes of Night 0"] == 2, "the removals were counted"
+    # Counting afresh from the documents, as a start on older data does, agrees.
+    await db.collection("interactions_counters").delete_many({})
+    assert await Store(db).backfill_counters() is True
+    assert await totals() == kept
+    assert await db.collection("interactions_counters").find_one({"_id": COUNTED})
+    assert await Store(db).backfill_counters() is False, "once"

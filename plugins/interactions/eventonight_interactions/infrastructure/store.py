@@ -11,6 +11,8 @@ from pymongo.errors import DuplicateKeyError
 from eventonight_interactions.domain.rules import Conflict, KnownEvent
 
 P = "interactions_"
+#: Marks counters computed for data older than them (backfill_counters).
+COUNTED = "counted"
 
 
 def _index(*keys, **kwargs) -> pymongo.IndexModel:
@@ -22,7 +24,9 @@ def _index(*keys, **kwargs) -> pymongo.IndexModel:
 # collaborator_ids, hosts, status}; follows {_id, follower, followed, created_at};
 # likes {_id, event_id, user_id, created_at}; participations {_id, user_id,
 # event_id, orders, created_at}; reviews {_id, event_id, user_id (None once the
-# author is deleted), rating, title, comment, hosts, reply, created_at, updated_at}.
+# author is deleted), rating, title, comment, hosts, reply, created_at, updated_at};
+# counters {_id "event:<id>" {likes} | "user:<id>" {likes, followers, following}}, kept in the
+# unit of work of each like and follow so that a page's total is read, not counted.
 INDEXES = {
     P + "events": [_index(("hosts", 1), name="hosts")],
     P + "follows": [
@@ -57,6 +61,38 @@ class Store:
     async def _page(self, name: str, query: dict, limit: int, offset: int, sort=(("created_at", -1), ("_id", 1))):
         cursor = self._c(name).find(query).sort(list(sort)).skip(offset).limit(limit)
         return await cursor.to_list(limit), await self._c(name).count_documents(query)
+
+    async def _counted_page(self, name: str, query: dict, counter: str, limit: int, offset: int):
+        """A page whose total is the kept counter, not a count of every matching document."""
+        cursor = self._c(name).find(query).sort([("created_at", -1), ("_id", 1)]).skip(offset).limit(limit)
+        docs = await cursor.to_list(limit)
+        kept = await self._c("counters").find_one({"_id": counter.rsplit(".", 1)[0]})
+        return docs, (kept or {}).get(counter.rsplit(".", 1)[1], 0)
+
+    async def _count(self, changes: dict[str, int]) -> None:
+        """Add to the counters, ``{"event:<id>.likes": 1, ...}``, in the same unit of work as the change."""
+        by_doc: dict[str, dict[str, int]] = {}
+        for name, delta in changes.items():
+            key, counter = name.rsplit(".", 1)
+            by_doc.setdefault(key, {})[counter] = by_doc.get(key, {}).get(counter, 0) + delta
+        for key, increments in by_doc.items():
+            await self._c("counters").update_one({"_id": key}, {"$inc": increments}, upsert=True)
+
+    async def backfill_counters(self) -> bool:
+        """Count likes and follows once for data written before the counters were kept."""
+        if await self._c("counters").find_one({"_id": COUNTED}):
+            return False
+        totals: dict[str, dict[str, int]] = {}
+        for collection, field, prefix, counter in (
+            ("likes", "$event_id", "event", "likes"), ("likes", "$user_id", "user", "likes"),
+            ("follows", "$followed", "user", "followers"), ("follows", "$follower", "user", "following"),
+        ):  # fmt: skip
+            async for d in self._c(collection).aggregate([{"$group": {"_id": field, "n": {"$sum": 1}}}]):
+                totals.setdefault(f"{prefix}:{d['_id']}", {})[counter] = d["n"]
+        for key, counters in totals.items():
+            await self._c("counters").update_one({"_id": key}, {"$set": counters}, upsert=True)
+        await self._c("counters").insert_one({"_id": COUNTED})
+        return True
 
     # -- local copies --------------------------------------------------------------------------
     async def upsert_user(self, user_id: str, role: str, name: str, avatar_url: str | None) -> None:
@@ -108,19 +144,22 @@ class Store:
             )
         except DuplicateKeyError as exc:
             raise Conflict("already following") from exc
+        await self._count({f"user:{follower}.following": 1, f"user:{followed}.followers": 1})
 
     async def remove_follow(self, follower: str, followed: str) -> bool:
         result = await self._c("follows").delete_one({"_id": f"{follower}:{followed}"})
+        if result.deleted_count == 1:
+            await self._count({f"user:{follower}.following": -1, f"user:{followed}.followers": -1})
         return result.deleted_count == 1
 
     async def is_following(self, follower: str, followed: str) -> bool:
         return await self._c("follows").count_documents({"_id": f"{follower}:{followed}"}) > 0
 
     async def following(self, user_id: str, limit: int, offset: int):
-        return await self._page("follows", {"follower": user_id}, limit, offset)
+        return await self._counted_page("follows", {"follower": user_id}, f"user:{user_id}.following", limit, offset)
 
     async def followers(self, user_id: str, limit: int, offset: int):
-        return await self._page("follows", {"followed": user_id}, limit, offset)
+        return await self._counted_page("follows", {"followed": user_id}, f"user:{user_id}.followers", limit, offset)
 
     # -- likes -----------------------------------------------------------------------------------
     async def add_like(self, event_id: str, user_id: str, now: datetime) -> None:
@@ -130,19 +169,22 @@ class Store:
             )
         except DuplicateKeyError as exc:
             raise Conflict("already liked") from exc
+        await self._count({f"event:{event_id}.likes": 1, f"user:{user_id}.likes": 1})
 
     async def remove_like(self, event_id: str, user_id: str) -> bool:
         result = await self._c("likes").delete_one({"_id": f"{event_id}:{user_id}"})
+        if result.deleted_count == 1:
+            await self._count({f"event:{event_id}.likes": -1, f"user:{user_id}.likes": -1})
         return result.deleted_count == 1
 
     async def has_liked(self, event_id: str, user_id: str) -> bool:
         return await self._c("likes").count_documents({"_id": f"{event_id}:{user_id}"}) > 0
 
     async def likes_of_event(self, event_id: str, limit: int, offset: int):
-        return await self._page("likes", {"event_id": event_id}, limit, offset)
+        return await self._counted_page("likes", {"event_id": event_id}, f"event:{event_id}.likes", limit, offset)
 
     async def likes_of_user(self, user_id: str, limit: int, offset: int):
-        return await self._page("likes", {"user_id": user_id}, limit, offset)
+        return await self._counted_page("likes", {"user_id": user_id}, f"user:{user_id}.likes", limit, offset)
 
     # -- participations --------------------------------------------------------------------------
     async def add_order(self, user_id: str, event_id: str, order_id: str, now: datetime) -> None:
@@ -226,17 +268,35 @@ class Store:
         """Drop every follow of ``follower``; the ids it followed."""
         followed = [d["followed"] async for d in self._c("follows").find({"follower": follower}, {"followed": 1})]
         await self._c("follows").delete_many({"follower": follower})
+        await self._count(
+            {f"user:{follower}.following": -len(followed), **{f"user:{f}.followers": -1 for f in followed}}
+        )
         return followed
 
     async def forget_user(self, user_id: str) -> None:
+        liked = [d["event_id"] async for d in self._c("likes").find({"user_id": user_id}, {"event_id": 1})]
+        follows = [d async for d in self._c("follows").find({"$or": [{"follower": user_id}, {"followed": user_id}]})]
         await self._c("users").delete_one({"_id": user_id})
         await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]})
         await self._c("likes").delete_many({"user_id": user_id})
+        # The other side of each removed like and follow counts one less; the user's own counters go.
+        changes: dict[str, int] = {f"event:{e}.likes": -1 for e in liked}
+        for f in follows:
+            if f["follower"] == user_id:
+                changes[f"user:{f['followed']}.followers"] = changes.get(f"user:{f['followed']}.followers", 0) - 1
+            else:
+                changes[f"user:{f['follower']}.following"] = changes.get(f"user:{f['follower']}.following", 0) - 1
+        changes = {k: v for k, v in changes.items() if not k.startswith(f"user:{user_id}.")}
+        await self._count(changes)
+        await self._c("counters").delete_one({"_id": f"user:{user_id}"})
         await self._c("participations").delete_many({"user_id": user_id})
         # Reviews stay for the organizations' statistics, without their author.
         await self._c("reviews").update_many({"user_id": user_id}, {"$set": {"user_id": None}})
 
     async def forget_event(self, event_id: str) -> None:
+        likers = [d["user_id"] async for d in self._c("likes").find({"event_id": event_id}, {"user_id": 1})]
         await self._c("events").delete_one({"_id": event_id})
         await self._c("likes").delete_many({"event_id": event_id})
+        await self._count({f"user:{u}.likes": -1 for u in likers})
+        await self._c("counters").delete_one({"_id": f"event:{event_id}"})
         await self._c("participations").delete_many({"event_id": event_id})
