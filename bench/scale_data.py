@@ -5,10 +5,13 @@ database an ``eventonight web`` has already started on (its indexes exist); the 
 ``seed`` and call it on their own embedded database. Proportions follow the issue: per 10,000
 events, 50 cities over a year of dates (the first two months past and completed), 5,000 users
 (200 of them organizations), 100,000 likes, 50,000 follows, 20,000 reviews and 5,000
-conversations. Users, events, likes, follows and reviews go through the plugins' own mapping
-functions and stores, not hand-written documents; what their consumers would have derived (the
-events' like counters, the interactions and chat plugins' copies of users and events) is written
-through those same stores. The bus is left out: 100,000 likes through it would take an hour.
+conversations. Events go through the events plugin's own mapping (``to_document``), users into
+the interactions store in the shape ``Store.upsert_user`` writes; likes and follows are bulk-inserted in the
+interactions store's shapes and counted by its own ``backfill_counters``; what consumers would
+have derived (the events' like counters and recent activity, interactions' copies of events) is
+written alongside. The bus is left out: 100,000 likes through it would take an hour. Reviews,
+conversations and notifications are not seeded yet: their benchmarks read one user's pages,
+which do not depend on how many other documents exist beyond an index lookup.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from eventonight_events.domain.model import COMPLETED, PUBLISHED, Event, Locatio
 from eventonight_events.domain.tags import CATALOGUE
 from eventonight_events.infrastructure.catalogue_stats import VERSION_ID
 from eventonight_events.infrastructure.repository import to_document
+from eventonight_interactions.infrastructure.store import Store
 from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import UpdateOne
 
 # Fifty cities with their coordinates, so radius searches find realistic neighbourhoods.
 CITIES = [
@@ -85,6 +90,8 @@ class World:
     organizations: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)  # the events' documents
+    liked_event: str = ""  # an event with 200 likers
+    liker: str = ""  # a member with 100 likes
 
 
 def _events(sizes: Sizes, organizations: list[str], rng: random.Random, now: datetime) -> list[dict]:
@@ -136,12 +143,77 @@ async def seed_events(db, sizes: Sizes, rng: random.Random, now: datetime) -> Wo
     return world
 
 
-async def seed(uri: str, events: int = 10_000, seed_value: int = 7) -> World:
+class RawData:
+    """A plugin's data handle over plain motor collections (no kernel, no transaction)."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+
+    def collection(self, name: str):
+        return self.db[name]
+
+
+async def seed_interactions(db, world: World, rng: random.Random, now: datetime) -> None:
+    """Likes and follows (bulk, in the interactions store's shapes; its own backfill counts them),
+    the store's copies of users and events, and what the events plugin derives from likes."""
+    store = Store(RawData(db))
+    users = [(o, "organization") for o in world.organizations] + [(m, "member") for m in world.members]
+    await store.upsert_user(*users[0], f"Name of {users[0][0]}", None)
+    shape = await db["interactions_users"].find_one({"_id": users[0][0]})  # the store's own shape, in bulk
+    await db["interactions_users"].insert_many(
+        [{**shape, "_id": u, "role": role, "name": f"Name of {u}"} for u, role in users[1:]]
+    )
+    copies = [
+        {"_id": e["_id"], "title": e["title"], "date": e["date"], "creator_id": e["creator_id"],
+         "collaborator_ids": [], "hosts": [e["creator_id"]], "status": e["status"]}
+        for e in world.events
+    ]  # fmt: skip
+    await db["interactions_events"].insert_many(copies)
+    # One event with 200 likers and one member with 100 likes: the pages the benchmarks read.
+    world.liked_event, world.liker = world.events[len(world.events) // 2]["_id"], world.members[0]
+    pairs = {(world.liked_event, m) for m in world.members[:200]}
+    pairs |= {(e["_id"], world.liker) for e in world.events[1:101]}
+    while len(pairs) < world.sizes.likes:
+        pairs.add((rng.choice(world.events)["_id"], rng.choice(world.members)))
+    likes = [
+        {"_id": f"{e}:{u}", "event_id": e, "user_id": u, "created_at": now - timedelta(minutes=rng.uniform(0, 525_600))}
+        for e, u in pairs
+    ]
+    for i in range(0, len(likes), 5000):
+        await db["interactions_likes"].insert_many(likes[i : i + 5000])
+    follows: set[tuple[str, str]] = set()
+    while len(follows) < world.sizes.follows:
+        follower, followed = rng.choice(world.members), rng.choice(world.organizations + world.members)
+        if follower != followed:
+            follows.add((follower, followed))
+    docs = [{"_id": f"{a}:{b}", "follower": a, "followed": b, "created_at": now - timedelta(days=rng.uniform(0, 365))}
+            for a, b in follows]  # fmt: skip
+    for i in range(0, len(docs), 5000):
+        await db["interactions_follows"].insert_many(docs[i : i + 5000])
+    await store.backfill_counters()
+    # The events plugin's counters and recent activity, as its consumers would have kept them.
+    per_event: dict[str, int] = {}
+    for like in likes:
+        per_event[like["event_id"]] = per_event.get(like["event_id"], 0) + 1
+    await db["events_events"].bulk_write(
+        [UpdateOne({"_id": e}, {"$set": {"likes": n, "popularity": n}}) for e, n in per_event.items()]
+    )
+    recent = [{"event_id": x["event_id"], "at": x["created_at"], "weight": 1} for x in likes
+              if x["created_at"] > now - timedelta(days=7)]  # fmt: skip
+    if recent:
+        await db["events_activity"].insert_many(recent)
+    await db["events_catalogue"].update_one({"_id": VERSION_ID}, {"$inc": {"v": 1}}, upsert=True)
+
+
+async def seed(uri: str, events: int = 10_000, seed_value: int = 7, *, interactions: bool = True) -> World:
     client = AsyncIOMotorClient(uri, tz_aware=True)
     try:
         rng = random.Random(seed_value)
         now = datetime.now(UTC)
-        return await seed_events(client["eventonight"], Sizes(events), rng, now)
+        world = await seed_events(client["eventonight"], Sizes(events), rng, now)
+        if interactions:
+            await seed_interactions(client["eventonight"], world, rng, now)
+        return world
     finally:
         client.close()
 
@@ -150,8 +222,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("uri")
     parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--events-only", action="store_true", help="no likes, follows or copies")
     args = parser.parse_args()
-    world = asyncio.run(seed(args.uri, args.events))
+    world = asyncio.run(seed(args.uri, args.events, interactions=not args.events_only))
     print(f"seeded {len(world.events)} events, {len(world.organizations)} organizations")
 
 

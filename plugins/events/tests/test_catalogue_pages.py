@@ -165,3 +165,10 @@ async def test_statistics_of_an_older_version_are_not_used(seeded):
     items, after = await events.search(flt, "date", False, 20, 0)
     assert after == before + 1
     assert items[0].id == newcomer.id, "the soonest upcoming event leads the date order"
+
+
+async def test_unused_statistics_expire_after_a_day(platform):
+    p = await platform(consumers=False)
+    indexes = await p.kernel.database.db["events_catalogue"].index_information()
+    assert indexes["stats_ttl"]["key"] == [("at", 1)]
+    assert indexes["stats_ttl"]["expireAfterSeconds"] == 24 * 3600

@@ -128,9 +128,7 @@ async def test_page_totals_are_kept_counters_equal_to_the_documents_through_ever
             ]
         for user in [club, *fans]:
             for path in ("likes", "following", "followers"):
-                shown[f"{path} of {user.id}"] = (await body(await c.get(f"{API}/users/{user.id}/{path}")))[
-                    "total"
-                ]
+                shown[f"{path} of {user.id}"] = (await body(await c.get(f"{API}/users/{user.id}/{path}")))["total"]
         return shown
 
     async def counted() -> dict[str, int]:
@@ -153,3 +151,34 @@ async def test_page_totals_are_kept_counters_equal_to_the_documents_through_ever
     assert await totals() == kept
     assert await db.collection("interactions_counters").find_one({"_id": COUNTED})
     assert await Store(db).backfill_counters() is False, "once"
+
+
+async def test_newest_first_pages_read_from_the_kept_times_match_a_plain_query(platform):
+    """Pages of likes start at the kept recent times; after removals (times left behind) and
+    with ties on the time, every page still equals the plain sorted query."""
+    from datetime import UTC, datetime, timedelta
+
+    from eventonight_interactions.infrastructure.store import RING, Store
+
+    p = await platform(consumers=False)
+    base = datetime.now(UTC).replace(microsecond=0)
+    users = [f"u{i:02d}" for i in range(RING + 8)]
+    for i, user in enumerate(users):
+        at = base + timedelta(seconds=i // 3)  # three likes share each second
+
+        async def like(uow, user=user, at=at):
+            await Store(uow).add_like("e1", user, at)
+
+        await p.kernel.transaction(like)
+
+    async def unlike(uow):
+        for user in users[-6:-1]:  # recent ones: their times stay in the kept rings
+            assert await Store(uow).remove_like("e1", user)
+
+    await p.kernel.transaction(unlike)
+    read = Store(p.kernel.read)
+    plain = [d["_id"] async for d in read._c("likes").find({"event_id": "e1"}).sort([("created_at", -1), ("_id", 1)])]
+    for limit, offset in [(10, 0), (5, 5), (20, 0), (10, 20), (3, 31), (20, 30)]:
+        docs, total = await read.likes_of_event("e1", limit, offset)
+        assert total == len(plain) == len(users) - 5
+        assert [d["_id"] for d in docs] == plain[offset : offset + limit], (limit, offset)

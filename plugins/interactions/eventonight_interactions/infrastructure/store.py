@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 from typing import Any
 
 import pymongo
@@ -13,6 +14,14 @@ from eventonight_interactions.domain.rules import Conflict, KnownEvent
 P = "interactions_"
 #: Marks counters computed for data older than them (backfill_counters).
 COUNTED = "counted"
+#: Documents per key's counters, and how many recent addition times each keeps.
+SHARDS = 8
+RING = 32
+RECENT = "recent_"
+
+
+def _shards(key: str) -> list[str]:
+    return [f"{key}#{i}" for i in range(SHARDS)]
 
 
 def _index(*keys, **kwargs) -> pymongo.IndexModel:
@@ -25,8 +34,9 @@ def _index(*keys, **kwargs) -> pymongo.IndexModel:
 # likes {_id, event_id, user_id, created_at}; participations {_id, user_id,
 # event_id, orders, created_at}; reviews {_id, event_id, user_id (None once the
 # author is deleted), rating, title, comment, hosts, reply, created_at, updated_at};
-# counters {_id "event:<id>" {likes} | "user:<id>" {likes, followers, following}}, kept in the
-# unit of work of each like and follow so that a page's total is read, not counted.
+# counters {_id "event:<id>#<shard>" {likes, recent_likes} | "user:<id>#<shard>" {likes, followers,
+# following, recent_*}}, kept in the unit of work of each like and follow so that a page's total
+# is read, not counted, and its newest rows are found without reading the older ones.
 INDEXES = {
     P + "events": [_index(("hosts", 1), name="hosts")],
     P + "follows": [
@@ -62,35 +72,78 @@ class Store:
         cursor = self._c(name).find(query).sort(list(sort)).skip(offset).limit(limit)
         return await cursor.to_list(limit), await self._c(name).count_documents(query)
 
-    async def _counted_page(self, name: str, query: dict, counter: str, limit: int, offset: int):
-        """A page whose total is the kept counter, not a count of every matching document."""
-        cursor = self._c(name).find(query).sort([("created_at", -1), ("_id", 1)]).skip(offset).limit(limit)
-        docs = await cursor.to_list(limit)
-        kept = await self._c("counters").find_one({"_id": counter.rsplit(".", 1)[0]})
-        return docs, (kept or {}).get(counter.rsplit(".", 1)[1], 0)
+    async def _counters(self, key: str) -> tuple[dict[str, int], dict[str, list[datetime]]]:
+        """The sums of ``key``'s counters over its shards, and their merged recent times, newest first."""
+        totals: dict[str, int] = {}
+        recent: dict[str, list[datetime]] = {}
+        async for doc in self._c("counters").find({"_id": {"$in": _shards(key)}}):
+            for name, value in doc.items():
+                if name.startswith(RECENT):
+                    recent.setdefault(name[len(RECENT) :], []).extend(value)
+                elif name != "_id":
+                    totals[name] = totals.get(name, 0) + value
+        return totals, {name: sorted(times, reverse=True) for name, times in recent.items()}
 
-    async def _count(self, changes: dict[str, int]) -> None:
-        """Add to the counters, ``{"event:<id>.likes": 1, ...}``, in the same unit of work as the change."""
+    async def _counted_page(self, name: str, query: dict, counter: str, limit: int, offset: int):
+        """A page (newest first) whose total is the kept counter, read from the newest rows only.
+
+        The counter's shards remember the times of their latest RING additions: the page's last
+        row is no older than the (offset + limit)-th newest of them, so the read starts there.
+        A removal leaves a time behind: a page that comes back short is read again in full.
+        """
+        key, field = counter.rsplit(".", 1)
+        totals, recent = await self._counters(key)
+        total = totals.get(field, 0)
+        order = [("created_at", -1), ("_id", 1)]
+        times = recent.get(field, [])
+        if offset + limit <= len(times):
+            # From just before that time (an exclusive bound: see the events plugin's next_key).
+            since = times[offset + limit - 1] - timedelta(milliseconds=1)
+            cursor = self._c(name).find({**query, "created_at": {"$gt": since}}).sort(order).skip(offset).limit(limit)
+            docs = await cursor.to_list(limit)
+            if len(docs) == limit or offset + len(docs) >= total:
+                return docs, total
+        docs = await self._c(name).find(query).sort(order).skip(offset).limit(limit).to_list(limit)
+        return docs, total
+
+    async def _count(self, changes: dict[str, int], at: datetime | None = None) -> None:
+        """Add to the counters, ``{"event:<id>.likes": 1, ...}``, in the same unit of work as the change.
+
+        Each key's counters live in SHARDS documents, one picked at random per change, so that
+        concurrent likes of one event rarely write the same document (a transaction conflict).
+        An addition at ``at`` is also remembered in the shard's recent times.
+        """
         by_doc: dict[str, dict[str, int]] = {}
         for name, delta in changes.items():
             key, counter = name.rsplit(".", 1)
             by_doc.setdefault(key, {})[counter] = by_doc.get(key, {}).get(counter, 0) + delta
         for key, increments in by_doc.items():
-            await self._c("counters").update_one({"_id": key}, {"$inc": increments}, upsert=True)
+            update: dict = {"$inc": increments}
+            added = [counter for counter, delta in increments.items() if delta > 0]
+            if at is not None and added:
+                update["$push"] = {f"{RECENT}{c}": {"$each": [at], "$slice": -RING} for c in added}
+            shard = f"{key}#{random.randrange(SHARDS)}"
+            await self._c("counters").update_one({"_id": shard}, update, upsert=True)
+
+    async def _drop_counters(self, key: str) -> None:
+        await self._c("counters").delete_many({"_id": {"$in": _shards(key)}})
 
     async def backfill_counters(self) -> bool:
         """Count likes and follows once for data written before the counters were kept."""
         if await self._c("counters").find_one({"_id": COUNTED}):
             return False
-        totals: dict[str, dict[str, int]] = {}
+        kept: dict[str, dict] = {}
         for collection, field, prefix, counter in (
             ("likes", "$event_id", "event", "likes"), ("likes", "$user_id", "user", "likes"),
             ("follows", "$followed", "user", "followers"), ("follows", "$follower", "user", "following"),
         ):  # fmt: skip
-            async for d in self._c(collection).aggregate([{"$group": {"_id": field, "n": {"$sum": 1}}}]):
-                totals.setdefault(f"{prefix}:{d['_id']}", {})[counter] = d["n"]
-        for key, counters in totals.items():
-            await self._c("counters").update_one({"_id": key}, {"$set": counters}, upsert=True)
+            pipeline = [{"$group": {"_id": field, "n": {"$sum": 1}, "times": {"$push": "$created_at"}}}]
+            async for d in self._c(collection).aggregate(pipeline):
+                doc = kept.setdefault(f"{prefix}:{d['_id']}#0", {})
+                doc[counter] = d["n"]
+                doc[f"{RECENT}{counter}"] = sorted(d["times"])[-RING:]
+        for shard, counters in kept.items():
+            await self._c("counters").update_one({"_id": shard}, {"$set": counters}, upsert=True)
         await self._c("counters").insert_one({"_id": COUNTED})
         return True
 
@@ -144,7 +197,7 @@ class Store:
             )
         except DuplicateKeyError as exc:
             raise Conflict("already following") from exc
-        await self._count({f"user:{follower}.following": 1, f"user:{followed}.followers": 1})
+        await self._count({f"user:{follower}.following": 1, f"user:{followed}.followers": 1}, now)
 
     async def remove_follow(self, follower: str, followed: str) -> bool:
         result = await self._c("follows").delete_one({"_id": f"{follower}:{followed}"})
@@ -169,7 +222,7 @@ class Store:
             )
         except DuplicateKeyError as exc:
             raise Conflict("already liked") from exc
-        await self._count({f"event:{event_id}.likes": 1, f"user:{user_id}.likes": 1})
+        await self._count({f"event:{event_id}.likes": 1, f"user:{user_id}.likes": 1}, now)
 
     async def remove_like(self, event_id: str, user_id: str) -> bool:
         result = await self._c("likes").delete_one({"_id": f"{event_id}:{user_id}"})
@@ -288,7 +341,7 @@ class Store:
                 changes[f"user:{f['follower']}.following"] = changes.get(f"user:{f['follower']}.following", 0) - 1
         changes = {k: v for k, v in changes.items() if not k.startswith(f"user:{user_id}.")}
         await self._count(changes)
-        await self._c("counters").delete_one({"_id": f"user:{user_id}"})
+        await self._drop_counters(f"user:{user_id}")
         await self._c("participations").delete_many({"user_id": user_id})
         # Reviews stay for the organizations' statistics, without their author.
         await self._c("reviews").update_many({"user_id": user_id}, {"$set": {"user_id": None}})
@@ -298,5 +351,5 @@ class Store:
         await self._c("events").delete_one({"_id": event_id})
         await self._c("likes").delete_many({"event_id": event_id})
         await self._count({f"user:{u}.likes": -1 for u in likers})
-        await self._c("counters").delete_one({"_id": f"event:{event_id}"})
+        await self._drop_counters(f"event:{event_id}")
         await self._c("participations").delete_many({"event_id": event_id})

@@ -1,0 +1,130 @@
+"""Likes at scale (the pages the original EvenToNight interactions service also serves) and the
+reads every screen makes, with the database's CPU time per request beside each.
+
+Run by hand: ``.venv/bin/python bench/interactions_reads.py [events]`` (default 10,000, with the
+proportions of ``scale_data.py``: 5,000 users, 100,000 likes, 50,000 follows). One ``eventonight
+web`` process on an embedded SecantusDB; ``wrk`` on one thread, 8 connections then 1, 8 s each:
+
+- an event's likers, page of 20 of 200 (``GET /api/interactions/events/{id}/likes``);
+- a user's likes, page of 20 of 100 (``GET /api/interactions/users/{id}/likes``);
+- like an event (``POST …/likes``; each request a new pair of 205 members and the events);
+- event detail, a profile, a user's notifications and chat inbox (target p50 ≤ 20 ms at 8).
+
+"db ms/req" is the database process's CPU time (user + system, from /proc) over the run divided
+by the requests: the trend to watch beside throughput.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import aiohttp
+from _common import free_port, require_wrk, start_eventonight, start_mongo, wait_http
+from scale_data import seed
+
+MEMBERS = 205
+SECONDS = 8
+TICKS = os.sysconf("SC_CLK_TCK")
+
+LIKE_SCRIPT = """
+local tokens = {%s}
+local events = {%s}
+local n = tonumber(os.getenv("LIKE_START") or "0")
+request = function()
+  n = n + 1
+  local t = tokens[(n %% #tokens) + 1]
+  local e = events[(math.floor(n / #tokens) %% #events) + 1]
+  return wrk.format("POST", "/api/interactions/events/" .. e .. "/likes", {["Authorization"] = "Bearer " .. t})
+end
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def run_wrk(url: str, connections: int, *, header: str | None = None, script: str | None = None, env=None) -> dict:
+    args = [require_wrk(), "-t1", f"-c{connections}", f"-d{SECONDS}s", "--latency"]
+    if header:
+        args += ["-H", header]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})
+    out = out.stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"),
+            "p99": ms("99%"), "requests": requests, "errors": int(errors.group(1)) if errors else 0}  # fmt: skip
+
+
+async def register(session, name: str, role: str = "member") -> tuple[str, str]:
+    body = {"username": name, "email": f"{name}@bench.example", "password": "bench password 1", "role": role}
+    async with session.post("/api/users/register", json=body) as response:
+        assert response.status == 201, await response.text()
+        data = await response.json()
+    return data["user"]["id"], data["accessToken"]
+
+
+async def main() -> None:
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    mongo = start_mongo()
+    port = free_port()
+    web = start_eventonight("web", mongo.uri, port, users_argon2_time_cost="1", users_argon2_memory_kib="1024")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/health")
+        began = time.perf_counter()
+        world = await seed(mongo.uri, size)
+        print(f"seeded {size} events, 100,000 likes per 10,000 events in {time.perf_counter() - began:.0f} s")
+        async with aiohttp.ClientSession(base) as session:
+            members = [await register(session, f"bench{i}") for i in range(MEMBERS)]
+            reader_id, reader_token = members[0]
+        # Seeding wrote the counters after the web process started: it reads them per request.
+        auth = f"Authorization: Bearer {reader_token}"
+        events = [e["_id"] for e in world.events if e["status"] == "PUBLISHED"][:600]
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            tokens, ids = ",".join(json.dumps(t) for _, t in members), ",".join(json.dumps(e) for e in events)
+            script.write(LIKE_SCRIPT % (tokens, ids))
+        scenarios = [
+            ("event likers (20 of 200)", f"{base}/api/interactions/events/{world.liked_event}/likes?limit=20", None),
+            ("user likes (20 of 100)", f"{base}/api/interactions/users/{world.liker}/likes?limit=20", None),
+            ("like an event", f"{base}/", script.name),
+            ("GET /api/events/{id}", f"{base}/api/events/{world.liked_event}", None),
+            ("GET /api/users/{id} (profile)", f"{base}/api/users/{reader_id}", None),
+            ("notifications (one user)", f"{base}/api/notifications?limit=20", None),
+            ("chat inbox (one user)", f"{base}/api/chat/users/{reader_id}/conversations?limit=20", None),
+        ]
+        print(f"{'':32} {'c':>2} {'req/s':>7} {'p50':>8} {'p99':>8} {'db ms/req':>9}")
+        liked = 0  # each like request a pair not liked before
+        for name, url, lua in scenarios:
+            for connections in (8, 1):
+                before = cpu_seconds(mongo.process.pid)
+                r = run_wrk(url, connections, header=auth, script=lua, env={"LIKE_START": str(liked)})
+                liked += r["requests"] + 1000 if lua else 0
+                db_ms = (cpu_seconds(mongo.process.pid) - before) * 1000 / max(1, r["requests"])
+                failed = f"  ({r['errors']} non-2xx)" if r["errors"] else ""
+                print(f"{name:32} {connections:>2} {r['rps']:7.0f} {r['p50']:6.1f}ms {r['p99']:6.1f}ms {db_ms:9.2f}{failed}",
+                      flush=True)  # fmt: skip
+        os.unlink(script.name)
+    finally:
+        web.terminate()
+        web.wait(20)
+        mongo.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
