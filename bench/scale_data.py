@@ -190,6 +190,8 @@ async def seed_interactions(db, world: World, rng: random.Random, now: datetime)
             for a, b in follows]  # fmt: skip
     for i in range(0, len(docs), 5000):
         await db["interactions_follows"].insert_many(docs[i : i + 5000])
+    # The web process counted an empty database at its start: count again, now that data is here.
+    await db["interactions_counters"].delete_many({})
     await store.backfill_counters()
     # The events plugin's counters and recent activity, as its consumers would have kept them.
     per_event: dict[str, int] = {}

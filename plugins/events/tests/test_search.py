@@ -307,8 +307,13 @@ async def test_prices_free_is_zero_unpriced_only_left_out_by_a_bound(catalogue, 
 async def test_events_stored_by_an_older_version_get_the_new_search_fields_at_start(catalogue, platform):
     p, *_ = catalogue
     events = p.kernel.database.db["events_events"]
-    await events.update_many({}, {"$unset": {"city_key": "", "venue_key": "", "search_v": ""}})
+    derived = ("city_key", "venue_key", "search_v", "geo_cells", "search_prefixes", "price_sort")
+    await events.update_many({}, {"$unset": dict.fromkeys(derived, "")})
     assert await titles(p, "city=Paris") == []
+    assert await titles(p, "near=48.85,2.35&radiusKm=10") == []
     again = await platform(settings_override=p.kernel.settings)  # a restart on the same database
     assert await titles(again, "city=Paris") == ["Café Électro", "Techno Boat Party"]
+    assert await titles(again, "near=48.85,2.35&radiusKm=10") == ["Café Électro", "Techno Boat Party"]
+    assert await titles(again, "q=seine") == ["Techno Boat Party"]
+    assert len(await titles(again, "sort=price")) == 5
     assert await events.count_documents({"search_v": {"$exists": False}}) == 0
