@@ -126,7 +126,8 @@ async def run(size: int) -> list[tuple]:
     try:
         wait_http(f"{base}/health")  # indexes exist once the web process is up
         began = time.perf_counter()
-        world = await seed(mongo.uri, size)
+        # Likes and follows (the popular and personal feeds) up to 10,000 events; events alone beyond.
+        world = await seed(mongo.uri, size, interactions=size <= 10_000)
         print(f"\n== {size} events (seeded in {time.perf_counter() - began:.0f} s) ==", flush=True)
         client = AsyncIOMotorClient(mongo.uri, tz_aware=True)
         db = client["eventonight"]
