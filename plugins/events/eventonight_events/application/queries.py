@@ -52,6 +52,41 @@ class SearchParams:
     offset: int = 0
 
 
+def search_filter(params: SearchParams, viewer: str | None) -> EventFilter:
+    """What a catalogue search asks of the repository (its checks raise DomainError kinds)."""
+    if params.sort not in SORTS:
+        raise DomainError(f"sort must be one of {', '.join(SORTS)}", "sort")
+    if params.date_from and params.date_to and params.date_from > params.date_to:
+        raise DomainError("from must not be after to", "from")
+    flt = EventFilter(
+        statuses=PUBLIC_STATUSES,
+        text=query_tokens(params.q),
+        tags=params.tags,
+        all_tags=params.all_tags,
+        date_from=params.date_from,
+        date_to=params.date_to,
+        organization=params.organization,
+        city=params.city,
+        venue=params.venue,
+        near=params.near,
+        min_price=params.min_price,
+        max_price=params.max_price,
+    )
+    if params.status:
+        unknown = [s for s in params.status if s not in (DRAFT, PUBLISHED, COMPLETED, CANCELLED)]
+        if unknown:
+            raise DomainError("status takes DRAFT, PUBLISHED, COMPLETED or CANCELLED, comma-separated", "status")
+        flt.statuses = tuple(dict.fromkeys(params.status))
+        if {DRAFT, CANCELLED} & set(flt.statuses):
+            if viewer is None:
+                raise Unauthenticated("log in to list your own draft or cancelled events")
+            flt.member = viewer  # one's own events only
+    elif params.date_from is None and params.date_to is None:
+        # Past events only when asked for (status=COMPLETED, or a date window).
+        flt.statuses, flt.upcoming = (PUBLISHED,), True
+    return flt
+
+
 class EventQueries:
     def __init__(self, read: Transaction, tag_catalogue: TagCatalogue) -> None:
         self.read = read
@@ -64,36 +99,7 @@ class EventQueries:
         return event
 
     async def search(self, params: SearchParams, viewer: str | None) -> tuple[list[Event], int]:
-        if params.sort not in SORTS:
-            raise DomainError(f"sort must be one of {', '.join(SORTS)}", "sort")
-        if params.date_from and params.date_to and params.date_from > params.date_to:
-            raise DomainError("from must not be after to", "from")
-        flt = EventFilter(
-            statuses=PUBLIC_STATUSES,
-            text=query_tokens(params.q),
-            tags=params.tags,
-            all_tags=params.all_tags,
-            date_from=params.date_from,
-            date_to=params.date_to,
-            organization=params.organization,
-            city=params.city,
-            venue=params.venue,
-            near=params.near,
-            min_price=params.min_price,
-            max_price=params.max_price,
-        )
-        if params.status:
-            unknown = [s for s in params.status if s not in (DRAFT, PUBLISHED, COMPLETED, CANCELLED)]
-            if unknown:
-                raise DomainError("status takes DRAFT, PUBLISHED, COMPLETED or CANCELLED, comma-separated", "status")
-            flt.statuses = tuple(dict.fromkeys(params.status))
-            if {DRAFT, CANCELLED} & set(flt.statuses):
-                if viewer is None:
-                    raise Unauthenticated("log in to list your own draft or cancelled events")
-                flt.member = viewer  # one's own events only
-        elif params.date_from is None and params.date_to is None:
-            # Past events only when asked for (status=COMPLETED, or a date window).
-            flt.statuses, flt.upcoming = (PUBLISHED,), True
+        flt = search_filter(params, viewer)
         return await self.read(
             lambda repos: repos.events.search(flt, params.sort, params.descending, params.limit, params.offset)
         )
