@@ -33,7 +33,7 @@ from eventonight_events.infrastructure.catalogue_query import branches
 from eventonight_events.infrastructure.repository import SORT_FIELDS
 from eventonight_events.infrastructure.wiring import repos_for
 from motor.motor_asyncio import AsyncIOMotorClient
-from scale_data import seed
+from scale_data import RawData, seed
 
 CLIENTS = 8
 SECONDS = 3.0
@@ -90,16 +90,6 @@ async def load(call, seconds: float = SECONDS, clients: int = CLIENTS) -> tuple[
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     return len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000, len(latencies)
-
-
-class RawData:
-    """The plugin's data handle over plain motor collections (no kernel): the driver, as planned."""
-
-    def __init__(self, db) -> None:
-        self.db = db
-
-    def collection(self, name: str):
-        return self.db[name]
 
 
 async def personal_user(session, base: str, db, world) -> dict[str, str]:

@@ -138,11 +138,6 @@ def stats_key(flt: EventFilter) -> str | None:
     return "stats:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def base_filter(flt: EventFilter) -> EventFilter:
-    """The same statuses and upcoming bound with no other condition: the catalogue it narrows."""
-    return EventFilter(statuses=flt.statuses, upcoming=flt.upcoming)
-
-
 #: Filters with a (filter, status, date) index, most selective first.
 FACETS = ("_id", "members", "geo_cells", "venue_key", "city_key", "search_prefixes", "tags")
 
