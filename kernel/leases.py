@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from uuid import uuid4
 
@@ -21,8 +22,11 @@ class Lease:
         self.name = name
         self.seconds = seconds
         self.owner = uuid4().hex
+        self._renewed: float | None = None  # monotonic time of our last successful acquire
 
     async def acquire(self) -> bool:
+        self._renewed = None
+        started = time.monotonic()
         now = utcnow()
         try:
             doc = await self.database.db[LEASES].find_one_and_update(
@@ -33,7 +37,22 @@ class Lease:
             )
         except DuplicateKeyError:
             return False  # held by someone else: the upsert collided with their document
-        return doc is not None and doc["owner"] == self.owner
+        held = doc is not None and doc["owner"] == self.owner
+        if held:
+            self._renewed = started
+        return held
+
+    async def keep(self) -> bool:
+        """``acquire()``, skipped while our last renewal is younger than a third of the term.
+
+        For holders that check on every wake (the relay wakes on each commit): a
+        write per check would cost more than the work it guards, and a renewal
+        a third of a term old still leaves two thirds before anyone may take over.
+        """
+        if self._renewed is not None and time.monotonic() - self._renewed < self.seconds / 3:
+            return True
+        return await self.acquire()
 
     async def release(self) -> None:
+        self._renewed = None
         await self.database.db[LEASES].delete_one({"_id": self.name, "owner": self.owner})

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from bson import ObjectId
 from pymongo import DeleteOne
+from pymongo.errors import PyMongoError
 
 from eventonight.hooks.types import DomainEvent
 from eventonight.kernel.bus.publisher import PartialPublish, Publisher
@@ -26,7 +27,14 @@ from eventonight.kernel.leases import Lease
 
 log = logging.getLogger(__name__)
 
+#: From this many confirmed records on, :meth:`OutboxRelay.delete_sent` tries one ranged delete.
+RANGE_DELETE_MIN = 64
+
 Observer = Callable[[DomainEvent], Awaitable[None]]
+
+
+class _RangeHoldsOthers(Exception):
+    """An ``_id`` range of sent records also holds records not sent yet."""
 
 
 def event_from_record(record: dict) -> DomainEvent:
@@ -67,7 +75,7 @@ class OutboxRelay:
         failures = 0
         while not self._stopping:
             try:
-                if await self.lease.acquire():
+                if await self.lease.keep():
                     await self.drain()
                     failures = 0
                 await self._sleep(self.poll_seconds)
@@ -92,8 +100,31 @@ class OutboxRelay:
         cursor = self.database.db[OUTBOX].find(query).sort("_id", 1).hint([("_id", 1)]).limit(self.batch_size)
         return await cursor.to_list(self.batch_size)
 
-    async def _delete(self, records: list[dict]) -> None:
+    async def delete_sent(self, records: list[dict]) -> None:
+        """Delete records the broker confirmed: as one ``_id`` range when it holds exactly them.
+
+        One ranged delete costs a fraction of a delete per record, but a range
+        may hold a record we never read: ObjectIds from another process can sort
+        before ours and commit later. The range's contents are checked and
+        deleted in one transaction; anything else in it means deleting by id.
+        """
+        if len(records) >= RANGE_DELETE_MIN:
+            try:
+                async with self.database.uow() as uow:
+                    await self._delete_range(uow.collection(OUTBOX), {r["_id"] for r in records})
+                return
+            except (_RangeHoldsOthers, PyMongoError):
+                pass
         await self.database.db[OUTBOX].bulk_write([DeleteOne({"_id": r["_id"]}) for r in records], ordered=False)
+
+    @staticmethod
+    async def _delete_range(outbox, ids: set[ObjectId]) -> None:
+        bounds = {"_id": {"$gte": min(ids), "$lte": max(ids)}}
+        found = [doc["_id"] async for doc in outbox.find(bounds, {"_id": 1}).hint([("_id", 1)])]
+        if len(found) != len(ids) or not ids.issuperset(found):
+            raise _RangeHoldsOthers()
+        if (await outbox.delete_many(bounds, hint=[("_id", 1)])).deleted_count != len(ids):
+            raise _RangeHoldsOthers()  # aborts the transaction: nothing is deleted
 
     async def drain(self) -> int:
         """Publish every unsent record, in ``_id`` order; returns how many were sent.
@@ -121,14 +152,14 @@ class OutboxRelay:
                     await deleting
                     deleting = None
                 if confirmed:
-                    deleting = asyncio.ensure_future(self._delete(batch[:confirmed]))
+                    deleting = asyncio.ensure_future(self.delete_sent(batch[:confirmed]))
                     sent += confirmed
                     await self._observe(events[:confirmed])
                 if failure is not None:
                     raise failure
                 # Records committed late with a smaller _id are picked up by the next drain.
                 batch = following
-                if batch and not await self.lease.acquire():
+                if batch and not await self.lease.keep():
                     break  # a long backlog must not outlive our lease: another relay may own it now
         finally:
             if deleting is not None:

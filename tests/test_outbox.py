@@ -1,14 +1,18 @@
 """Transactional outbox and relay against real MongoDB-protocol storage and real RabbitMQ."""
 
+import asyncio
 import json
 from datetime import datetime
 
 import pytest
+from bson import ObjectId
 from kombu import Exchange, Queue
 
 from eventonight.hooks import hookimpl
 from eventonight.kernel.bus.topology import connection_for
 from eventonight.kernel.db import OUTBOX
+from eventonight.kernel.leases import LEASES, Lease
+from eventonight.kernel.outbox import RANGE_DELETE_MIN, OutboxRelay
 from eventonight.kernel.testing import wait_until
 from eventonight.settings import Settings
 
@@ -95,7 +99,6 @@ async def test_two_relays_never_publish_a_record_twice(platform, bus_tap):
     tap = await bus_tap("sample.#")
     first = await platform()
     second = await platform()  # a second process on the same database and broker
-    import asyncio
 
     await asyncio.gather(_record(first.kernel, 150), _record(second.kernel, 150, start=150))
     await wait_until(lambda: _all_sent(first.kernel), timeout=30)
@@ -122,3 +125,49 @@ async def test_domain_event_observer_sees_every_recorded_event_in_order(platform
     await _record(p.kernel, 5)
     await wait_until(lambda: len(observer.seen) >= 5)
     assert observer.seen == [("sample.item.created", i) for i in range(5)]
+
+
+def _between(low: ObjectId, high: ObjectId) -> ObjectId:
+    """An ObjectId sorting strictly between two others: a record another process committed late."""
+    middle = (int(str(low), 16) + int(str(high), 16)) // 2
+    assert int(str(low), 16) < middle < int(str(high), 16)
+    return ObjectId(f"{middle:024x}")
+
+
+@pytest.mark.parametrize("size", [RANGE_DELETE_MIN - 1, RANGE_DELETE_MIN, 300])
+async def test_deleting_sent_records_never_deletes_an_unsent_one_between_them(platform, size):
+    p = await platform(relay=False)
+    outbox = p.kernel.database.db[OUTBOX]
+    relay = OutboxRelay(p.kernel.database, p.kernel.publisher)
+    await _record(p.kernel, size)
+    sent = await outbox.find({}).sort("_id", 1).to_list(None)
+    assert len(sent) == size
+    # Committed after the relay read its batch, with an _id inside the batch's range.
+    late = _between(sent[size // 2 - 1]["_id"], sent[size // 2]["_id"])
+    await outbox.insert_one({"_id": late, "eventId": "late", "eventType": "sample.late", "payload": {}})
+    await relay.delete_sent(sent)
+    assert [doc["_id"] for doc in await outbox.find({}).to_list(None)] == [late]
+    # Without a stranger in the range, everything sent goes and nothing else does.
+    await _record(p.kernel, size, start=size)
+    again = await outbox.find({"_id": {"$ne": late}}).sort("_id", 1).to_list(None)
+    await relay.delete_sent(again[:-1])
+    assert {doc["_id"] for doc in await outbox.find({}).to_list(None)} == {late, again[-1]["_id"]}
+
+
+async def test_a_held_lease_is_renewed_once_a_third_of_its_term_has_passed(platform):
+    p = await platform(relay=False)
+    leases = p.kernel.database.db[LEASES]
+    lease = Lease(p.kernel.database, "test-keep", seconds=0.6)
+    assert await lease.keep()
+    first = (await leases.find_one({"_id": "test-keep"}))["expiresAt"]
+    assert await lease.keep()  # within a third of the term: no write
+    assert (await leases.find_one({"_id": "test-keep"}))["expiresAt"] == first
+    await asyncio.sleep(0.25)
+    assert await lease.keep()
+    assert (await leases.find_one({"_id": "test-keep"}))["expiresAt"] > first
+    # Another owner cannot take it while it is kept, and takes it once it lapses.
+    other = Lease(p.kernel.database, "test-keep", seconds=0.6)
+    assert not await other.keep()
+    await asyncio.sleep(0.7)
+    assert await other.keep()
+    assert not await lease.acquire()
