@@ -79,3 +79,20 @@ def wrk(url: str, *, seconds: int = 8, connections: int = 32, header: str | None
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%")}
+
+
+async def server_tokens(mongo_uri: str, ttl_seconds: int = 3600):
+    """A token service with the key set a started ``eventonight`` persisted (under ``BENCH_KEK``):
+    access tokens for any user id, as if they had logged in."""
+    from eventonight.kernel.auth.keys import KeyStore
+    from eventonight.kernel.auth.tokens import TokenService
+    from eventonight.kernel.db import Database
+    from eventonight.kernel.secrets import load_secrets
+
+    database = Database(mongo_uri, "eventonight")
+    try:
+        keys = KeyStore(database, load_secrets([BENCH_KEK], False, HERE), token_ttl_seconds=ttl_seconds)
+        await keys.load()
+    finally:
+        database.close()
+    return TokenService(keys, issuer="eventonight", audience="eventonight", access_ttl_seconds=ttl_seconds)

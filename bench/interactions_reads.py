@@ -2,13 +2,16 @@
 reads every screen makes, with the database's CPU time per request beside each.
 
 Run by hand: ``.venv/bin/python bench/interactions_reads.py [events]`` (default 10,000, with the
-proportions of ``scale_data.py``: 5,000 users, 100,000 likes, 50,000 follows). One ``eventonight
+proportions of ``scale_data.py``: 5,000 users, 100,000 likes, 50,000 follows, 20,000 reviews,
+5,000 conversations and the notifications they caused). One ``eventonight
 web`` process on an embedded SecantusDB; ``wrk`` on one thread, 8 connections then 1, 8 s each:
 
 - an event's likers, page of 20 of 200 (``GET /api/interactions/events/{id}/likes``);
 - a user's likes, page of 20 of 100 (``GET /api/interactions/users/{id}/likes``);
 - like an event (``POST …/likes``; each request a new pair of 205 members and the events);
-- event detail, a profile, a user's notifications and chat inbox (target p50 ≤ 20 ms at 8).
+- event detail, a profile, and the notifications, unread count and chat inbox of the seeded
+  organization with the most of them (~600 notifications, 300 conversations at 10,000 events;
+  target p50 ≤ 20 ms at 8).
 
 "db ms/req" is the database process's CPU time (user + system, from /proc) over the run divided
 by the requests: the trend to watch beside throughput.
@@ -26,7 +29,7 @@ import tempfile
 import time
 
 import aiohttp
-from _common import free_port, require_wrk, start_eventonight, start_mongo, wait_http
+from _common import free_port, require_wrk, server_tokens, start_eventonight, start_mongo, wait_http
 from scale_data import seed
 
 MEMBERS = 205
@@ -95,6 +98,9 @@ async def main() -> None:
             reader_id, reader_token = members[0]
         # Seeding wrote the counters after the web process started: it reads them per request.
         auth = f"Authorization: Bearer {reader_token}"
+        # Notifications and inbox of the organization with the most of both (the seeded one).
+        tokens = await server_tokens(mongo.uri)
+        busiest = f"Authorization: Bearer {tokens.issue_access_token(world.busiest, 'organization')}"
         events = [e["_id"] for e in world.events if e["status"] == "PUBLISHED"][:600]
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             tokens, ids = ",".join(json.dumps(t) for _, t in members), ",".join(json.dumps(e) for e in events)
@@ -105,15 +111,17 @@ async def main() -> None:
             ("like an event", f"{base}/", script.name),
             ("GET /api/events/{id}", f"{base}/api/events/{world.liked_event}", None),
             ("GET /api/users/{id} (profile)", f"{base}/api/users/{reader_id}", None),
-            ("notifications (one user)", f"{base}/api/notifications?limit=20", None),
-            ("chat inbox (one user)", f"{base}/api/chat/users/{reader_id}/conversations?limit=20", None),
-        ]
+            ("notifications (busiest org)", f"{base}/api/notifications?limit=20", None, busiest),
+            ("unread count (busiest org)", f"{base}/api/notifications/unread-count", None, busiest),
+            ("chat inbox (busiest org)", f"{base}/api/chat/users/{world.busiest}/conversations?limit=20", None,
+             busiest),
+        ]  # fmt: skip
         print(f"{'':32} {'c':>2} {'req/s':>7} {'p50':>8} {'p99':>8} {'db ms/req':>9}")
         liked = 0  # each like request a pair not liked before
-        for name, url, lua in scenarios:
+        for name, url, lua, *header in scenarios:
             for connections in (8, 1):
                 before = cpu_seconds(mongo.process.pid)
-                r = run_wrk(url, connections, header=auth, script=lua, env={"LIKE_START": str(liked)})
+                r = run_wrk(url, connections, header=(header or [auth])[0], script=lua, env={"LIKE_START": str(liked)})
                 liked += r["requests"] + 1000 if lua else 0
                 db_ms = (cpu_seconds(mongo.process.pid) - before) * 1000 / max(1, r["requests"])
                 failed = f"  ({r['errors']} non-2xx)" if r["errors"] else ""

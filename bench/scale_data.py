@@ -9,8 +9,10 @@ conversations. Events go through the events plugin's own mapping (``to_document`
 the interactions store in the shape ``Store.upsert_user`` writes; likes and follows are bulk-inserted in the
 interactions store's shapes and counted by its own ``backfill_counters``; what consumers would
 have derived (the events' like counters and recent activity, interactions' copies of events) is
-written alongside. The bus is left out: 100,000 likes through it would take an hour. Not
-seeded yet: the 20,000 reviews, 5,000 conversations and the notifications they would cause.
+written alongside. Reviews (of past events), conversations with their messages (member to
+organization; the first organization talks with 300 members) and the notifications the likes,
+follows and reviews caused are written in the chat, interactions and notification stores'
+shapes. The bus is left out: 100,000 likes through it would take an hour.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ import asyncio
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
+from bson import ObjectId
+from eventonight_chat.domain.rules import pair_key
+from eventonight_chat.infrastructure.store import Store as ChatStore
 from eventonight_events.domain.model import COMPLETED, PUBLISHED, Event, Location
 from eventonight_events.domain.tags import CATALOGUE
 from eventonight_events.infrastructure.catalogue_stats import VERSION_ID
 from eventonight_events.infrastructure.repository import to_document
 from eventonight_interactions.infrastructure.store import Store
+from eventonight_notification.domain import notifications as n
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import UpdateOne
 
@@ -91,6 +98,9 @@ class World:
     events: list[dict] = field(default_factory=list)  # the events' documents
     liked_event: str = ""  # an event with 200 likers
     liker: str = ""  # a member with 100 likes
+    likes: list[dict] = field(default_factory=list)  # interactions' like documents
+    follows: list[dict] = field(default_factory=list)  # interactions' follow documents
+    busiest: str = ""  # the organization with the most notifications and conversations
 
 
 def _events(sizes: Sizes, organizations: list[str], rng: random.Random, now: datetime) -> list[dict]:
@@ -131,6 +141,7 @@ def _events(sizes: Sizes, organizations: list[str], rng: random.Random, now: dat
 async def seed_events(db, sizes: Sizes, rng: random.Random, now: datetime) -> World:
     world = World(sizes)
     world.organizations = [f"org{i:05d}" for i in range(sizes.organizations)]
+    world.busiest = world.organizations[0]
     world.members = [f"user{i:05d}" for i in range(sizes.users - sizes.organizations)]
     world.events = _events(sizes, world.organizations, rng, now)
     for i in range(0, len(world.events), 1000):
@@ -178,6 +189,7 @@ async def seed_interactions(db, world: World, rng: random.Random, now: datetime)
         {"_id": f"{e}:{u}", "event_id": e, "user_id": u, "created_at": now - timedelta(minutes=rng.uniform(0, 525_600))}
         for e, u in pairs
     ]
+    world.likes = likes
     for i in range(0, len(likes), 5000):
         await db["interactions_likes"].insert_many(likes[i : i + 5000])
     follows: set[tuple[str, str]] = set()
@@ -187,6 +199,7 @@ async def seed_interactions(db, world: World, rng: random.Random, now: datetime)
             follows.add((follower, followed))
     docs = [{"_id": f"{a}:{b}", "follower": a, "followed": b, "created_at": now - timedelta(days=rng.uniform(0, 365))}
             for a, b in follows]  # fmt: skip
+    world.follows = docs
     for i in range(0, len(docs), 5000):
         await db["interactions_follows"].insert_many(docs[i : i + 5000])
     # The web process counted an empty database at its start: count again, now that data is here.
@@ -206,6 +219,104 @@ async def seed_interactions(db, world: World, rng: random.Random, now: datetime)
     await db["events_catalogue"].update_one({"_id": VERSION_ID}, {"$inc": {"v": 1}}, upsert=True)
 
 
+def _id_at(at: datetime, serial: int) -> ObjectId:
+    """A unique ObjectId that sorts by ``at`` (the store pages by ``_id``, as by creation time)."""
+    return ObjectId(str(ObjectId.from_datetime(at))[:8] + f"{serial:016x}")
+
+
+async def _insert(collection, docs: list[dict]) -> None:
+    for i in range(0, len(docs), 5000):
+        await collection.insert_many(docs[i : i + 5000])
+
+
+async def seed_reviews(db, world: World, rng: random.Random, now: datetime) -> list[dict]:
+    """Reviews of past events by members, in the interactions store's shape (as ``review`` writes it)."""
+    past = [e for e in world.events if e["status"] == COMPLETED]
+    pairs: set[tuple[str, str]] = set()
+    while len(pairs) < world.sizes.reviews:
+        pairs.add((rng.choice(past)["_id"], rng.choice(world.members)))
+    by_id = {e["_id"]: e for e in past}
+    reviews = []
+    for event_id, user_id in pairs:
+        event = by_id[event_id]
+        at = event["date"] + timedelta(days=rng.uniform(0.5, 20))
+        reviews.append(
+            {"_id": f"{event_id}:{user_id}", "event_id": event_id, "user_id": user_id,
+             "rating": rng.choices([1, 2, 3, 4, 5], [1, 1, 3, 6, 5])[0], "title": "A night to remember",
+             "comment": "Great sound, friendly crowd, long queue at the bar.", "hosts": [event["creator_id"]],
+             "reviewer_role": "member", "reply": None, "created_at": at, "updated_at": at}
+        )  # fmt: skip
+    await _insert(db["interactions_reviews"], reviews)
+    return reviews
+
+
+async def seed_conversations(db, world: World, rng: random.Random, now: datetime) -> None:
+    """Member-to-organization conversations with a few messages each, in the chat store's shapes."""
+    chat = ChatStore(RawData(db))
+    await chat.upsert_user(world.organizations[0], "organization", "Name", world.organizations[0], None)
+    shape = await db["chat_users"].find_one({"_id": world.organizations[0]})
+    roles = [(o, "organization") for o in world.organizations] + [(m, "member") for m in world.members]
+    await _insert(
+        db["chat_users"],
+        [{**shape, "_id": u, "role": role, "name": f"Name of {u}", "username": u, "search": [u, "name", "of"]}
+         for u, role in roles[1:]],
+    )  # fmt: skip
+    # The busiest organization talks with many members; the rest pick an organization at random.
+    pairs = {(m, world.busiest) for m in world.members[: min(300, len(world.members))]}
+    while len(pairs) < world.sizes.conversations:
+        pairs.add((rng.choice(world.members), rng.choice(world.organizations)))
+    conversations, messages = [], []
+    for member, organization in pairs:
+        started = now - timedelta(days=rng.uniform(0, 365))
+        conversation_id = uuid4().hex
+        last = None
+        for k in range(rng.randint(1, 5)):
+            sender, recipient = (member, organization) if k % 2 == 0 else (organization, member)
+            at = started + timedelta(minutes=10 * k)
+            message = {"_id": _id_at(at, len(messages)), "conversation_id": conversation_id, "sender_id": sender,
+                       "recipient_id": recipient, "content": f"Message {k} about the next night", "created_at": at}  # fmt: skip
+            messages.append(message)
+            last = {"messageId": str(message["_id"]), "senderId": sender, "preview": message["content"], "at": at}
+        conversations.append(
+            {"_id": conversation_id, "pair": pair_key(member, organization),
+             "participants": sorted((member, organization)), "last_message": last,
+             "unread": {member: 0, organization: rng.randint(0, 2)}, "last_read": {},
+             "created_at": started, "updated_at": last["at"]}
+        )  # fmt: skip
+    await _insert(db["chat_conversations"], conversations)
+    await _insert(db["chat_messages"], messages)
+
+
+async def seed_notifications(db, world: World, reviews: list[dict], rng: random.Random, now: datetime) -> None:
+    """What the likes, follows and reviews notified, in the notification store's shape, mostly read."""
+    hosts = {e["_id"]: (e["creator_id"], e["title"]) for e in world.events}
+    users = {u: {"name": f"Name of {u}", "avatar_url": None} for u in world.organizations + world.members}
+    await _insert(db["notification_users"], [{"_id": u, **fields} for u, fields in users.items()])
+    drafts: list[tuple[datetime, n.Draft]] = []
+    for like in world.likes:
+        host, title = hosts[like["event_id"]]
+        meta = {"actor": n.actor(users, like["user_id"]), "event": n.event_brief(like["event_id"], title)}
+        drafts.append((like["created_at"], n.Draft(n.EVENT_LIKED, [host], meta, like["user_id"])))
+    for follow in world.follows:
+        meta = {"actor": n.actor(users, follow["follower"])}
+        drafts.append((follow["created_at"], n.Draft(n.NEW_FOLLOWER, [follow["followed"]], meta, follow["follower"])))
+    for review in reviews:
+        host, title = hosts[review["event_id"]]
+        meta = {"actor": n.actor(users, review["user_id"]), "event": n.event_brief(review["event_id"], title),
+                "rating": review["rating"]}  # fmt: skip
+        drafts.append((review["created_at"], n.Draft(n.EVENT_REVIEWED, [host], meta, review["user_id"])))
+    drafts.sort(key=lambda pair: pair[0])  # ids in time order, as the consumer would have made them
+    docs = [
+        {"user_id": user_id, "type": draft.type, "metadata": draft.metadata,
+         "read": at < now - timedelta(days=3) or rng.random() < 0.5, "created_at": at}
+        for at, draft in drafts
+        for user_id in draft.targets()
+    ]  # fmt: skip
+    for i, doc in enumerate(docs):
+        doc["_id"] = _id_at(doc["created_at"], i)
+    await _insert(db["notification_notifications"], docs)
+
+
 async def seed(uri: str, events: int = 10_000, seed_value: int = 7, *, interactions: bool = True) -> World:
     client = AsyncIOMotorClient(uri, tz_aware=True)
     try:
@@ -213,7 +324,11 @@ async def seed(uri: str, events: int = 10_000, seed_value: int = 7, *, interacti
         now = datetime.now(UTC)
         world = await seed_events(client["eventonight"], Sizes(events), rng, now)
         if interactions:
-            await seed_interactions(client["eventonight"], world, rng, now)
+            db = client["eventonight"]
+            await seed_interactions(db, world, rng, now)
+            reviews = await seed_reviews(db, world, rng, now)
+            await seed_conversations(db, world, rng, now)
+            await seed_notifications(db, world, reviews, rng, now)
         return world
     finally:
         client.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
 from eventonight.kernel.auth.principal import Principal
@@ -47,7 +49,8 @@ async def _principal(request: web.Request, allow_query: bool, remember: bool = T
             principal = await tokens.verify(token or _bearer(raw), cache_key=raw, remember=remember)
         except TokenError as exc:
             raise ApiError(401, str(exc), headers=_challenge(str(exc))) from exc
-    request[PRINCIPAL] = principal
+    # A long-lived request (a stream) keeps who the caller is for its log line, not the token's claims.
+    request[PRINCIPAL] = principal if remember else replace(principal, claims={})
     return principal
 
 

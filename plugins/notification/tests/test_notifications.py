@@ -66,6 +66,8 @@ async def open_stream(client, token, last_event_id=None, query=False):
     response = await client.get(url, headers=headers)
     assert response.status == 200, await response.text()
     assert response.headers["Content-Type"].startswith("text/event-stream")
+    # A buffering proxy (nginx) would hold frames back; the header is sent with the others.
+    assert response.headers["X-Accel-Buffering"] == "no"
     return response, SSE(response)
 
 

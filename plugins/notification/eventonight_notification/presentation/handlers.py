@@ -26,6 +26,8 @@ from eventonight_notification.presentation.live import HEARTBEAT_SECONDS, UNREAD
 BASE = "/api/notifications"
 #: How long a stream ticket may wait to be used (once).
 STREAM_TICKET_SECONDS = 30
+#: Sent with the stream's headers: a buffering proxy (nginx) would otherwise hold frames back.
+STREAM_HEADERS = {"X-Accel-Buffering": "no"}
 
 
 def _digest(ticket: str) -> str:
@@ -130,8 +132,10 @@ class NotificationsApi:
         expiry: asyncio.TimerHandle | None = None
         inbox = await self.hub.open(user_id)  # before the replay: nothing falls between the two
         try:
-            async with sse_response(request, ping_interval=HEARTBEAT_SECONDS) as response:
-                response.headers["X-Accel-Buffering"] = "no"
+            # Headers go out when the context opens: set later, they would never be sent.
+            async with sse_response(request, ping_interval=HEARTBEAT_SECONDS, headers=STREAM_HEADERS) as response:
+                # Sent already; kept for hours of an idle stream they would cost ~2 KB each.
+                response.headers.clear()
                 frame_id = str(last) if last else "0"
                 if last is not None:
                     for doc in await self.store().since(user_id, last):
@@ -145,7 +149,11 @@ class NotificationsApi:
                     max(expires_at - time.time(), 0), inbox.put, ("close", None), True
                 )
                 while response.is_connected():
-                    kind, payload = await inbox.get()
+                    item = inbox.pop()
+                    if item is None:
+                        await inbox.wait()
+                        continue
+                    kind, payload = item
                     if kind == "close":
                         break
                     if kind == "notification":

@@ -32,18 +32,22 @@ class Inbox:
             self._waiter.set_result(None)
         return True
 
-    async def get(self) -> Any:
-        """The oldest item, waiting for one if there is none."""
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+    def pop(self) -> Any:
+        """The oldest item, or None when there is none (then :meth:`wait`)."""
+        self._waiter = None  # a done waiter is not kept for the stream's idle life
+        if not self._items:
+            return None
         item = self._items.popleft()
         if not self._items:
             self._items = None
         return item
+
+    def wait(self) -> asyncio.Future:
+        """A future done once something was put: awaited directly, no coroutine per wait."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        if self._items:
+            self._waiter.set_result(None)
+        return self._waiter
 
     def __len__(self) -> int:
         return len(self._items) if self._items else 0
