@@ -20,13 +20,14 @@ import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import aiohttp
 from _common import HERE, free_port, server_tokens, start_eventonight, start_mongo, wait_http
-from kombu import Exchange
+from kombu import Exchange, Queue
 
 from eventonight.kernel.bus.topology import connection_for
 
@@ -82,6 +83,56 @@ class Streams:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def produce(exchange: str, users: list[str], rate: int, total: int) -> None:
+    """Follows of random connected users at ``rate`` per second, as the interactions plugin publishes them."""
+    ex = Exchange(exchange, type="topic", durable=True)
+    start = time.monotonic()
+    with connection_for(BROKER) as connection:
+        producer = connection.Producer(serializer="json")
+        for i in range(total):
+            envelope = {
+                "id": str(uuid4()),
+                "eventType": "interactions.follow.created",
+                "occurredAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "payload": {"followerId": f"fan-{i}", "followedId": random.choice(users)},
+            }
+            producer.publish(
+                envelope, exchange=ex, routing_key="interactions.follow.created", delivery_mode=2, declare=[ex]
+            )
+            delay = start + (i + 1) / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+
+class Tap(threading.Thread):
+    """Times each notification.created at the broker: splits commit->frame into its two halves."""
+
+    def __init__(self, exchange: str) -> None:
+        super().__init__(daemon=True)
+        self.exchange = exchange
+        self.latencies: dict[str, float] = {}
+        self.ready, self.stop = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        ex = Exchange(self.exchange, type="topic", durable=True)
+        with connection_for(BROKER) as connection:
+            queue = Queue(f"bench.tap.{uuid4().hex}", ex, routing_key="notification.created", exclusive=True)
+
+            def on_message(body, message):
+                created = body["payload"]["notification"]["createdAt"]
+                at = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+                self.latencies[body["id"]] = time.time() - at
+                message.ack()
+
+            with connection.Consumer(queue, callbacks=[on_message], accept=["json"]):
+                self.ready.set()
+                while not self.stop.is_set():
+                    try:
+                        connection.drain_events(timeout=0.2)
+                    except TimeoutError:
+                        pass
 
 
 def session() -> aiohttp.ClientSession:
@@ -146,30 +197,27 @@ async def main(streams: int, rate: int, seconds: int) -> None:
             )
 
             total = rate * seconds
-            cpu_start = cpu_seconds(server.pid)
+            tap = Tap(exchange)
+            tap.start()
+            tap.ready.wait(10)
+            cpu_start = cpu_seconds(server.pid), cpu_seconds(mongo.process.pid), cpu_seconds(os.getpid())
             start = time.monotonic()
-            ex = Exchange(exchange, type="topic", durable=True)
-            with connection_for(BROKER) as connection:
-                producer = connection.Producer(serializer="json")
-                for i in range(total):
-                    envelope = {
-                        "id": str(uuid4()),
-                        "eventType": "interactions.follow.created",
-                        "occurredAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                        "payload": {"followerId": f"fan-{i}", "followedId": random.choice(users)},
-                    }
-                    producer.publish(
-                        envelope, exchange=ex, routing_key="interactions.follow.created", delivery_mode=2, declare=[ex]
-                    )
-                    delay = start + (i + 1) / rate - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
+            # From a thread: a publish waits for its confirm, which must not hold up the streams' reading.
+            await asyncio.to_thread(produce, exchange, users, rate, total)
             wait_end = time.monotonic() + 60
             while len(received) < total and time.monotonic() < wait_end:
                 await asyncio.sleep(0.1)
-            cpu = cpu_seconds(server.pid) - cpu_start
+            tap.stop.set()
+            pids = (server.pid, mongo.process.pid, os.getpid())
+            cpu, db_cpu, client_cpu = (cpu_seconds(pid) - before for pid, before in zip(pids, cpu_start, strict=True))
             elapsed = time.monotonic() - start
             await clients.close()
+        relayed = sorted(v * 1000 for v in tap.latencies.values())
+        if relayed:
+            print(
+                f"of which commit->broker (consumer commit, outbox relay): p50 {statistics.median(relayed):.0f} ms, "
+                f"p99 {relayed[max(0, int(len(relayed) * 0.99) - 1)]:.0f} ms"
+            )
         latencies = sorted(v * 1000 for v in received.values())
         if not latencies:
             sys.exit("no notification arrived")
@@ -179,7 +227,10 @@ async def main(streams: int, rate: int, seconds: int) -> None:
             f"{len(latencies)}/{total} notifications delivered at {rate}/s to {ready} streams: "
             f"commit->frame p50 {p50:.0f} ms, p99 {p99:.0f} ms (target p99 < 250 ms)"
         )
-        print(f"server CPU {cpu:.1f} s over {elapsed:.1f} s ({100 * cpu / elapsed:.0f}% of one core)")
+        print(
+            f"CPU over {elapsed:.1f} s, % of one core: server {100 * cpu / elapsed:.0f}, "
+            f"database {100 * db_cpu / elapsed:.0f}, this client {100 * client_cpu / elapsed:.0f}"
+        )
     finally:
         stopping = time.monotonic()
         server.terminate()

@@ -12,6 +12,7 @@ lease, so no record is published twice by two relays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -27,8 +28,9 @@ from eventonight.kernel.leases import Lease
 
 log = logging.getLogger(__name__)
 
-#: From this many confirmed records on, :meth:`OutboxRelay.delete_sent` tries one ranged delete.
-RANGE_DELETE_MIN = 64
+#: From this many confirmed records on, :meth:`OutboxRelay.delete_sent` tries one ranged delete
+#: (below, deleting by id costs less than the transaction around the range).
+RANGE_DELETE_MIN = 256
 
 Observer = Callable[[DomainEvent], Awaitable[None]]
 
@@ -52,7 +54,8 @@ class OutboxRelay:
         database: Database,
         publisher: Publisher,
         *,
-        batch_size: int = 1000,
+        batch_size: int = 10_000,
+        chunk_size: int = 1000,
         poll_seconds: float = 0.25,
         lease_seconds: float = 10.0,
         backoff_initial: float = 0.2,
@@ -62,6 +65,7 @@ class OutboxRelay:
         self.database = database
         self.publisher = publisher
         self.batch_size = batch_size
+        self.chunk_size = min(chunk_size, batch_size)
         self.poll_seconds = poll_seconds
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
@@ -129,42 +133,59 @@ class OutboxRelay:
     async def drain(self) -> int:
         """Publish every unsent record, in ``_id`` order; returns how many were sent.
 
-        Reading the next batch and deleting the previous one overlap with
-        publishing, so the database and the broker work at the same time. A
-        record is deleted only after the broker confirmed it; a crash in
-        between re-publishes it (consumers de-duplicate by envelope id).
+        Records are read in batches of ``batch_size`` and published in chunks of
+        ``chunk_size``. Confirmed records are deleted in the background, all that
+        were confirmed since the previous delete finished in one go (a delete on
+        an embedded database costs in proportion to the whole outbox: fewer,
+        larger ones are cheaper), and the next batch is read while the last chunk
+        is published, so the database and the broker work at the same time. A
+        record is deleted only after the broker confirmed it; a crash in between
+        re-publishes it (consumers de-duplicate by envelope id).
         """
         sent = 0
-        deleting: asyncio.Task | None = None
-        batch = await self._read(None)
+        deleting: asyncio.Future | None = None
+        confirmed_records: list[dict] = []  # confirmed, not yet being deleted
+        reading: asyncio.Future | None = asyncio.ensure_future(self._read(None))
         try:
-            while batch and not self._stopping:
-                events = [event_from_record(r) for r in batch]
-                publishing = asyncio.ensure_future(self.publisher.publish([e.to_envelope() for e in events]))
-                try:
-                    following = await self._read(batch[-1]["_id"])
-                finally:
+            while reading is not None and not self._stopping:
+                batch, reading = await reading, None
+                chunks = [batch[i : i + self.chunk_size] for i in range(0, len(batch), self.chunk_size)]
+                for number, chunk in enumerate(chunks, 1):
+                    if number == len(chunks) and len(batch) == self.batch_size:
+                        # Only a full batch may have more behind it. Records committed late with a
+                        # smaller _id, or during this drain, are picked up by the next drain.
+                        reading = asyncio.ensure_future(self._read(batch[-1]["_id"]))
+                    events = [event_from_record(r) for r in chunk]
                     try:
-                        confirmed, failure = await publishing, None
+                        confirmed, failure = await self.publisher.publish([e.to_envelope() for e in events]), None
                     except PartialPublish as exc:
                         confirmed, failure = exc.confirmed, exc.cause
-                if deleting is not None:
-                    await deleting
-                    deleting = None
-                if confirmed:
-                    deleting = asyncio.ensure_future(self.delete_sent(batch[:confirmed]))
-                    sent += confirmed
-                    await self._observe(events[:confirmed])
-                if failure is not None:
-                    raise failure
-                # Records committed late with a smaller _id are picked up by the next drain.
-                batch = following
-                if batch and not await self.lease.keep():
+                    if confirmed:
+                        sent += confirmed
+                        confirmed_records += chunk[:confirmed]
+                        await self._observe(events[:confirmed])
+                    if deleting is None or deleting.done():
+                        if deleting is not None:
+                            deleting.result()  # a failed delete stops the drain (the records are re-sent)
+                        deleting, confirmed_records = self._delete_soon(confirmed_records), []
+                    if failure is not None:
+                        raise failure
+                    if self._stopping:
+                        break
+                if reading is not None and not await self.lease.keep():
                     break  # a long backlog must not outlive our lease: another relay may own it now
         finally:
+            if reading is not None:
+                with contextlib.suppress(Exception):
+                    await reading
             if deleting is not None:
                 await deleting
+            if confirmed_records:
+                await self.delete_sent(confirmed_records)
         return sent
+
+    def _delete_soon(self, records: list[dict]) -> asyncio.Future | None:
+        return asyncio.ensure_future(self.delete_sent(records)) if records else None
 
     async def _observe(self, events: list[DomainEvent]) -> None:
         if self.observer is None:

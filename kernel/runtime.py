@@ -40,6 +40,7 @@ class Runtime:
                 kernel.database,
                 kernel.publisher,
                 batch_size=settings.relay_batch_size,
+                chunk_size=settings.relay_chunk_size,
                 poll_seconds=settings.relay_poll_seconds,
                 lease_seconds=settings.relay_lease_seconds,
                 backoff_initial=settings.relay_backoff_initial,

@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     consumer_retry_delays: list[float] = Field(default=[1.0, 5.0, 30.0, 120.0], min_length=1)
 
     # Outbox relay
-    relay_batch_size: int = Field(default=1000, ge=1)
+    relay_batch_size: int = Field(default=10_000, ge=1)
+    relay_chunk_size: int = Field(default=1000, ge=1)
     relay_poll_seconds: float = Field(default=0.25, gt=0)
     relay_lease_seconds: float = Field(default=10.0, gt=0)
     relay_backoff_initial: float = Field(default=0.2, gt=0)

@@ -14,12 +14,13 @@ def is_amqp(url: str | None) -> bool:
     return bool(url) and url.startswith(("amqp", "pyamqp"))
 
 
-def connection_for(url: str | None, **kwargs) -> Connection:
-    """A kombu connection; AMQP connections publish with confirms."""
+def connection_for(url: str | None, *, confirm_each: bool = True, **kwargs) -> Connection:
+    """A kombu connection; on AMQP each publish waits for the broker's confirm unless ``confirm_each``
+    is false (the caller then puts the channel in confirm mode and awaits confirms itself)."""
     url = url or MEMORY_URL
     options = {}
     if is_amqp(url):
-        options = {"confirm_publish": True}
+        options = {"confirm_publish": True} if confirm_each else {}
     else:
         # The in-memory transport polls; keep the embedded default responsive.
         options = {"polling_interval": 0.01}

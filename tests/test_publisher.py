@@ -1,0 +1,73 @@
+"""The publisher's confirms against the real broker: a publish counts only what RabbitMQ stored."""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from kombu import Queue
+
+from eventonight.hooks.types import DomainEvent
+from eventonight.kernel.bus.publisher import PartialPublish, Publisher, Refused
+from eventonight.kernel.bus.topology import connection_for, exchange
+
+
+def _envelopes(n: int, start: int = 0) -> list[dict]:
+    at = datetime.now(UTC)
+    return [DomainEvent(str(uuid4()), "sample.item.created", at, {"seq": i}).to_envelope() for i in range(start, n)]
+
+
+@pytest.fixture
+def bounded_queue(settings):
+    """A queue on the test exchange holding at most 10 messages: the broker refuses (nacks) the rest."""
+    queue = Queue(
+        f"test.bounded.{uuid4().hex}",
+        exchange(settings.exchange),
+        routing_key="sample.#",
+        durable=True,
+        auto_delete=False,
+        queue_arguments={"x-max-length": 10, "x-overflow": "reject-publish"},
+    )
+    with connection_for(settings.broker_url) as connection:
+        channel = connection.channel()
+        exchange(settings.exchange)(channel).declare()
+        queue(channel).declare()
+        yield queue(channel)
+        queue(channel).delete()
+
+
+def _drain(queue, count: int) -> list[int]:
+    seqs = []
+    for _ in range(count):
+        message = queue.get(no_ack=True)
+        seqs.append(message.decode()["payload"]["seq"])
+    return seqs
+
+
+async def test_a_batch_is_confirmed_whole_and_arrives_in_order(settings, bounded_queue):
+    publisher = Publisher(settings.broker_url, settings.exchange)
+    try:
+        assert await publisher.publish(_envelopes(10)) == 10
+        assert _drain(bounded_queue, 10) == list(range(10))
+        # The channel's delivery tags go on across batches; each batch counts its own.
+        assert await publisher.publish(_envelopes(17, start=10)) == 7
+        assert _drain(bounded_queue, 7) == list(range(10, 17))
+    finally:
+        publisher.close()
+
+
+async def test_messages_the_broker_refuses_are_not_counted_and_the_rest_can_be_published_again(
+    settings, bounded_queue
+):
+    publisher = Publisher(settings.broker_url, settings.exchange)
+    try:
+        envelopes = _envelopes(25)
+        with pytest.raises(PartialPublish) as caught:
+            await publisher.publish(envelopes)
+        assert caught.value.confirmed == 10  # the queue took ten; the broker nacked the others
+        assert isinstance(caught.value.cause, Refused)
+        assert _drain(bounded_queue, 10) == list(range(10))
+        # As the relay does: publish again from the first unconfirmed one, on a new connection.
+        assert await publisher.publish(envelopes[10:20]) == 10
+        assert _drain(bounded_queue, 10) == list(range(10, 20))
+    finally:
+        publisher.close()
