@@ -55,9 +55,7 @@ async def test_a_batch_is_confirmed_whole_and_arrives_in_order(settings, bounded
         publisher.close()
 
 
-async def test_messages_the_broker_refuses_are_not_counted_and_the_rest_can_be_published_again(
-    settings, bounded_queue
-):
+async def test_messages_the_broker_refuses_are_not_counted_and_the_rest_can_be_published_again(settings, bounded_queue):
     publisher = Publisher(settings.broker_url, settings.exchange)
     try:
         envelopes = _envelopes(25)
