@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pymongo import DeleteOne, UpdateOne
+
 from eventonight_events.application.ports import EventFilter, Ranking
 from eventonight_events.domain.geocells import cells_of
 from eventonight_events.domain.model import PUBLISHED, Event, Location
@@ -211,14 +213,16 @@ class MongoDirectory:
         doc = await self.data.collection("events_interests").find_one({"_id": user_id})
         return doc["interests"] if doc else []
 
-    async def follow(self, follower_id: str, followed_id: str) -> None:
-        await self.data.collection("events_follows").update_one(
-            {"_id": f"{follower_id}:{followed_id}"}, {"$set": {"follower": follower_id, "followed": followed_id}},
-            upsert=True,
-        )  # fmt: skip
-
-    async def unfollow(self, follower_id: str, followed_id: str) -> None:
-        await self.data.collection("events_follows").delete_one({"_id": f"{follower_id}:{followed_id}"})
+    async def apply_follows(self, changes: list[tuple[str, str, bool]]) -> None:
+        # One ordered bulk write: a follow and its removal in one batch end as they did on the bus.
+        ops = [
+            UpdateOne({"_id": f"{a}:{b}"}, {"$set": {"follower": a, "followed": b}}, upsert=True)
+            if present
+            else DeleteOne({"_id": f"{a}:{b}"})
+            for a, b, present in changes
+        ]
+        if ops:
+            await self.data.collection("events_follows").bulk_write(ops, ordered=True)
 
     async def followed_by(self, user_id: str) -> list[str]:
         cursor = self.data.collection("events_follows").find({"follower": user_id}, {"followed": 1})

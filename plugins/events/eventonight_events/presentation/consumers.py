@@ -6,6 +6,9 @@ from eventonight.hooks import Consumer
 from eventonight_events.domain import events as de
 from eventonight_events.infrastructure.wiring import EventsServices, repos_for
 
+USERS = (de.USER_CREATED, de.USER_UPDATED, de.USER_DELETED, de.USER_INTERESTS_UPDATED)
+FOLLOWS = (de.FOLLOW_CREATED, de.FOLLOW_DELETED)
+
 
 def consumers(services: EventsServices) -> list[Consumer]:
     async def users(event, uow):
@@ -19,12 +22,20 @@ def consumers(services: EventsServices) -> list[Consumer]:
                 p["userId"], p.get("role", "member"), p.get("name", ""), p.get("avatarUrl")
             )
 
-    async def follows(event, uow):
-        repos, p = repos_for(uow), event.payload
-        if event.event_type == de.FOLLOW_CREATED:
-            await repos.directory.follow(p["followerId"], p["followedId"])
-        else:
-            await repos.directory.unfollow(p["followerId"], p["followedId"])
+    async def directory(events, uow):
+        # Users and follows in one batch consumer, in message order (a user's deletion removes
+        # their follows, so it must come after those it followed); the follows between two user
+        # messages go in one bulk write, not a write per follow.
+        repos, follows = repos_for(uow), []
+        for event in events:
+            p = event.payload
+            if event.event_type in FOLLOWS:
+                follows.append((p["followerId"], p["followedId"], event.event_type == de.FOLLOW_CREATED))
+                continue
+            await repos.directory.apply_follows(follows)
+            follows = []
+            await users(event, uow)
+        await repos.directory.apply_follows(follows)
 
     async def likes(event, uow):
         repos, p = repos_for(uow), event.payload
@@ -61,8 +72,7 @@ def consumers(services: EventsServices) -> list[Consumer]:
 
     return [
         Consumer("posters", (de.MEDIA_STORED, de.MEDIA_DELETED), posters),
-        Consumer("users", (de.USER_CREATED, de.USER_UPDATED, de.USER_DELETED, de.USER_INTERESTS_UPDATED), users),
-        Consumer("follows", (de.FOLLOW_CREATED, de.FOLLOW_DELETED), follows),
+        Consumer("directory", (*USERS, *FOLLOWS), directory, batch=True),
         Consumer("likes", (de.LIKE_CREATED, de.LIKE_DELETED), likes),
         Consumer("tickets", (de.ORDER_CONFIRMED, de.ORDER_CANCELLED, de.ORDER_CHANGED), tickets),
         Consumer("prices", (de.PRICES_CHANGED,), prices),
