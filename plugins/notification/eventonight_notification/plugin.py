@@ -10,6 +10,14 @@ from eventonight_notification.presentation.handlers import NotificationsApi
 from eventonight_notification.presentation.live import Hub
 
 HOOK_API_VERSION = 1
+#: Kept as local copies: users' names and avatars, and who follows whom.
+COPIED = (
+    "user.created",
+    "user.updated",
+    "user.deleted",
+    "interactions.follow.created",
+    "interactions.follow.deleted",
+)
 NAME = "notification"
 TRIGGERS = (
     "interactions.follow.created",
@@ -109,22 +117,10 @@ def eventonight_consumers(kernel):
                 await s.upsert_user(p["userId"], p.get("name", ""), p.get("avatarUrl"))
         await s.apply_follows(follows)
 
-    async def triggers(events, uow):
-        await notify([(e.event_type, e.payload) for e in events], Store(uow), uow)
+    async def copies_then_notify(events, uow):
+        # One consumer, so one processed-message marker per message instead of one per step.
+        await copies([e for e in events if e.event_type in COPIED], uow)
+        await notify([(e.event_type, e.payload) for e in events if e.event_type in TRIGGERS], Store(uow), uow)
 
-    # Batch consumers, copies first: a notification sees the follows and names its batch brought.
-    return [
-        Consumer(
-            "copies",
-            (
-                "user.created",
-                "user.updated",
-                "user.deleted",
-                "interactions.follow.created",
-                "interactions.follow.deleted",
-            ),
-            copies,
-            batch=True,
-        ),
-        Consumer("notify", TRIGGERS, triggers, batch=True),
-    ]
+    # Copies first: a notification sees the follows and names its batch brought.
+    return [Consumer("notifications", tuple(dict.fromkeys((*COPIED, *TRIGGERS))), copies_then_notify, batch=True)]
