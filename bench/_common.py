@@ -96,3 +96,32 @@ async def server_tokens(mongo_uri: str, ttl_seconds: int = 3600):
     finally:
         database.close()
     return TokenService(keys, issuer="eventonight", audience="eventonight", access_ttl_seconds=ttl_seconds)
+
+
+def delete_queues(broker_url: str, prefix: str) -> int:
+    """Delete the durable queues an ``eventonight serve`` with ``queue_prefix=prefix`` declared: each
+    plugin's queue with its retry and dead-letter queues. A benchmark leaves none behind (left
+    over, their backlogs would weigh on the next runs' broker). Returns how many were deleted."""
+    from importlib.metadata import entry_points
+
+    from eventonight.kernel.bus.topology import connection_for, dead_letter_queue, retry_queue
+    from eventonight.settings import Settings
+
+    delays = Settings.model_fields["consumer_retry_delays"].default
+    deleted = 0
+    with connection_for(broker_url) as connection:
+        for plugin in {ep.name for ep in entry_points(group="eventonight.plugins")}:
+            name = f"{prefix}.{plugin}"
+            for queue in [name, dead_letter_queue(name).name, *(retry_queue(name, d).name for d in delays)]:
+                channel = connection.channel()
+                try:
+                    channel.queue_delete(queue)
+                    deleted += 1
+                except Exception:  # noqa: BLE001 - not declared (a plugin without consumers)
+                    pass
+                finally:
+                    try:
+                        channel.close()
+                    except Exception:  # noqa: BLE001 - closed by the broker's refusal
+                        pass
+    return deleted

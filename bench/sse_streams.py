@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import aiohttp
-from _common import HERE, free_port, server_tokens, start_eventonight, start_mongo, wait_http
+from _common import HERE, delete_queues, free_port, server_tokens, start_eventonight, start_mongo, wait_http
 from kombu import Exchange, Queue
 
 from eventonight.kernel.bus.topology import connection_for
@@ -162,13 +162,14 @@ async def main(streams: int, rate: int, seconds: int) -> None:
     mongo = start_mongo()
     port = free_port()
     exchange = f"eventonight.bench.{uuid4().hex[:8]}"
+    prefix = f"bench.{uuid4().hex[:8]}"
     server = start_eventonight(
         "serve",
         mongo.uri,
         port,
         broker_url=BROKER,
         exchange=exchange,
-        queue_prefix=f"bench.{uuid4().hex[:8]}",
+        queue_prefix=prefix,
         access_token_ttl_seconds="3600",
     )
     base = f"http://127.0.0.1:{port}"
@@ -237,6 +238,7 @@ async def main(streams: int, rate: int, seconds: int) -> None:
         server.wait(60)
         print(f"server stopped {time.monotonic() - stopping:.1f} s after SIGTERM (streams just closed)")
         mongo.stop()
+        delete_queues(BROKER, prefix)
 
 
 if __name__ == "__main__":
