@@ -16,7 +16,7 @@ import sys
 import time
 from uuid import uuid4
 
-from _common import start_mongo
+from _common import BENCH_KEK, start_mongo
 
 from eventonight.hooks import DomainEvent
 from eventonight.kernel import Kernel
@@ -44,7 +44,10 @@ def follows(n: int, users: list[str]) -> list[DomainEvent]:
 
 async def main(messages: int) -> None:
     mongo = start_mongo()
-    kernel = Kernel(Settings(mongodb_uri=mongo.uri, database="bench_batching", broker_url=None))
+    settings = Settings(
+        mongodb_uri=mongo.uri, database="bench_batching", broker_url=None, key_encryption_keys=[BENCH_KEK]
+    )
+    kernel = Kernel(settings)
     await kernel.start()
     users = [uuid4().hex for _ in range(500)]
     try:

@@ -55,7 +55,7 @@ class OutboxRelay:
         publisher: Publisher,
         *,
         batch_size: int = 10_000,
-        chunk_size: int = 1000,
+        chunk_size: int = 2500,
         poll_seconds: float = 0.25,
         lease_seconds: float = 10.0,
         backoff_initial: float = 0.2,

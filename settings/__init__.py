@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
     # Outbox relay
     relay_batch_size: int = Field(default=10_000, ge=1)
-    relay_chunk_size: int = Field(default=1000, ge=1)
+    relay_chunk_size: int = Field(default=2500, ge=1)
     relay_poll_seconds: float = Field(default=0.25, gt=0)
     relay_lease_seconds: float = Field(default=10.0, gt=0)
     relay_backoff_initial: float = Field(default=0.2, gt=0)

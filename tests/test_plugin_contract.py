@@ -420,6 +420,16 @@ def test_documented_consumer_defaults():
     assert defaults.consumer_prefetch == 64
 
 
+def test_documented_relay_defaults():
+    from eventonight.kernel.outbox import RANGE_DELETE_MIN
+    from eventonight.settings import Settings
+
+    defaults = Settings()
+    # README and docs/performance.md state these.
+    assert (defaults.relay_batch_size, defaults.relay_chunk_size, defaults.relay_poll_seconds) == (10_000, 2500, 0.25)
+    assert RANGE_DELETE_MIN == 256
+
+
 def test_disabled_and_failed_plugins_count_as_installed_so_their_queues_are_kept(settings):
     class Broken:
         @hookimpl

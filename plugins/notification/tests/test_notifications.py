@@ -231,6 +231,33 @@ async def test_presence_of_many_streams_is_one_record_per_process_and_heals_when
         response.close()
 
 
+async def test_presence_list_stays_exact_when_many_streams_open_or_close_in_one_round(platform):
+    from eventonight_notification.presentation.live import PATCH_LIMIT
+
+    p = await platform()
+    c, db = p.client, p.kernel.read
+    first = [f"early-{i}" for i in range(5)]
+    crowd = [f"crowd-{i}" for i in range(PATCH_LIMIT + 20)]  # more than a round patches: the list is rewritten
+    tokens = {u: p.kernel.tokens.issue_access_token(u, "member") for u in first + crowd}
+
+    async def recorded():
+        records = await db.collection("notification_presence").find().to_list(None)
+        return sorted(u for record in records for u in record["users"])
+
+    early = [await open_stream(c, tokens[u]) for u in first]
+    streams = await asyncio.gather(*(open_stream(c, tokens[u]) for u in crowd))
+    assert await recorded() == sorted(first + crowd)
+    for response, _ in streams:
+        response.close()
+
+    async def only_the_first_left():
+        return await recorded() == sorted(first)
+
+    await wait_until(only_the_first_left)
+    for response, _ in early:
+        response.close()
+
+
 async def test_presence_and_expiring_tokens(platform, account):
     p = await platform()
     c = p.client
