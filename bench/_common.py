@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -125,3 +126,37 @@ def delete_queues(broker_url: str, prefix: str) -> int:
                     except Exception:  # noqa: BLE001 - closed by the broker's refusal
                         pass
     return deleted
+
+
+class BusTap(threading.Thread):
+    """Calls ``handle(body)`` for each message of ``exchange`` matching ``routing_key``, from a thread
+    of its own with an exclusive queue (gone with the connection); ``start()``, ``ready.wait()``,
+    then ``stop.set()``."""
+
+    def __init__(self, broker_url: str, exchange: str, routing_key: str, handle) -> None:
+        super().__init__(daemon=True)
+        self.broker_url, self.exchange, self.routing_key, self.handle = broker_url, exchange, routing_key, handle
+        self.ready, self.stop = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        from uuid import uuid4
+
+        from kombu import Exchange, Queue
+
+        from eventonight.kernel.bus.topology import connection_for
+
+        exchange = Exchange(self.exchange, type="topic", durable=True)
+        with connection_for(self.broker_url) as connection:
+            queue = Queue(f"bench.tap.{uuid4().hex}", exchange, routing_key=self.routing_key, exclusive=True)
+
+            def on_message(body, message):
+                self.handle(body)
+                message.ack()
+
+            with connection.Consumer(queue, callbacks=[on_message], accept=["json"]):
+                self.ready.set()
+                while not self.stop.is_set():
+                    try:
+                        connection.drain_events(timeout=0.2)
+                    except TimeoutError:
+                        pass

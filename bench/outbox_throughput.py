@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import threading
 import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from _common import start_mongo
-from kombu import Exchange, Queue
+from _common import BusTap, start_mongo
+from kombu import Exchange
 
 from eventonight.kernel.bus.publisher import Publisher
 from eventonight.kernel.bus.topology import connection_for
@@ -88,34 +87,11 @@ async def relay_publish(database: Database, exchange_name: str) -> float:
     return N / elapsed
 
 
-class Receiver(threading.Thread):
-    def __init__(self, exchange_name: str) -> None:
-        super().__init__(daemon=True)
-        self.exchange_name = exchange_name
-        self.received: dict[int, float] = {}
-        self.ready = threading.Event()
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        exchange = Exchange(self.exchange_name, type="topic", durable=True)
-        with connection_for(BROKER) as connection:
-            queue = Queue(f"bench.{uuid4().hex}", exchange, routing_key="bench.#", exclusive=True)
-
-            def on_message(body, message):
-                self.received[body["payload"]["seq"]] = time.time()
-                message.ack()
-
-            with connection.Consumer(queue, callbacks=[on_message], accept=["json"]):
-                self.ready.set()
-                while not self.stop.is_set():
-                    try:
-                        connection.drain_events(timeout=0.2)
-                    except TimeoutError:
-                        pass
-
-
 async def latency(database: Database, exchange_name: str, rate: int = 200, seconds: int = 10) -> list[float]:
-    receiver = Receiver(exchange_name)
+    received: dict[int, float] = {}
+    receiver = BusTap(
+        BROKER, exchange_name, "bench.#", lambda body: received.__setitem__(body["payload"]["seq"], time.time())
+    )
     receiver.start()
     receiver.ready.wait(10)
     publisher = Publisher(BROKER, exchange_name)
@@ -132,16 +108,16 @@ async def latency(database: Database, exchange_name: str, rate: int = 200, secon
         if delay > 0:
             await asyncio.sleep(delay)
     deadline = time.monotonic() + 30
-    while len(receiver.received) < len(committed) and time.monotonic() < deadline:
+    while len(received) < len(committed) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     relay.stop()
     task.cancel()
     receiver.stop.set()
     publisher.close()
-    missing = len(committed) - len(receiver.received)
+    missing = len(committed) - len(received)
     if missing:
         raise SystemExit(f"{missing} events never arrived")
-    return [(receiver.received[i] - committed[i]) * 1000 for i in committed]
+    return [(received[i] - committed[i]) * 1000 for i in committed]
 
 
 async def main() -> None:

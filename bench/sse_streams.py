@@ -20,14 +20,13 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import aiohttp
-from _common import HERE, delete_queues, free_port, server_tokens, start_eventonight, start_mongo, wait_http
-from kombu import Exchange, Queue
+from _common import HERE, BusTap, delete_queues, free_port, server_tokens, start_eventonight, start_mongo, wait_http
+from kombu import Exchange
 
 from eventonight.kernel.bus.topology import connection_for
 
@@ -106,35 +105,6 @@ def produce(exchange: str, users: list[str], rate: int, total: int) -> None:
                 time.sleep(delay)
 
 
-class Tap(threading.Thread):
-    """Times each notification.created at the broker: splits commit->frame into its two halves."""
-
-    def __init__(self, exchange: str) -> None:
-        super().__init__(daemon=True)
-        self.exchange = exchange
-        self.latencies: dict[str, float] = {}
-        self.ready, self.stop = threading.Event(), threading.Event()
-
-    def run(self) -> None:
-        ex = Exchange(self.exchange, type="topic", durable=True)
-        with connection_for(BROKER) as connection:
-            queue = Queue(f"bench.tap.{uuid4().hex}", ex, routing_key="notification.created", exclusive=True)
-
-            def on_message(body, message):
-                created = body["payload"]["notification"]["createdAt"]
-                at = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
-                self.latencies[body["id"]] = time.time() - at
-                message.ack()
-
-            with connection.Consumer(queue, callbacks=[on_message], accept=["json"]):
-                self.ready.set()
-                while not self.stop.is_set():
-                    try:
-                        connection.drain_events(timeout=0.2)
-                    except TimeoutError:
-                        pass
-
-
 def session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None))
 
@@ -198,7 +168,16 @@ async def main(streams: int, rate: int, seconds: int) -> None:
             )
 
             total = rate * seconds
-            tap = Tap(exchange)
+            relayed_after: dict[str, float] = {}
+
+            def at_broker(body: dict) -> None:
+                created = body["payload"]["notification"]["createdAt"]
+                relayed_after[body["id"]] = (
+                    time.time() - datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+                )
+
+            # At the broker: splits commit->frame into its two halves.
+            tap = BusTap(BROKER, exchange, "notification.created", at_broker)
             tap.start()
             tap.ready.wait(10)
             cpu_start = cpu_seconds(server.pid), cpu_seconds(mongo.process.pid), cpu_seconds(os.getpid())
@@ -213,7 +192,7 @@ async def main(streams: int, rate: int, seconds: int) -> None:
             cpu, db_cpu, client_cpu = (cpu_seconds(pid) - before for pid, before in zip(pids, cpu_start, strict=True))
             elapsed = time.monotonic() - start
             await clients.close()
-        relayed = sorted(v * 1000 for v in tap.latencies.values())
+        relayed = sorted(v * 1000 for v in relayed_after.values())
         if relayed:
             print(
                 f"of which commit->broker (consumer commit, outbox relay): p50 {statistics.median(relayed):.0f} ms, "
