@@ -157,17 +157,17 @@ async def test_deleting_sent_records_never_deletes_an_unsent_one_between_them(pl
 async def test_a_held_lease_is_renewed_once_a_third_of_its_term_has_passed(platform):
     p = await platform(relay=False)
     leases = p.kernel.database.db[LEASES]
-    lease = Lease(p.kernel.database, "test-keep", seconds=0.6)
+    lease = Lease(p.kernel.database, "test-keep", seconds=1.5)
     assert await lease.keep()
     first = (await leases.find_one({"_id": "test-keep"}))["expiresAt"]
     assert await lease.keep()  # within a third of the term: no write
     assert (await leases.find_one({"_id": "test-keep"}))["expiresAt"] == first
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.6)  # the term's first third has passed
     assert await lease.keep()
     assert (await leases.find_one({"_id": "test-keep"}))["expiresAt"] > first
     # Another owner cannot take it while it is kept, and takes it once it lapses.
-    other = Lease(p.kernel.database, "test-keep", seconds=0.6)
+    other = Lease(p.kernel.database, "test-keep", seconds=1.5)
     assert not await other.keep()
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(1.6)  # lapsed: nobody renewed it for a whole term
     assert await other.keep()
     assert not await lease.acquire()
