@@ -234,6 +234,7 @@ async def test_presence_of_many_streams_is_one_record_per_process_and_heals_when
 async def test_presence_list_stays_exact_when_many_streams_open_or_close_in_one_round(platform):
     from eventonight_notification.presentation.live import PATCH_LIMIT
 
+    assert PATCH_LIMIT == 50  # docs/performance.md: "more than 50 users" rewrite the list
     p = await platform()
     c, db = p.client, p.kernel.read
     first = [f"early-{i}" for i in range(5)]
