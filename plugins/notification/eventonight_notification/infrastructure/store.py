@@ -9,15 +9,17 @@ import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from eventonight_notification.infrastructure.pages import newest_first
+
 P = "notification_"
 
 
 # Documents are plain dicts (batch inserts, aggregations). Shapes: notifications
 # {_id (ObjectId), user_id, type, metadata, read, created_at}; follows {_id,
 # follower, followed}; holders {_id, event_id, user_id, orders}; users {_id, name,
-# avatar_url}; presence: one document per web process {_id (process id), users,
-# expires_at}: a process that dies stops renewing expires_at and its users count
-# as offline once it passes.
+# avatar_url}; checkpoints {_id (user id), upto, n, marks} (pages.py); presence: one
+# document per web process {_id (process id), users, expires_at}: a process that dies
+# stops renewing expires_at and its users count as offline once it passes.
 INDEXES = {
     P + "notifications": [
         pymongo.IndexModel([("user_id", 1), ("_id", -1)], name="inbox"),
@@ -121,6 +123,7 @@ class Store:
 
     async def forget_user(self, user_id: str) -> None:
         await self._c("notifications").delete_many({"user_id": user_id})
+        await self._c("checkpoints").delete_one({"_id": user_id})
         await self._c("users").delete_one({"_id": user_id})
         await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]})
         await self._c("holders").delete_many({"user_id": user_id})
@@ -131,9 +134,10 @@ class Store:
             await self._c("notifications").insert_many(docs)
 
     async def page(self, user_id: str, unread_only: bool, limit: int, offset: int) -> tuple[list[dict], int]:
-        query: dict = {"user_id": user_id}
-        if unread_only:
-            query["read"] = False
+        if not unread_only:
+            return await newest_first(self._c("notifications"), self._c("checkpoints"), user_id, limit, offset)
+        # The unread ones are few for anyone who reads; their index range is the page.
+        query = {"user_id": user_id, "read": False}
         cursor = self._c("notifications").find(query).sort("_id", -1).skip(offset).limit(limit)
         return await cursor.to_list(limit), await self._c("notifications").count_documents(query)
 

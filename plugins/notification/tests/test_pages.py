@@ -1,0 +1,82 @@
+"""Pages of notifications read from a kept checkpoint equal the plain sorted query and count."""
+
+import os
+import struct
+from datetime import UTC, datetime, timedelta
+
+from bson import ObjectId
+from eventonight_notification.infrastructure import pages
+from eventonight_notification.infrastructure.store import Store
+
+
+def _id_at(at: datetime) -> ObjectId:
+    return ObjectId(struct.pack(">I", int(at.timestamp())) + os.urandom(8))
+
+
+def _docs(user_id: str, start: datetime, count: int, step: timedelta) -> list[dict]:
+    return [
+        {"_id": _id_at(start + i * step), "user_id": user_id, "type": "user.followed", "metadata": {},
+         "read": i % 3 == 0, "created_at": start + i * step}
+        for i in range(count)
+    ]  # fmt: skip
+
+
+async def test_pages_from_the_checkpoint_equal_the_plain_query_as_notifications_arrive(platform):
+    p = await platform(consumers=False)
+    db = p.kernel.read
+    notifications, checkpoints = db.collection("notification_notifications"), db.collection("notification_checkpoints")
+    now = datetime.now(UTC)
+    # 450 settled and 10 not yet settled for "a"; another user's interleaved.
+    await notifications.insert_many(_docs("a", now - timedelta(days=30), 450, timedelta(minutes=60)))
+    await notifications.insert_many(_docs("a", now - timedelta(minutes=2), 10, timedelta(seconds=5)))
+    await notifications.insert_many(_docs("b", now - timedelta(days=30), 300, timedelta(minutes=90)))
+
+    async def same_as_plain(user_id: str, at: datetime) -> None:
+        plain = [d["_id"] async for d in notifications.find({"user_id": user_id}).sort("_id", -1)]
+        for limit, offset in [(20, 0), (1, 0), (20, 5), (20, 10), (50, 30), (20, 395), (20, 400), (30, 440), (20, 455),
+                              (20, 590), (100, 700), (20, 10_000)]:  # fmt: skip
+            docs, total = await pages.newest_first(notifications, checkpoints, user_id, limit, offset, at)
+            assert total == len(plain)
+            assert [d["_id"] for d in docs] == plain[offset : offset + limit], (limit, offset)
+
+    await same_as_plain("a", now)
+    kept = await checkpoints.find_one({"_id": "a"})
+    assert kept["n"] == 450, "only the settled ones are counted into the checkpoint"
+    assert len(kept["marks"]) == pages.MARKS
+    plain = [d["_id"] async for d in notifications.find({"user_id": "a"}).sort("_id", -1)]
+    assert kept["upto"] == plain[10] and kept["marks"][0] == plain[10 + pages.MARK_EVERY - 1]
+
+    # Fewer than REFRESH_AFTER arrive: pages read them after the checkpoint, which stays.
+    await notifications.insert_many(_docs("a", now, 50, timedelta(seconds=1)))
+    await same_as_plain("a", now + timedelta(minutes=1))
+    assert await checkpoints.find_one({"_id": "a"}) == kept
+
+    # More arrive and time passes: a page read moves the checkpoint forward, pages stay equal.
+    await notifications.insert_many(_docs("a", now + timedelta(minutes=1), 120, timedelta(seconds=1)))
+    later = now + timedelta(hours=1)
+    await same_as_plain("a", later)
+    moved = await checkpoints.find_one({"_id": "a"})
+    assert moved["n"] == 630 and moved["upto"] > kept["upto"]
+    await same_as_plain("b", later)
+
+    # A user with no notifications at all, and the unread-only page (not from the checkpoint).
+    assert await pages.newest_first(notifications, checkpoints, "nobody", 20, 0, later) == ([], 0)
+    store = Store(db)
+    unread, total = await store.page("b", True, 20, 0)
+    plain_unread = [d["_id"] async for d in notifications.find({"user_id": "b", "read": False}).sort("_id", -1)]
+    assert total == len(plain_unread) and [d["_id"] for d in unread] == plain_unread[:20]
+
+
+async def test_a_deleted_user_leaves_no_checkpoint(platform):
+    p = await platform(consumers=False)
+    db = p.kernel.read
+    now = datetime.now(UTC)
+    await db.collection("notification_notifications").insert_many(
+        _docs("a", now - timedelta(days=2), 30, timedelta(hours=1))
+    )
+    store = Store(db)
+    assert (await store.page("a", False, 20, 0))[1] == 30
+    assert await db.collection("notification_checkpoints").find_one({"_id": "a"})
+    await store.forget_user("a")
+    assert await db.collection("notification_checkpoints").find_one({"_id": "a"}) is None
+    assert await store.page("a", False, 20, 0) == ([], 0)
