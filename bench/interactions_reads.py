@@ -1,7 +1,9 @@
 """Likes at scale (the pages the original EvenToNight interactions service also serves) and the
 reads every screen makes, with the database's CPU time per request beside each.
 
-Run by hand: ``.venv/bin/python bench/interactions_reads.py [events]`` (default 10,000, with the
+Run by hand: ``.venv/bin/python bench/interactions_reads.py [events] [--rounds N] [--only TEXT]``
+(default 10,000 events, one round of every scenario; ``--only`` keeps the scenarios whose name
+contains TEXT; rounds repeat the table on the same seeded data, since seeding takes ~10 minutes), with the
 proportions of ``scale_data.py``: 5,000 users, 100,000 likes, 50,000 follows, 20,000 reviews,
 5,000 conversations and the notifications they caused). One ``eventonight
 web`` process on an embedded SecantusDB; ``wrk`` on one thread, 8 connections then 1, 8 s each:
@@ -19,12 +21,12 @@ by the requests: the trend to watch beside throughput.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -83,7 +85,12 @@ async def register(session, name: str, role: str = "member") -> tuple[str, str]:
 
 
 async def main() -> None:
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    parser = argparse.ArgumentParser()
+    parser.add_argument("events", nargs="?", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--only", default="")
+    options = parser.parse_args()
+    size = options.events
     mongo = start_mongo()
     port = free_port()
     web = start_eventonight("web", mongo.uri, port, users_argon2_time_cost="1", users_argon2_memory_kib="1024")
@@ -116,22 +123,29 @@ async def main() -> None:
             ("chat inbox (busiest org)", f"{base}/api/chat/users/{world.busiest}/conversations?limit=20", None,
              busiest),
         ]  # fmt: skip
-        print(f"{'':32} {'c':>2} {'req/s':>7} {'p50':>8} {'p99':>8} {'db ms/req':>9}")
+        scenarios = [s for s in scenarios if options.only in s[0]]
         liked = 0  # each like request a pair not liked before
-        for name, url, lua, *header in scenarios:
-            for connections in (8, 1):
-                before = cpu_seconds(mongo.process.pid)
-                r = run_wrk(url, connections, header=(header or [auth])[0], script=lua, env={"LIKE_START": str(liked)})
-                liked += r["requests"] + 1000 if lua else 0
-                db_ms = (cpu_seconds(mongo.process.pid) - before) * 1000 / max(1, r["requests"])
-                failed = f"  ({r['errors']} non-2xx)" if r["errors"] else ""
-                print(f"{name:32} {connections:>2} {r['rps']:7.0f} {r['p50']:6.1f}ms {r['p99']:6.1f}ms {db_ms:9.2f}{failed}",
-                      flush=True)  # fmt: skip
+        for round_number in range(1, options.rounds + 1):
+            print(f"round {round_number}\n{'':32} {'c':>2} {'req/s':>7} {'p50':>8} {'p99':>8} {'db ms/req':>9}")
+            liked = run_round(scenarios, auth, liked, mongo.process.pid)
         os.unlink(script.name)
     finally:
         web.terminate()
         web.wait(20)
         mongo.stop()
+
+
+def run_round(scenarios: list, auth: str, liked: int, db_pid: int) -> int:
+    for name, url, lua, *header in scenarios:
+        for connections in (8, 1):
+            before = cpu_seconds(db_pid)
+            r = run_wrk(url, connections, header=(header or [auth])[0], script=lua, env={"LIKE_START": str(liked)})
+            liked += r["requests"] + 1000 if lua else 0
+            db_ms = (cpu_seconds(db_pid) - before) * 1000 / max(1, r["requests"])
+            failed = f"  ({r['errors']} non-2xx)" if r["errors"] else ""
+            print(f"{name:32} {connections:>2} {r['rps']:7.0f} {r['p50']:6.1f}ms {r['p99']:6.1f}ms {db_ms:9.2f}{failed}",
+                  flush=True)  # fmt: skip
+    return liked
 
 
 if __name__ == "__main__":

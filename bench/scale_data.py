@@ -12,7 +12,7 @@ have derived (the events' like counters and recent activity, interactions' copie
 written alongside. Reviews (of past events), conversations with their messages (member to
 organization; the first organization talks with 300 members) and the notifications the likes,
 follows and reviews caused are written in the chat, interactions and notification stores'
-shapes. The bus is left out: 100,000 likes through it would take an hour.
+shapes (the chat inboxes summarised by the chat store's own ``backfill_inboxes``). The bus is left out: 100,000 likes through it would take an hour.
 """
 
 from __future__ import annotations
@@ -285,6 +285,9 @@ async def seed_conversations(db, world: World, rng: random.Random, now: datetime
         )  # fmt: skip
     await _insert(db["chat_conversations"], conversations)
     await _insert(db["chat_messages"], messages)
+    # The web process summarised the inboxes of an empty database at its start: again, now that data is here.
+    await db["chat_inboxes"].delete_many({})
+    await chat.backfill_inboxes()
 
 
 async def seed_notifications(db, world: World, reviews: list[dict], rng: random.Random, now: datetime) -> None:

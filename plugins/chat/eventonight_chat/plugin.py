@@ -22,6 +22,12 @@ def eventonight_indexes():
 
 
 @hookimpl
+async def eventonight_startup(kernel):
+    # Conversations stored before their participants' inbox summaries were kept.
+    await Store(kernel.read).backfill_inboxes()
+
+
+@hookimpl
 def eventonight_routes(kernel):
     return ChatApi(services(kernel)).routes()
 

@@ -63,8 +63,8 @@ class Chat:
             conversation = await store.conversation_by_pair(pair)
             recipient_role = None if recipient is None or recipient.get("deleted") else recipient["role"]
             check_may_open(sender["role"], recipient_role, conversation is not None)
-            now = _now()
-            if conversation is None:
+            now, new = _now(), conversation is None
+            if new:
                 conversation = {
                     "_id": uuid4().hex,
                     "pair": pair,
@@ -76,7 +76,7 @@ class Chat:
                     "updated_at": now,
                 }
                 await store.insert_conversation(conversation)
-            return await self._post(store, uow, conversation, sender_id, recipient_id, text, now)
+            return await self._post(store, uow, conversation, sender_id, recipient_id, text, now, new=new)
 
         return await self.transaction(work)
 
@@ -93,7 +93,7 @@ class Chat:
 
         return await self.transaction(work)
 
-    async def _post(self, store, uow, conversation, sender_id, recipient_id, text, now) -> dict:
+    async def _post(self, store, uow, conversation, sender_id, recipient_id, text, now, new=False) -> dict:
         message = {
             "conversation_id": conversation["_id"],
             "sender_id": sender_id,
@@ -104,7 +104,7 @@ class Chat:
         message_id = await store.insert_message(message)
         last = {"messageId": message_id, "senderId": sender_id, "preview": preview(text), "at": now}
         # One transaction: the message, the conversation's preview and unread counter, the outbox record.
-        await store.on_message(conversation["_id"], last, recipient_id, now)
+        await store.on_message(conversation, last, recipient_id, now, new=new)
         await uow.record(
             MESSAGE_CREATED,
             {
@@ -126,9 +126,10 @@ class Chat:
             raise NotFound("conversation not found")  # the same answer for strangers: ids leak nothing
         return conversation
 
-    async def _render(self, store, conversation: dict, viewer: str) -> dict:
+    async def _render(self, store, conversation: dict, viewer: str, users: dict | None = None) -> dict:
         other = next(p for p in conversation["participants"] if p != viewer)
-        users = await store.users([other])
+        if users is None:
+            users = await store.users([other])
         return {
             "id": conversation["_id"],
             "otherParty": _party(users, other),
@@ -142,7 +143,9 @@ class Chat:
         async def work(store, _):
             others = await store.users_matching(search) if search is not None else None
             docs, total = await store.inbox(user_id, limit, offset, others)
-            return [await self._render(store, d, user_id) for d in docs], total
+            # The other parties of the whole page in one read.
+            users = await store.users([p for d in docs for p in d["participants"] if p != user_id])
+            return [await self._render(store, d, user_id, users) for d in docs], total
 
         return await self.direct(work)
 

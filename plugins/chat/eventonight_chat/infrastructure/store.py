@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import random
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pymongo
 from bson import ObjectId
 
 P = "chat_"
+#: Marks inbox summaries computed for conversations older than them (backfill_inboxes).
+COUNTED = "counted"
+#: Documents per user's inbox summary (one picked at random per message, so that members writing
+#: to one organization at once rarely conflict on it), and how many recent activities each keeps.
+SHARDS = 4
+RING = 32
 
 
 # Documents are plain dicts (conditional $inc counters, search tokens). Shapes:
 # users {_id, role, name, username, avatar_url, deleted, search}; conversations
 # {_id, pair, participants, last_message, unread {user: n}, last_read {user: id},
 # created_at, updated_at}; messages {_id (ObjectId), conversation_id, sender_id,
-# recipient_id, content, created_at}.
+# recipient_id, content, created_at}; inboxes {_id "<user>#<shard>", user, conversations,
+# recent [{c (conversation id), at}]}: kept with each message so that an inbox page's total is
+# read, not counted, and its newest conversations are found without reading the older ones.
 INDEXES = {
     P + "users": [pymongo.IndexModel([("search", 1)], name="search")],
     P + "conversations": [
@@ -24,6 +33,7 @@ INDEXES = {
         pymongo.IndexModel([("participants", 1), ("updated_at", -1)], name="inbox"),
     ],
     P + "messages": [pymongo.IndexModel([("conversation_id", 1), ("_id", -1)], name="timeline")],
+    P + "inboxes": [pymongo.IndexModel([("user", 1)], name="user")],
 }
 
 
@@ -83,11 +93,23 @@ class Store:
     async def insert_conversation(self, doc: dict) -> None:
         await self._c("conversations").insert_one(doc)
 
-    async def on_message(self, conversation_id: str, last_message: dict, recipient: str, at: datetime) -> None:
+    async def on_message(
+        self, conversation: dict, last_message: dict, recipient: str, at: datetime, *, new: bool = False
+    ) -> None:
+        """The conversation's preview and unread counter, and both participants' inbox summaries."""
         await self._c("conversations").update_one(
-            {"_id": conversation_id},
+            {"_id": conversation["_id"]},
             {"$set": {"last_message": last_message, "updated_at": at}, "$inc": {f"unread.{recipient}": 1}},
         )
+        for user_id in conversation["participants"]:
+            update: dict = {
+                "$set": {"user": user_id},
+                "$push": {"recent": {"$each": [{"c": conversation["_id"], "at": at}], "$slice": -RING}},
+            }
+            if new:
+                update["$inc"] = {"conversations": 1}
+            shard = f"{user_id}#{random.randrange(SHARDS)}"
+            await self._c("inboxes").update_one({"_id": shard}, update, upsert=True)
 
     async def mark_read(self, conversation_id: str, user_id: str, last_message_id: str | None) -> None:
         fields: dict = {f"unread.{user_id}": 0}
@@ -96,12 +118,48 @@ class Store:
         await self._c("conversations").update_one({"_id": conversation_id}, {"$set": fields})
 
     async def inbox(self, user_id: str, limit: int, offset: int, others: list[str] | None = None):
+        """A page of ``user_id``'s conversations, latest activity first, and their total."""
+        order = [("updated_at", -1), ("_id", 1)]
         query: dict = {"participants": user_id}
         if others is not None:
             query = {"$and": [query, {"participants": {"$in": others}}]}
-        cursor = self._c("conversations").find(query).sort([("updated_at", -1), ("_id", 1)])
-        docs = await cursor.skip(offset).limit(limit).to_list(limit)
-        return docs, await self._c("conversations").count_documents(query)
+            docs = await self._c("conversations").find(query).sort(order).skip(offset).limit(limit).to_list(limit)
+            return docs, await self._c("conversations").count_documents(query)
+        total, latest = 0, {}
+        async for shard in self._c("inboxes").find({"user": user_id}):
+            total += shard.get("conversations", 0)
+            for activity in shard.get("recent", []):
+                latest[activity["c"]] = max(activity["at"], latest.get(activity["c"], activity["at"]))
+        times = sorted(latest.values(), reverse=True)
+        if offset + limit <= len(times):
+            # At least offset + limit conversations were active since that time: the page is among them.
+            # (An exclusive bound: see the events plugin's next_key.)
+            window = {**query, "updated_at": {"$gt": times[offset + limit - 1] - timedelta(milliseconds=1)}}
+            cursor = self._c("conversations").find(window).sort(order).skip(offset).limit(limit)
+            return await cursor.to_list(limit), total
+        cursor = self._c("conversations").find(query).sort(order).skip(offset).limit(limit)
+        return await cursor.to_list(limit), total
+
+    async def backfill_inboxes(self) -> bool:
+        """Summarise the inboxes once for conversations stored before the summaries were kept."""
+        if await self._c("inboxes").find_one({"_id": COUNTED}):
+            return False
+        pipeline = [
+            {"$unwind": "$participants"},
+            {
+                "$group": {
+                    "_id": "$participants",
+                    "n": {"$sum": 1},
+                    "recent": {"$push": {"c": "$_id", "at": "$updated_at"}},
+                }
+            },
+        ]
+        async for d in self._c("conversations").aggregate(pipeline):
+            recent = sorted(d["recent"], key=lambda a: a["at"])[-RING:]
+            summary = {"user": d["_id"], "conversations": d["n"], "recent": recent}
+            await self._c("inboxes").replace_one({"_id": f"{d['_id']}#0"}, summary, upsert=True)
+        await self._c("inboxes").insert_one({"_id": COUNTED})
+        return True
 
     async def unread_total(self, user_id: str) -> int:
         pipeline = [
