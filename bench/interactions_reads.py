@@ -16,7 +16,7 @@ web`` process on an embedded SecantusDB; ``wrk`` on one thread, 8 connections th
   target p50 ≤ 20 ms at 8).
 
 "db ms/req" is the database process's CPU time (user + system, from /proc) over the run divided
-by the requests: the trend to watch beside throughput.
+by the requests, "web ms/req" the same for the web process: the trend to watch beside throughput.
 """
 
 from __future__ import annotations
@@ -102,12 +102,13 @@ async def main() -> None:
         print(f"seeded {size} events, 100,000 likes per 10,000 events in {time.perf_counter() - began:.0f} s")
         async with aiohttp.ClientSession(base) as session:
             members = [await register(session, f"bench{i}") for i in range(MEMBERS)]
-            reader_id, reader_token = members[0]
-        # Seeding wrote the counters after the web process started: it reads them per request.
+        # Tokens that outlive the rounds (a registration's access token expires within them).
+        issuer = await server_tokens(mongo.uri)
+        members = [(user_id, issuer.issue_access_token(user_id, "member")) for user_id, _ in members]
+        reader_id, reader_token = members[0]
         auth = f"Authorization: Bearer {reader_token}"
         # Notifications and inbox of the organization with the most of both (the seeded one).
-        tokens = await server_tokens(mongo.uri)
-        busiest = f"Authorization: Bearer {tokens.issue_access_token(world.busiest, 'organization')}"
+        busiest = f"Authorization: Bearer {issuer.issue_access_token(world.busiest, 'organization')}"
         events = [e["_id"] for e in world.events if e["status"] == "PUBLISHED"][:600]
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             tokens, ids = ",".join(json.dumps(t) for _, t in members), ",".join(json.dumps(e) for e in events)
@@ -126,8 +127,10 @@ async def main() -> None:
         scenarios = [s for s in scenarios if options.only in s[0]]
         liked = 0  # each like request a pair not liked before
         for round_number in range(1, options.rounds + 1):
-            print(f"round {round_number}\n{'':32} {'c':>2} {'req/s':>7} {'p50':>8} {'p99':>8} {'db ms/req':>9}")
-            liked = run_round(scenarios, auth, liked, mongo.process.pid)
+            print(
+                f"round {round_number}\n{'':32} {'c':>2} {'req/s':>7} {'p50':>8} {'p99':>8} {'db ms/req':>9} {'web ms/req':>10}"
+            )
+            liked = run_round(scenarios, auth, liked, mongo.process.pid, web.pid)
         os.unlink(script.name)
     finally:
         web.terminate()
@@ -135,16 +138,17 @@ async def main() -> None:
         mongo.stop()
 
 
-def run_round(scenarios: list, auth: str, liked: int, db_pid: int) -> int:
+def run_round(scenarios: list, auth: str, liked: int, db_pid: int, web_pid: int) -> int:
     for name, url, lua, *header in scenarios:
         for connections in (8, 1):
-            before = cpu_seconds(db_pid)
+            before, web_before = cpu_seconds(db_pid), cpu_seconds(web_pid)
             r = run_wrk(url, connections, header=(header or [auth])[0], script=lua, env={"LIKE_START": str(liked)})
             liked += r["requests"] + 1000 if lua else 0
             db_ms = (cpu_seconds(db_pid) - before) * 1000 / max(1, r["requests"])
+            web_ms = (cpu_seconds(web_pid) - web_before) * 1000 / max(1, r["requests"])
             failed = f"  ({r['errors']} non-2xx)" if r["errors"] else ""
-            print(f"{name:32} {connections:>2} {r['rps']:7.0f} {r['p50']:6.1f}ms {r['p99']:6.1f}ms {db_ms:9.2f}{failed}",
-                  flush=True)  # fmt: skip
+            print(f"{name:32} {connections:>2} {r['rps']:7.0f} {r['p50']:6.1f}ms {r['p99']:6.1f}ms {db_ms:9.2f} "
+                  f"{web_ms:10.2f}{failed}", flush=True)  # fmt: skip
     return liked
 
 

@@ -259,6 +259,38 @@ async def test_presence_list_stays_exact_when_many_streams_open_or_close_in_one_
         response.close()
 
 
+async def test_streams_get_keep_alives_in_turns_from_the_hub_not_a_task_each(platform):
+    from eventonight_notification.plugin import hub
+    from eventonight_notification.presentation.live import HEARTBEAT_SECONDS, UNREAD_CHANGED
+
+    p = await platform()
+    users = [f"idle-{i}" for i in range(30)]
+    tokens = {u: p.kernel.tokens.issue_access_token(u, "member") for u in users}
+    tasks_before = len(asyncio.all_tasks())
+    streams = [await open_stream(p.client, tokens[u]) for u in users]
+    for _, sse in streams:
+        await sse.next_of("unread-count")
+    # aiohttp's two tasks per connection (connection, handler), and no keep-alive task beside them.
+    assert len(asyncio.all_tasks()) - tasks_before <= 2 * len(users) + 2
+
+    # Over HEARTBEAT_SECONDS turns every stream is asked once, and gets the comment browsers ignore.
+    asked = [hub(p.kernel).ping(turn) for turn in range(HEARTBEAT_SECONDS)]
+    assert sum(asked) == len(users) and max(asked) < len(users), "in turns, not all at once"
+    for response, _ in streams:
+        assert await asyncio.wait_for(response.content.readline(), 10) == b": ping\r\n"
+        assert await response.content.readline() == b"\r\n"
+
+    # The streams stay usable after it.
+    async def changed(uow):
+        await uow.record(UNREAD_CHANGED, {"userId": users[0], "unreadCount": 7})
+
+    await p.kernel.transaction(changed)
+    frame = await streams[0][1].next_of("unread-count")
+    assert frame["json"] == {"unread": 7}
+    for response, _ in streams:
+        response.close()
+
+
 async def test_presence_and_expiring_tokens(platform, account):
     p = await platform()
     c = p.client

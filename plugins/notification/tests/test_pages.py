@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 from eventonight_notification.infrastructure import pages
+from eventonight_notification.infrastructure.pages import Pages
 from eventonight_notification.infrastructure.store import Store
 
 
@@ -31,13 +32,17 @@ async def test_pages_from_the_checkpoint_equal_the_plain_query_as_notifications_
     await notifications.insert_many(_docs("a", now - timedelta(minutes=2), 10, timedelta(seconds=5)))
     await notifications.insert_many(_docs("b", now - timedelta(days=30), 300, timedelta(minutes=90)))
 
+    # One reader remembers the checkpoints it saw (as a web process does), one starts afresh each time.
+    remembering = pages.Pages()
+
     async def same_as_plain(user_id: str, at: datetime) -> None:
         plain = [d["_id"] async for d in notifications.find({"user_id": user_id}).sort("_id", -1)]
         for limit, offset in [(20, 0), (1, 0), (20, 5), (20, 10), (50, 30), (20, 395), (20, 400), (30, 440), (20, 455),
                               (20, 590), (100, 700), (20, 10_000)]:  # fmt: skip
-            docs, total = await pages.newest_first(notifications, checkpoints, user_id, limit, offset, at)
-            assert total == len(plain)
-            assert [d["_id"] for d in docs] == plain[offset : offset + limit], (limit, offset)
+            for reader in (remembering, pages.Pages()):
+                docs, total = await reader.newest_first(notifications, checkpoints, user_id, limit, offset, at)
+                assert total == len(plain)
+                assert [d["_id"] for d in docs] == plain[offset : offset + limit], (limit, offset)
 
     await same_as_plain("a", now)
     kept = await checkpoints.find_one({"_id": "a"})
@@ -60,7 +65,7 @@ async def test_pages_from_the_checkpoint_equal_the_plain_query_as_notifications_
     await same_as_plain("b", later)
 
     # A user with no notifications at all, and the unread-only page (not from the checkpoint).
-    assert await pages.newest_first(notifications, checkpoints, "nobody", 20, 0, later) == ([], 0)
+    assert await remembering.newest_first(notifications, checkpoints, "nobody", 20, 0, later) == ([], 0)
     store = Store(db)
     unread, total = await store.page("b", True, 20, 0)
     plain_unread = [d["_id"] async for d in notifications.find({"user_id": "b", "read": False}).sort("_id", -1)]
@@ -74,9 +79,10 @@ async def test_a_deleted_user_leaves_no_checkpoint(platform):
     await db.collection("notification_notifications").insert_many(
         _docs("a", now - timedelta(days=2), 30, timedelta(hours=1))
     )
-    store = Store(db)
-    assert (await store.page("a", False, 20, 0))[1] == 30
+    store, remembering = Store(db), Pages()
+    assert (await store.page("a", False, 20, 0, remembering))[1] == 30
     assert await db.collection("notification_checkpoints").find_one({"_id": "a"})
     await store.forget_user("a")
     assert await db.collection("notification_checkpoints").find_one({"_id": "a"}) is None
     assert await store.page("a", False, 20, 0) == ([], 0)
+    assert await store.page("a", False, 20, 0, remembering) == ([], 0), "what a process remembered no longer counts"

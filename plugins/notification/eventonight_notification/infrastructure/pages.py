@@ -3,10 +3,10 @@
 A user's notifications are only ever added (a deleted user's go all at once), so how many
 there were up to an id never changes once no transaction can still commit an older id.
 A *checkpoint* per user keeps that count and the id of every ``MARK_EVERY``-th newest
-notification up to it; a page reads only what came after the checkpoint plus the index
-range from the mark that covers the page, and its total is the kept count plus what came
-after. Nothing on the write path changes: the checkpoint is moved forward by a page read
-once more than ``REFRESH_AFTER`` notifications came after it.
+notification up to it; a page reads only the index range from the mark that covers the page
+to the newest, and its total is the kept count plus how many of those came after the
+checkpoint. Nothing on the write path changes: the checkpoint is moved forward by a page
+read once more than ``REFRESH_AFTER`` notifications came after it.
 
 On SecantusDB a ``count_documents`` or ``skip`` over an owner's notifications decodes every
 one of them; on MongoDB both are index scans, and these reads are index ranges there too.
@@ -14,6 +14,7 @@ one of them; on MongoDB both are index scans, and these reads are index ranges t
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,31 +30,46 @@ MARKS = 20
 REFRESH_AFTER = 100
 
 
-async def newest_first(notifications, checkpoints, user_id: str, limit: int, offset: int, now: datetime | None = None):
-    """``(page, total)`` of ``user_id``'s notifications, newest first."""
-    checkpoint = await checkpoints.find_one({"_id": user_id})
-    upto = checkpoint["upto"] if checkpoint else None
-    query: dict[str, Any] = {"user_id": user_id}
-    newer = await notifications.find({**query, "_id": {"$gt": upto}} if upto else query).sort("_id", -1).to_list(None)
-    if checkpoint is None or len(newer) > REFRESH_AFTER:
-        moved = await _move(notifications, checkpoint, user_id, newer, now or datetime.now(UTC))
-        if moved != checkpoint:
-            await checkpoints.replace_one({"_id": user_id}, moved, upsert=True)
-            checkpoint, newer = moved, [d for d in newer if d["_id"] > moved["upto"]]
-    total = checkpoint["n"] + len(newer)
-    page = newer[offset : offset + limit]
-    wanted = min(limit, max(total - offset, 0))
-    if len(page) < wanted:
-        older = offset + limit - len(newer)  # how many of the settled ones, newest first, the page reaches
-        skip = max(offset - len(newer), 0)
-        bound: dict[str, Any] = {"$lte": checkpoint["upto"]}
-        marks = checkpoint["marks"]
-        mark = (older + MARK_EVERY - 1) // MARK_EVERY - 1
-        if mark < len(marks):
-            bound["$gte"] = marks[mark]  # at least (mark + 1) * MARK_EVERY of them are this new or newer
-        cursor = notifications.find({**query, "_id": bound}).sort("_id", -1).skip(skip).limit(older - skip)
-        page += await cursor.to_list(older - skip)
-    return page, total
+class Pages:
+    """Reads the pages, and remembers the last ``kept`` checkpoints it read or moved.
+
+    A remembered checkpoint can only be older than the stored one, never wrong: with it a page
+    costs one read, the index range from its mark to the newest notification.
+    """
+
+    def __init__(self, kept: int = 1000) -> None:
+        self.kept = kept
+        self._known: OrderedDict[str, dict] = OrderedDict()
+
+    def _remember(self, checkpoint: dict) -> None:
+        self._known[checkpoint["_id"]] = checkpoint
+        self._known.move_to_end(checkpoint["_id"])
+        while len(self._known) > self.kept:
+            self._known.popitem(last=False)
+
+    async def newest_first(
+        self, notifications, checkpoints, user_id: str, limit: int, offset: int, now: datetime | None = None
+    ) -> tuple[list[dict], int]:
+        """``(page, total)`` of ``user_id``'s notifications, newest first."""
+        checkpoint = self._known.get(user_id) or await checkpoints.find_one({"_id": user_id})
+        query: dict[str, Any] = {"user_id": user_id}
+        mark = (offset + limit + MARK_EVERY - 1) // MARK_EVERY - 1
+        if checkpoint is not None and mark < len(checkpoint["marks"]):
+            # At least offset + limit settled ones are this new or newer, and everything after them.
+            query["_id"] = {"$gte": checkpoint["marks"][mark]}
+        found = await notifications.find(query).sort("_id", -1).to_list(None)
+        if checkpoint is not None and checkpoint["n"] and not found:
+            # All of them were deleted with their user: what was remembered no longer holds.
+            self._known.pop(user_id, None)
+            return [], 0
+        newer = [d for d in found if checkpoint is None or d["_id"] > checkpoint["upto"]]
+        if checkpoint is None or len(newer) > REFRESH_AFTER:
+            moved = await _move(notifications, checkpoint, user_id, newer, now or datetime.now(UTC))
+            if moved != checkpoint:
+                await checkpoints.replace_one({"_id": user_id}, moved, upsert=True)
+                checkpoint, newer = moved, [d for d in newer if d["_id"] > moved["upto"]]
+        self._remember(checkpoint)
+        return found[offset : offset + limit], checkpoint["n"] + len(newer)
 
 
 async def _move(notifications, checkpoint: dict | None, user_id: str, newer: list[dict], now: datetime) -> dict:

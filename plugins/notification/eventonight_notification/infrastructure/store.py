@@ -9,7 +9,7 @@ import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from eventonight_notification.infrastructure.pages import newest_first
+from eventonight_notification.infrastructure.pages import Pages
 
 P = "notification_"
 
@@ -133,9 +133,12 @@ class Store:
         if docs:
             await self._c("notifications").insert_many(docs)
 
-    async def page(self, user_id: str, unread_only: bool, limit: int, offset: int) -> tuple[list[dict], int]:
+    async def page(
+        self, user_id: str, unread_only: bool, limit: int, offset: int, pages: Pages | None = None
+    ) -> tuple[list[dict], int]:
         if not unread_only:
-            return await newest_first(self._c("notifications"), self._c("checkpoints"), user_id, limit, offset)
+            pages = pages or Pages()
+            return await pages.newest_first(self._c("notifications"), self._c("checkpoints"), user_id, limit, offset)
         # The unread ones are few for anyone who reads; their index range is the page.
         query = {"user_id": user_id, "read": False}
         cursor = self._c("notifications").find(query).sort("_id", -1).skip(offset).limit(limit)

@@ -10,10 +10,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from aiohttp_sse import sse_response
 
 from eventonight.hooks import DomainError, NotFound, Unauthenticated
 from eventonight.hooks.http import Page, dumps, json_response, page_params, require_user
+from eventonight_notification.infrastructure.pages import Pages
 from eventonight_notification.infrastructure.store import (
     Store,
     issue_stream_ticket,
@@ -21,7 +21,8 @@ from eventonight_notification.infrastructure.store import (
     redeem_stream_ticket,
     view,
 )
-from eventonight_notification.presentation.live import HEARTBEAT_SECONDS, UNREAD_CHANGED, Hub
+from eventonight_notification.presentation.live import UNREAD_CHANGED, Hub
+from eventonight_notification.presentation.stream import Stream
 
 BASE = "/api/notifications"
 #: How long a stream ticket may wait to be used (once).
@@ -39,6 +40,7 @@ class NotificationsApi:
     def __init__(self, kernel, hub: Hub) -> None:
         self.kernel = kernel
         self.hub = hub
+        self.pages = Pages()
 
     def store(self) -> Store:
         return Store(self.kernel.read)
@@ -60,7 +62,7 @@ class NotificationsApi:
         unread = request.query.get("unread", "false").lower()
         if unread not in ("true", "false"):
             raise DomainError("unread must be true or false", field="unread")
-        docs, total = await self.store().page(caller.user_id, unread == "true", limit, offset)
+        docs, total = await self.store().page(caller.user_id, unread == "true", limit, offset, self.pages)
         return json_response(Page([view(d) for d in docs], limit=limit, offset=offset, total=total))
 
     async def unread_count(self, request: web.Request) -> web.Response:
@@ -131,46 +133,50 @@ class NotificationsApi:
         last = parse_id(request.headers.get("Last-Event-ID") or request.query.get("lastEventId"))
         expiry: asyncio.TimerHandle | None = None
         inbox = await self.hub.open(user_id)  # before the replay: nothing falls between the two
+        response = Stream(STREAM_HEADERS)
         try:
-            # Headers go out when the context opens: set later, they would never be sent.
-            async with sse_response(request, ping_interval=HEARTBEAT_SECONDS, headers=STREAM_HEADERS) as response:
-                # Sent already; kept for hours of an idle stream they would cost ~2 KB each.
-                response.headers.clear()
-                frame_id = str(last) if last else "0"
-                if last is not None:
-                    for doc in await self.store().since(user_id, last):
-                        frame_id = str(doc["_id"])
-                        await response.send(dumps(view(doc)), event="notification", id=frame_id)
-                unread = await self.store().unread_count(user_id)
-                await response.send(json.dumps({"unread": unread}), event="unread-count", id=frame_id)
-                # When the token expires the stream ends cleanly; the client reconnects with a fresh one.
-                # One timer for the stream's life, not one per wait: idle streams are most of them.
-                expiry = asyncio.get_running_loop().call_later(
-                    max(expires_at - time.time(), 0), inbox.put, ("close", None), True
-                )
-                while response.is_connected():
-                    item = inbox.pop()
-                    if item is None:
-                        await inbox.wait()
-                        continue
-                    kind, payload = item
-                    if kind == "close":
-                        break
-                    if kind == "notification":
-                        notification = payload["notification"]
-                        if frame_id != "0" and notification["id"] <= frame_id:
-                            continue  # already sent by the replay
-                        frame_id = notification["id"]
-                        await response.send(dumps(notification), event="notification", id=frame_id)
-                        await response.send(
-                            json.dumps({"unread": payload["unreadCount"]}), event="unread-count", id=frame_id
-                        )
-                    elif kind == "unread":
-                        await response.send(
-                            json.dumps({"unread": payload["unreadCount"]}), event="unread-count", id=frame_id
-                        )
-                    else:
-                        await response.send(json.dumps(payload), event="presence", id=frame_id)
+            await response.prepare(request)
+            # Sent already; kept for hours of an idle stream they would cost ~2 KB each.
+            response.headers.clear()
+            frame_id = str(last) if last else "0"
+            if last is not None:
+                for doc in await self.store().since(user_id, last):
+                    frame_id = str(doc["_id"])
+                    await response.send(dumps(view(doc)), event="notification", id=frame_id)
+            unread = await self.store().unread_count(user_id)
+            await response.send(json.dumps({"unread": unread}), event="unread-count", id=frame_id)
+            # When the token expires the stream ends cleanly; the client reconnects with a fresh one.
+            # One timer for the stream's life, not one per wait: idle streams are most of them.
+            expiry = asyncio.get_running_loop().call_later(
+                max(expires_at - time.time(), 0), inbox.put, ("close", None), True
+            )
+            while True:
+                item = inbox.pop()
+                if item is None:
+                    await inbox.wait()
+                    continue
+                kind, payload = item
+                if kind == "close":
+                    break
+                if kind == "ping":
+                    await response.ping()
+                elif kind == "notification":
+                    notification = payload["notification"]
+                    if frame_id != "0" and notification["id"] <= frame_id:
+                        continue  # already sent by the replay
+                    frame_id = notification["id"]
+                    await response.send(dumps(notification), event="notification", id=frame_id)
+                    await response.send(
+                        json.dumps({"unread": payload["unreadCount"]}), event="unread-count", id=frame_id
+                    )
+                elif kind == "unread":
+                    await response.send(
+                        json.dumps({"unread": payload["unreadCount"]}), event="unread-count", id=frame_id
+                    )
+                else:
+                    await response.send(json.dumps(payload), event="presence", id=frame_id)
+        except (ConnectionResetError, TimeoutError):
+            pass  # the client went away or stalled: the stream ends, the client resumes with Last-Event-ID
         finally:
             if expiry is not None:
                 expiry.cancel()

@@ -19,7 +19,9 @@ ANNOUNCE_SLICE = 200
 PATCH_LIMIT = 50
 log = logging.getLogger(__name__)
 UNREAD_CHANGED = "notification.unread.changed"
+#: Each stream gets a keep-alive comment, and this process renews its presence, this often.
 HEARTBEAT_SECONDS = 15
+PING = ("ping", None)
 
 
 class Hub:
@@ -196,7 +198,22 @@ class Hub:
         except Exception:  # noqa: BLE001 - the broker may be away; presence is best effort
             log.warning("could not publish presence of %d user(s)", len(changes))
 
+    def ping(self, turn: int) -> int:
+        """Ask the streams of this turn's users for a keep-alive; every user's turn comes once per
+        HEARTBEAT_SECONDS turns. Turns, not all at once: 10,000 writes in one go would hold back
+        the notifications arriving meanwhile. Returns how many streams were asked."""
+        asked = 0
+        for user_id, inboxes in self.streams.items():
+            if hash(user_id) % HEARTBEAT_SECONDS == turn:
+                for inbox in inboxes:
+                    asked += inbox.put(PING)  # a stream not keeping up needs no keep-alive
+        return asked
+
     async def _beat(self) -> None:
+        turn = 0
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            await self.heartbeat()
+            await asyncio.sleep(1)
+            turn = (turn + 1) % HEARTBEAT_SECONDS
+            self.ping(turn)
+            if turn == 0:
+                await self.heartbeat()
