@@ -56,7 +56,8 @@ class Pages:
         mark = (offset + limit + MARK_EVERY - 1) // MARK_EVERY - 1
         if checkpoint is not None and mark < len(checkpoint["marks"]):
             # At least offset + limit settled ones are this new or newer, and everything after them.
-            query["_id"] = {"$gte": checkpoint["marks"][mark]}
+            # An exclusive bound just below the mark: see the events plugin's next_key.
+            query["_id"] = {"$gt": _just_below(checkpoint["marks"][mark])}
         found = await notifications.find(query).sort("_id", -1).to_list(None)
         if checkpoint is not None and checkpoint["n"] and not found:
             # All of them were deleted with their user: what was remembered no longer holds.
@@ -70,6 +71,10 @@ class Pages:
                 checkpoint, newer = moved, [d for d in newer if d["_id"] > moved["upto"]]
         self._remember(checkpoint)
         return found[offset : offset + limit], checkpoint["n"] + len(newer)
+
+
+def _just_below(oid: ObjectId) -> ObjectId:
+    return ObjectId((int.from_bytes(oid.binary, "big") - 1).to_bytes(12, "big"))
 
 
 async def _move(notifications, checkpoint: dict | None, user_id: str, newer: list[dict], now: datetime) -> dict:
