@@ -100,6 +100,9 @@ async def main() -> None:
         began = time.perf_counter()
         world = await seed(mongo.uri, size)
         print(f"seeded {size} events, 100,000 likes per 10,000 events in {time.perf_counter() - began:.0f} s")
+        # The processes catch up on what seeding wrote (rankings, statistics) for a while: measure after.
+        waited = settle(mongo.process.pid, web.pid)
+        print(f"database and web process idle after {waited:.0f} s")
         async with aiohttp.ClientSession(base) as session:
             members = [await register(session, f"bench{i}") for i in range(MEMBERS)]
         # Tokens that outlive the rounds (a registration's access token expires within them).
@@ -136,6 +139,17 @@ async def main() -> None:
         web.terminate()
         web.wait(20)
         mongo.stop()
+
+
+def settle(*pids: int, busy: float = 0.1, longest: float = 120) -> float:
+    """Seconds until the processes together use less than ``busy`` of a core over two seconds."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < longest:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(2)
+        if sum(cpu_seconds(pid) for pid in pids) - before < 2 * busy:
+            break
+    return time.perf_counter() - began
 
 
 def run_round(scenarios: list, auth: str, liked: int, db_pid: int, web_pid: int) -> int:
