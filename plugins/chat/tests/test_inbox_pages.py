@@ -2,11 +2,12 @@
 
 import asyncio
 
-from eventonight_chat.infrastructure.store import COUNTED, RING, Store
+from eventonight_chat.infrastructure.store import COUNTED, RING, SHARDS, Store
 from eventonight_chat.plugin import services
 
 
 async def test_inbox_pages_and_totals_equal_the_plain_query_through_replies_concurrency_and_a_backfill(platform):
+    assert (SHARDS, RING) == (4, 32)  # docs/performance.md
     p = await platform(consumers=False)
     chat, read = services(p.kernel), Store(p.kernel.read)
     await read.upsert_user("club", "organization", "Club", "club", None)

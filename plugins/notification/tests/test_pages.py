@@ -86,3 +86,27 @@ async def test_a_deleted_user_leaves_no_checkpoint(platform):
     assert await db.collection("notification_checkpoints").find_one({"_id": "a"}) is None
     assert await store.page("a", False, 20, 0) == ([], 0)
     assert await store.page("a", False, 20, 0, remembering) == ([], 0), "what a process remembered no longer counts"
+
+
+async def test_the_documented_numbers_and_what_a_process_remembers(platform):
+    # docs/performance.md: marks every 20th of the newest 400, moved after 100, settled after 5 minutes,
+    # the last 1,000 checkpoints remembered per process.
+    assert (pages.MARK_EVERY, pages.MARKS, pages.REFRESH_AFTER) == (20, 20, 100)
+    assert pages.SETTLED == timedelta(minutes=5) and Pages().kept == 1000
+    p = await platform(consumers=False)
+    db = p.kernel.read
+    notifications, checkpoints = db.collection("notification_notifications"), db.collection("notification_checkpoints")
+    old = datetime.now(UTC) - timedelta(days=1)
+    reader = Pages(kept=2)
+    for user_id in ("a", "b", "c"):
+        await notifications.insert_many(_docs(user_id, old, 25, timedelta(minutes=1)))
+        assert (await reader.newest_first(notifications, checkpoints, user_id, 10, 0))[1] == 25
+    # "a" was forgotten (the oldest of three): its page reads the stored checkpoint again.
+    await checkpoints.delete_one({"_id": "a"})
+    await checkpoints.delete_one({"_id": "c"})
+    await notifications.insert_one(_docs("a", old, 1, timedelta(0))[0])
+    assert (await reader.newest_first(notifications, checkpoints, "a", 10, 0))[1] == 26, "counted afresh"
+    assert await checkpoints.find_one({"_id": "a"}), "and stored again"
+    # "c" is remembered: its stored checkpoint is not needed for its page.
+    assert (await reader.newest_first(notifications, checkpoints, "c", 10, 0))[1] == 25
+    assert await checkpoints.find_one({"_id": "c"}) is None
