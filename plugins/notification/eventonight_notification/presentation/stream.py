@@ -9,8 +9,9 @@ from aiohttp_sse import EventSourceResponse
 
 #: The keep-alive comment: proxies and browsers close a connection that stays silent too long.
 PING = b": ping\r\n\r\n"
-#: A client that does not take a frame within this is dropped (the kernel's TCP_USER_TIMEOUT,
-#: which aiohttp-sse sets from it, also aborts a connection whose writes stay unacknowledged).
+#: A client that does not take a frame within this is dropped (the operating system's
+#: TCP_USER_TIMEOUT, which aiohttp-sse sets from it, also aborts a connection whose writes stay
+#: unacknowledged that long).
 SEND_TIMEOUT_SECONDS = 120.0
 
 
@@ -20,7 +21,8 @@ class Stream(EventSourceResponse):
     That task, its coroutine, sleep and timer cost ~1.5 KB for each open stream, most of which
     are idle; here the hub asks each stream in turn for a keep-alive (``Hub.ping``) and the
     stream's own handler writes it with :meth:`ping`. A client that goes away ends the handler
-    (the server cancels handlers of lost connections).
+    (the server cancels handlers of lost connections). Built on aiohttp-sse 3.0's response (its
+    send timeout and TCP_USER_TIMEOUT), the minimum the plugin requires.
     """
 
     def __init__(self, headers: dict[str, str]) -> None:
@@ -29,7 +31,7 @@ class Stream(EventSourceResponse):
     async def prepare(self, request: web.BaseRequest):
         if self.prepared:
             return await super().prepare(request)
-        self._set_tcp_user_timeout(request)
+        self._set_tcp_user_timeout(request)  # what aiohttp-sse's prepare does, less its keep-alive task
         writer = await web.StreamResponse.prepare(self, request)
         self.enable_chunked_encoding()
         return writer
