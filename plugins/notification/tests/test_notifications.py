@@ -273,7 +273,9 @@ async def test_streams_get_keep_alives_in_turns_from_the_hub_not_a_task_each(pla
     # aiohttp's two tasks per connection (connection, handler), and no keep-alive task beside them.
     assert len(asyncio.all_tasks()) - tasks_before <= 2 * len(users) + 2
 
-    # Over HEARTBEAT_SECONDS turns every stream is asked once, and gets the comment browsers ignore.
+    # Over HEARTBEAT_SECONDS turns (one a second: docs/performance.md says a fifteenth of the users
+    # each second) every stream is asked once, and gets the comment browsers ignore.
+    assert HEARTBEAT_SECONDS == 15
     asked = [hub(p.kernel).ping(turn) for turn in range(HEARTBEAT_SECONDS)]
     assert sum(asked) == len(users) and max(asked) < len(users), "in turns, not all at once"
     for response, _ in streams:
