@@ -282,6 +282,13 @@ async def test_streams_get_keep_alives_in_turns_from_the_hub_not_a_task_each(pla
         assert await asyncio.wait_for(response.content.readline(), 10) == b": ping\r\n"
         assert await response.content.readline() == b"\r\n"
 
+    # Without being asked here, the hub's own tick reaches each stream within HEARTBEAT_SECONDS.
+    async def next_ping(response):
+        while (line := await response.content.readline()) != b": ping\r\n":
+            assert line, "stream closed"
+
+    await asyncio.wait_for(next_ping(streams[0][0]), HEARTBEAT_SECONDS + 5)
+
     # The streams stay usable after it.
     async def changed(uow):
         await uow.record(UNREAD_CHANGED, {"userId": users[0], "unreadCount": 7})
