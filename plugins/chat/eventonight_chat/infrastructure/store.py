@@ -119,26 +119,23 @@ class Store:
 
     async def inbox(self, user_id: str, limit: int, offset: int, others: list[str] | None = None):
         """A page of ``user_id``'s conversations, latest activity first, and their total."""
-        order = [("updated_at", -1), ("_id", 1)]
         query: dict = {"participants": user_id}
         if others is not None:
             query = {"$and": [query, {"participants": {"$in": others}}]}
-            docs = await self._c("conversations").find(query).sort(order).skip(offset).limit(limit).to_list(limit)
-            return docs, await self._c("conversations").count_documents(query)
-        total, latest = 0, {}
-        async for shard in self._c("inboxes").find({"user": user_id}):
-            total += shard.get("conversations", 0)
-            for activity in shard.get("recent", []):
-                latest[activity["c"]] = max(activity["at"], latest.get(activity["c"], activity["at"]))
-        times = sorted(latest.values(), reverse=True)
-        if offset + limit <= len(times):
-            # At least offset + limit conversations were active since that time: the page is among them.
-            # (An exclusive bound: see the events plugin's next_key.)
-            window = {**query, "updated_at": {"$gt": times[offset + limit - 1] - timedelta(milliseconds=1)}}
-            cursor = self._c("conversations").find(window).sort(order).skip(offset).limit(limit)
-            return await cursor.to_list(limit), total
-        cursor = self._c("conversations").find(query).sort(order).skip(offset).limit(limit)
-        return await cursor.to_list(limit), total
+            total = await self._c("conversations").count_documents(query)
+        else:
+            total, latest = 0, {}
+            async for shard in self._c("inboxes").find({"user": user_id}):
+                total += shard.get("conversations", 0)
+                for activity in shard.get("recent", []):
+                    latest[activity["c"]] = max(activity["at"], latest.get(activity["c"], activity["at"]))
+            times = sorted(latest.values(), reverse=True)
+            if offset + limit <= len(times):
+                # At least offset + limit conversations were active since that time: the page is among
+                # them. (An exclusive bound: see the events plugin's next_key.)
+                query["updated_at"] = {"$gt": times[offset + limit - 1] - timedelta(milliseconds=1)}
+        cursor = self._c("conversations").find(query).sort([("updated_at", -1), ("_id", 1)])
+        return await cursor.skip(offset).limit(limit).to_list(limit), total
 
     async def backfill_inboxes(self) -> bool:
         """Summarise the inboxes once for conversations stored before the summaries were kept."""
