@@ -5,6 +5,7 @@ to send); the pages come from the repository, cold (statistics computed) and war
 read back, windows on the sort keys), before and after writes that change or keep the version.
 """
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -96,8 +97,11 @@ FILTERS = {
         statuses=(PUBLISHED,), upcoming=True, tags=["soul"], creators=["org1", "org2"], any_tags_or_creators=True
     ),
 }
+# Deep pages too: from a mark (offset 32, 64), between two (40, 150) and across ties (title, price).
 PAGES = [("date", False, 0), ("date", False, 40), ("date", True, 20), ("title", False, 0), ("title", True, 60),
-         ("price", False, 0), ("price", True, 25), ("popularity", True, 0), ("popularity", True, 100)]  # fmt: skip
+         ("price", False, 0), ("price", True, 25), ("popularity", True, 0), ("popularity", True, 100),
+         ("date", False, 32), ("date", False, 150), ("date", True, 110), ("title", False, 96),
+         ("title", True, 133), ("price", False, 64), ("price", True, 170)]  # fmt: skip
 
 
 @pytest.fixture
@@ -128,6 +132,15 @@ async def test_every_filter_and_order_pages_like_one_plain_query(seeded):
     assert len(stats) == len(FILTERS)
     assert sum(1 for d in stats.values() if d["ids"] is not None and len(d["ids"]) <= SMALL) >= 1
     assert any(d["ids"] is None and d["total"] > 100 for d in stats.values())
+    # Marks at every 32nd rank (docs/events.md), in every order.
+    broad = max(stats.values(), key=lambda d: d["total"])
+    assert [m[0] for m in broad["marks"]["date:1"]] == list(range(32, broad["total"] + 1, 32))
+    assert [m[0] for m in broad["marks"]["title_sort:-1"]] == list(range(32, broad["total"] + 1, 32))
+    # And the first 64 rows of every order but popularity (a hint only), as ids.
+    assert sorted(broad["heads"]) == sorted(
+        f"{f}:{d}" for f in ("date", "title_sort", "price_sort", "published_at") for d in (1, -1)
+    )
+    assert all(len(head) == 64 for head in broad["heads"].values())
 
 
 async def test_pages_stay_exact_as_the_catalogue_changes(seeded):
@@ -136,6 +149,7 @@ async def test_pages_stay_exact_as_the_catalogue_changes(seeded):
     # Likes move the popularity order without a new version: the kept marks are only hints.
     for i in range(0, COUNT, 3):
         await events.add_likes(f"e{i:04d}", 7 if i % 2 else -1)
+    await _check_all(events, pages=[p for p in PAGES if p[0] == "popularity"] + [("popularity", False, 70)])
     # A new event, an edit that moves one to another city, a cancellation and a new price: new versions.
     rng = random.Random(5)
     await events.add(_event(COUNT, rng))
@@ -151,6 +165,32 @@ async def test_pages_stay_exact_as_the_catalogue_changes(seeded):
     await events.collection.update_one({"_id": upcoming["_id"]}, {"$set": {"date": NOW - timedelta(hours=1)}})
     await _check_all(events)
     assert upcoming["_id"] not in [e.id for e in (await events.search(FILTERS["upcoming"], "date", False, 100, 0))[0]]
+
+
+async def test_pages_stay_exact_as_time_passes_under_kept_statistics(seeded):
+    """Real time passes (no write, no new version): upcoming events leave every page and total."""
+    events = seeded
+    rng = random.Random(3)
+    soon = datetime.now(UTC) + timedelta(seconds=6)
+    for n in range(3):  # the soonest events of most filters: first in their date order, in the kept heads
+        event = _event(COUNT + 10 + n, rng)
+        event.status, event.date, event.tags, event.lowest_price = (
+            PUBLISHED,
+            soon + n * timedelta(seconds=0.1),
+            ["techno", "house"],
+            10.0,
+        )
+        event.location = Location(name="venue 1", city="Berlin", lat=52.52, lon=13.405)
+        event.creator_id, event.description = "org1", "techno and more"
+        await events.add(event)
+    for flt in FILTERS.values():  # statistics computed while they are still upcoming
+        await events.search(flt, "date", False, 20, 0)
+    kept = {d["_id"]: d["at"] async for d in events.catalogue.find({"_id": {"$regex": "^stats:"}})}
+    await asyncio.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds() + 0.5))
+    await _check_all(events)
+    assert {d["_id"]: d["at"] async for d in events.catalogue.find({"_id": {"$regex": "^stats:"}})} == kept
+    first, _ = await events.search(FILTERS["upcoming"], "date", False, 20, 0)
+    assert not {e.id for e in first} & {f"e{COUNT + 10 + n:04d}" for n in range(3)}
 
 
 async def test_statistics_of_an_older_version_are_not_used(seeded):

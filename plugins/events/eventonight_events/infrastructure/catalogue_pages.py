@@ -30,7 +30,7 @@ from eventonight_events.application.ports import EventFilter
 from eventonight_events.domain.model import PUBLISHED
 from eventonight_events.infrastructure.catalogue_match import matches
 from eventonight_events.infrastructure.catalogue_query import branches, next_key, probe_of, stats_key
-from eventonight_events.infrastructure.catalogue_stats import SORTABLE, VERSION_ID, Stats, order_rows
+from eventonight_events.infrastructure.catalogue_stats import SORTABLE, VERSION_ID, Stats, order_rows, sort_key
 
 _CHECK_SLICE = 256
 _ALL_KEYS = dict.fromkeys(SORTABLE, 1)
@@ -47,6 +47,40 @@ def _cut(clause: dict[str, Any] | None, bound: Any, descending: bool) -> dict[st
     return merged
 
 
+def _key_ranges(field: str, bound: tuple, floor: tuple | None, descending: bool) -> list[dict[str, Any]]:
+    """Index ranges on (key, _id), in (status, key, _id) order, from beyond ``floor`` (or the
+    start) up to ``bound`` included; the key's ties at either end are cut by id, not all read.
+    Bounds as next_key writes them: "$gte" from below, "$lt" from above."""
+    value, last_id = bound
+    if floor is None:
+        if descending:
+            return [{field: {"$gte": next_key(value)}}, {field: value, "_id": {"$gte": last_id}}]
+        return [{field: {"$lt": value}}, {field: value, "_id": {"$lt": next_key(last_id)}}]
+    low_value, low_id = floor
+    if descending:  # from the floor down to the bound: keys (value, low_value), ids at either end
+        if low_value == value:
+            return [{field: value, "_id": {"$gte": last_id, "$lt": low_id}}]
+        return [
+            {field: {"$gte": next_key(value), "$lt": low_value}},
+            {field: low_value, "_id": {"$lt": low_id}},
+            {field: value, "_id": {"$gte": last_id}},
+        ]
+    if low_value == value:
+        return [{field: value, "_id": {"$gte": next_key(low_id), "$lt": next_key(last_id)}}]
+    return [
+        {field: {"$gte": next_key(low_value), "$lt": value}},
+        {field: low_value, "_id": {"$gte": next_key(low_id)}},
+        {field: value, "_id": {"$lt": next_key(last_id)}},
+    ]
+
+
+def _beyond(row: dict, field: str, floor: tuple, descending: bool) -> bool:
+    """Whether ``row`` comes after ``floor`` ((key, id)) in the page order."""
+    key = (sort_key(row.get(field)), row["_id"])
+    mark = (sort_key(floor[0]), floor[1])
+    return key < mark if descending else key > mark
+
+
 class CataloguePages:
     #: Statistics being computed in this process, by filter: concurrent first requests share one.
     _computing: ClassVar[dict[str, asyncio.Future]] = {}
@@ -61,11 +95,11 @@ class CataloguePages:
         key = stats_key(flt)
         stats = None
         if key is not None:
-            version, stats = await self._stored(key)
+            version, stats = await self._stored(key, field, descending)
             running = self._computing.get(key)
             if stats is None and running is not None:
                 await asyncio.shield(running)
-                version, stats = await self._stored(key)
+                version, stats = await self._stored(key, field, descending)
             if stats is None:
                 rows = await self._compute(key, version, flt)
                 if flt.upcoming:
@@ -81,18 +115,52 @@ class CataloguePages:
         if stats is not None:
             # None of the matches can have passed before the soonest of them.
             could_pass = flt.upcoming and (stats.soonest is None or stats.soonest <= now)
-            passed = await self._passed(flt, now) if could_pass else 0
+            kept = stats.head(field, descending)
+            head = kept
+            if kept is not None and flt.upcoming:
+                head = [(i, date) for i, date in kept if date is not None and date >= now]
+            if could_pass and head and field == "date" and not descending and flt.statuses == (PUBLISHED,):
+                # In date order every passed match comes before the first upcoming one: all in the head.
+                passed = sum(1 for _, date in kept if date is not None and date < now)
+            else:
+                passed = await self._passed(flt, now) if could_pass else 0
             total = stats.total - passed
+            if head is not None and offset + limit <= len(head):
+                # The first rows of this order are kept: the page is a lookup by id.
+                ids = [i for i, _ in head[offset : offset + limit]]
+                found = {d["_id"]: d for d in await self._by_id(ids)}
+                return [found[i] for i in ids if i in found], total
             need = offset + limit + passed
             narrowing = any(probe_of(b).facet is not None for b in branches(flt, now))
             if field == "date" or not narrowing:
+                floor, start = self._floor(stats, field, descending, offset, passed)
                 for bound in stats.windows(field, descending, need)[:2]:
-                    rows = await self._rows(flt, now, keys, window=(field, bound, descending))
-                    page = order_rows(rows, field, descending)[offset : offset + limit]
+                    rows = await self._rows(flt, now, keys, window=(field, bound, descending, floor))
+                    ordered = order_rows(rows, field, descending)
+                    if floor is not None:
+                        ordered = [r for r in ordered if _beyond(r, field, floor, descending)]
+                    page = ordered[offset - start : offset - start + limit]
                     if len(page) == limit or offset + len(page) >= total:
                         return await self._fetch(page, field, descending, limit, 0), total
         rows = await self._rows(flt, now, keys)
         return await self._fetch(rows, field, descending, limit, offset), len(rows)
+
+    @staticmethod
+    def _floor(stats: Stats, field: str, descending: bool, offset: int, passed: int):
+        """The mark the page's rows all lie beyond, as (sort key, id), and how many of the current
+        matches precede it; (None, 0) when no mark says that exactly.
+
+        A mark's rank counts the matches of the statistics. Matches passed since (upcoming only)
+        are among them: in ascending date order all at the start, elsewhere anywhere, so only the
+        former can be discounted. Popularity moves without a new version: its marks are hints.
+        """
+        if field == "popularity" or (passed and (field != "date" or descending)):
+            return None, 0
+        mark = stats.floor(field, descending, offset + passed)
+        if mark is None:
+            return None, 0
+        rank, value, last_id = mark
+        return (value, last_id), rank - min(rank, passed)
 
     async def _compute(self, key: str, version: int, flt: EventFilter) -> list[dict]:
         """Read every match once and keep the statistics (without the upcoming bound, so that
@@ -106,8 +174,11 @@ class CataloguePages:
             self._computing.pop(key, None)
             done.set_result(None)
 
-    async def _stored(self, key: str) -> tuple[int, Stats | None]:
-        found = {d["_id"]: d async for d in self.catalogue.find({"_id": {"$in": [VERSION_ID, key]}})}
+    async def _stored(self, key: str, field: str, descending: bool) -> tuple[int, Stats | None]:
+        """The catalogue version and the filter's statistics of it, with this order's marks and head only."""
+        order = f"{field}:{-1 if descending else 1}"
+        projection = {"v": 1, "total": 1, "nulls": 1, "ids": 1, "soonest": 1, f"marks.{order}": 1, f"heads.{order}": 1}
+        found = {d["_id"]: d async for d in self.catalogue.find({"_id": {"$in": [VERSION_ID, key]}}, projection)}
         version = found.get(VERSION_ID, {}).get("v", 0)
         doc = found.get(key)
         return version, Stats.from_document(doc) if doc is not None and doc.get("v") == version else None
@@ -121,8 +192,12 @@ class CataloguePages:
         rows: dict[str, dict] = {}
         for branch in branches(flt, now):
             if window is not None and window[0] == "date":
-                # Dates hardly tie: the bound is a date range, inside the filter's own index.
-                branch = {**branch, "date": _cut(branch.get("date"), window[1][0], window[2])}
+                # Dates hardly tie: the bounds are a date range, inside the filter's own index.
+                _, (bound, _id), descending, floor = window
+                dates = _cut(branch.get("date"), bound, descending)
+                if floor is not None:
+                    dates = _cut(dates, floor[0], not descending)
+                branch = {**branch, "date": dates}
             for row in await self._branch_rows(branch, flt.statuses, keys, window):
                 rows[row["_id"]] = row
         return list(rows.values())
@@ -133,14 +208,8 @@ class CataloguePages:
             return await self.events.find(branch, projection).to_list(None)
         probe = probe_of(branch)
         if window is not None and window[0] != "date":
-            # Up to (key, id) in (status, key, _id) order: the keys before it, then its ties up to its id.
-            field, (value, last_id), descending = window
-            # Bounds as next_key writes them: "$gte" from below, "$lt" from above.
-            if descending:
-                ranges = [{field: {"$gte": next_key(value)}}, {field: value, "_id": {"$gte": last_id}}]
-            else:
-                ranges = [{field: {"$lt": value}}, {field: value, "_id": {"$lt": next_key(last_id)}}]
-            queries = [{"status": s, **r} for s in statuses for r in ranges]
+            field, bound, descending, floor = window
+            queries = [{"status": s, **r} for s in statuses for r in _key_ranges(field, bound, floor, descending)]
             residual = {k: v for k, v in branch.items() if k != "status"}
         elif probe.facet is not None:
             date = {"date": branch["date"]} if "date" in branch else {}

@@ -3,12 +3,13 @@
 Counting a broad filter means reading every match (thousands of documents at 10,000 events);
 a page needs only a few. So the first request for a broad filter reads the matches once and
 keeps, in a document named after the filter: the total, and for every sort order the sort key
-and id of the rows at ranks 32, 64, 128, … ("marks"). Later pages of any sort read only the
-documents up to the mark past their last row (index ranges on status, sort key and id), and the
-total is read back instead of counted.
+and id of the rows at every 32nd rank up to 512, then 1024, 2048, … ("marks"). Later pages of any
+sort read only the documents between the mark before their first row and the mark past their last
+one (index ranges on status, sort key and id), and the total is read back instead of counted.
 
-A filter with few matches (at most ``SMALL``) keeps their ids instead: its pages read those
-documents by id and order them by their current sort keys.
+Every order but popularity also keeps its first ``HEAD`` rows (id and date): the first pages are
+then read by id. A filter with few matches (at most ``SMALL``) keeps their ids instead: its pages
+read those documents by id and order them by their current sort keys.
 
 The statistics hold for one version of the catalogue: every write that can change which events
 match a filter (create, edit, publish, cancel, complete, delete, a new lowest price) increments
@@ -25,10 +26,15 @@ from typing import Any
 
 #: The stored sort fields (SORT_FIELDS' values); every one is kept in a (status, field) index.
 SORTABLE = ("date", "title_sort", "price_sort", "popularity", "published_at")
-RANKS = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+#: Dense where people page (a page of 20 then reads at most 52 rows), sparse beyond.
+RANKS = (*range(32, 513, 32), 1024, 2048, 4096, 8192, 16384, 32768)
 VERSION_ID = "version"
 #: Up to this many matches the statistics list them all: a page then reads them by id.
 SMALL = 64
+#: The first rows of every exact order are kept (id and date): the first pages are lookups by id.
+HEAD = 64
+#: Orders kept exact by the catalogue version (likes and sales move popularity without one).
+EXACT = ("date", "title_sort", "price_sort", "published_at")
 
 
 def sort_key(value: Any) -> tuple:
@@ -48,6 +54,7 @@ class Stats:
     nulls: dict[str, int] = field(default_factory=dict)
     ids: list[str] | None = None  # every match, when there are at most SMALL of them
     soonest: datetime | None = None  # the earliest date among the matches
+    heads: dict[str, list[list[Any]]] = field(default_factory=dict)  # "field:1" -> [[id, date], ...]
 
     @property
     def small(self) -> bool:
@@ -68,10 +75,23 @@ class Stats:
                 ]
         ids = [r["_id"] for r in rows] if len(rows) <= SMALL else None
         soonest = min((r["date"] for r in rows if r.get("date") is not None), default=None)
-        return cls(total=len(rows), marks=marks, nulls=nulls, ids=ids, soonest=soonest)
+        heads = {}
+        if ids is None:
+            for name in EXACT:
+                for descending in (False, True):
+                    first = order_rows(rows, name, descending)[:HEAD]
+                    heads[f"{name}:{-1 if descending else 1}"] = [[r["_id"], r.get("date")] for r in first]
+        return cls(total=len(rows), marks=marks, nulls=nulls, ids=ids, soonest=soonest, heads=heads)
 
     def to_document(self) -> dict[str, Any]:
-        return {"total": self.total, "marks": self.marks, "nulls": self.nulls, "ids": self.ids, "soonest": self.soonest}
+        return {
+            "total": self.total,
+            "marks": self.marks,
+            "nulls": self.nulls,
+            "ids": self.ids,
+            "soonest": self.soonest,
+            "heads": self.heads,
+        }
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Stats:
@@ -81,7 +101,13 @@ class Stats:
             nulls=doc.get("nulls", {}),
             ids=doc.get("ids"),
             soonest=doc.get("soonest"),
+            heads=doc.get("heads", {}),
         )
+
+    def head(self, field_name: str, descending: bool) -> list[tuple[str, datetime | None]] | None:
+        """(id, date) of the first rows in this order (with nulls where MongoDB puts them), or none kept."""
+        kept = self.heads.get(f"{field_name}:{-1 if descending else 1}")
+        return None if kept is None else [(i, date) for i, date in kept]
 
     def windows(self, field_name: str, descending: bool, need: int) -> list[tuple[Any, str]]:
         """(sort key, id) of rows, nearest first, up to which at least ``need`` matches lie.
@@ -92,3 +118,13 @@ class Stats:
             return []
         marks = self.marks.get(f"{field_name}:{-1 if descending else 1}", [])
         return [(value, last_id) for rank, value, last_id in marks if rank >= need]
+
+    def floor(self, field_name: str, descending: bool, before: int) -> tuple[int, Any, str] | None:
+        """(rank, sort key, id) of the last mark at or before rank ``before``: the rows after it
+        are the rows from rank ``rank + 1`` on (exact only for an order no write moves without a
+        new version: not popularity). Ascending with nulls, none (they come first, unmarked)."""
+        if not descending and self.nulls.get(field_name):
+            return None
+        marks = self.marks.get(f"{field_name}:{-1 if descending else 1}", [])
+        below = [(rank, value, last_id) for rank, value, last_id in marks if rank <= before]
+        return tuple(below[-1]) if below else None
