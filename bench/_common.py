@@ -22,6 +22,26 @@ HERE = Path(__file__).resolve().parent
 BENCH_KEK = Fernet.generate_key().decode()
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def settle(*pids: int, busy: float = 0.1, longest: float = 120) -> float:
+    """Seconds until the processes together use less than ``busy`` of a core over two seconds."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < longest:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(2)
+        if sum(cpu_seconds(pid) for pid in pids) - before < 2 * busy:
+            break
+    return time.perf_counter() - began
+
+
 def start_mongo() -> EmbeddedMongo:
     mongo = EmbeddedMongo(":memory:", free_port())
     mongo.start()

@@ -1,7 +1,8 @@
 """The event catalogue at scale: every catalogue query through the API, beside the driver.
 
-Run by hand: ``.venv/bin/python bench/events_queries.py [events ...]`` (default 10000; e.g.
-``1000 10000 50000`` for the cost curve). For each size: a fresh embedded SecantusDB, one
+Run by hand: ``.venv/bin/python bench/events_queries.py [events ...] [--rounds N] [--only TEXT]``
+(default 10000; e.g. ``1000 10000 50000`` for the cost curve; ``--rounds 3`` measures three times
+on one data set, seeding taking minutes). For each size: a fresh embedded SecantusDB, one
 ``eventonight web`` process, the data set of ``scale_data.py``; then for every query the API
 offers, 8 concurrent clients for a few seconds each on:
 
@@ -19,14 +20,14 @@ query; ``GET /api/events/{id}`` p50 ≤ 20 ms.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-from _common import free_port, start_eventonight, start_mongo, wait_http
+from _common import free_port, settle, start_eventonight, start_mongo, wait_http
 from eventonight_events.application.queries import EventQueries, SearchParams, search_filter
 from eventonight_events.domain.tags import CATALOGUE
 from eventonight_events.infrastructure.catalogue_query import branches
@@ -111,7 +112,7 @@ async def personal_user(session, base: str, db, world) -> dict[str, str]:
     return {"Authorization": f"Bearer {data['accessToken']}"}
 
 
-async def run(size: int) -> list[tuple]:
+async def run(size: int, rounds: int = 1, only: str = "", *, one_query: bool = True) -> list[tuple]:
     mongo = start_mongo()
     port = free_port()
     web = start_eventonight("web", mongo.uri, port, users_argon2_time_cost="1", users_argon2_memory_kib="1024")
@@ -122,74 +123,80 @@ async def run(size: int) -> list[tuple]:
         began = time.perf_counter()
         # Likes and follows (the popular and personal feeds) up to 10,000 events; events alone beyond.
         world = await seed(mongo.uri, size, interactions=size <= 10_000)
-        print(f"\n== {size} events (seeded in {time.perf_counter() - began:.0f} s) ==", flush=True)
+        waited = settle(mongo.process.pid, web.pid)  # what seeding set going (counters, rankings) ends first
+        print(
+            f"\n== {size} events (seeded in {time.perf_counter() - began:.0f} s, idle {waited:.0f} s later) ==",
+            flush=True,
+        )
         client = AsyncIOMotorClient(mongo.uri, tz_aware=True)
         db = client["eventonight"]
         planned = EventQueries(lambda work: work(repos_for(RawData(db))), lambda: CATALOGUE)
         collection = db["events_events"]
-        async with aiohttp.ClientSession(base) as session:
-            one_id = world.events[len(world.events) // 2]["_id"]
-            print(f"{'query':28} {'cold':>7} | {'API p50':>8} {'p99':>7} {'req/s':>6} | "
-                  f"{'driver p50':>10} {'p99':>7} | API/driver | {'one query p50':>13}")  # fmt: skip
-            for name, query, params in QUERIES:
-                feed = params is None
-                url = f"/api/events/feed/{query}" if feed else f"/api/events?{query}"
-                # Registered just before its feed: an access token lives minutes, a run longer.
-                headers = await personal_user(session, base, db, world) if query == "feed" else {}
+        one_id = world.events[len(world.events) // 2]["_id"]
+        for number in range(1, rounds + 1):
+            print(f"-- round {number} of {rounds}", flush=True)
+            async with aiohttp.ClientSession(base) as session:
+                print(f"{'query':28} {'cold':>7} | {'API p50':>8} {'p99':>7} {'req/s':>6} | "
+                      f"{'driver p50':>10} {'p99':>7} | API/driver | {'one query p50':>13}")  # fmt: skip
+                for name, query, params in [q for q in QUERIES if only in q[0]]:
+                    feed = params is None
+                    url = f"/api/events/feed/{query}" if feed else f"/api/events?{query}"
+                    # Registered just before its feed: an access token lives minutes, a run longer.
+                    headers = await personal_user(session, base, db, world) if query == "feed" else {}
 
-                async def api(url=url, headers=headers):
-                    async with session.get(url, headers=headers) as response:
-                        assert response.status == 200, await response.text()
+                    async def api(url=url, headers=headers):
+                        async with session.get(url, headers=headers) as response:
+                            assert response.status == 200, await response.text()
+                            await response.read()
+
+                    fan = await db["events_interests"].find_one({})
+                    fan_id = fan["_id"] if fan else None
+                    if feed:
+
+                        async def direct(query=query, fan_id=fan_id):
+                            await planned.feed(query, fan_id, 20, 0)
+                    else:
+
+                        async def direct(params=params):
+                            await planned.search(params, None)
+
+                    start = time.perf_counter()
+                    await api()
+                    cold = (time.perf_counter() - start) * 1000
+                    a = await load(api)
+                    d = await load(direct)
+                    naive = "-"
+                    if one_query and not feed:
+                        flt = search_filter(params, None)
+                        branch = branches(flt, datetime.now(UTC))[0]
+                        field, order = SORT_FIELDS[params.sort], -1 if params.descending else 1
+
+                        async def one_query(branch=branch, field=field, order=order, offset=params.offset):
+                            cursor = collection.find(branch).sort([(field, order), ("_id", order)])
+                            await cursor.skip(offset).limit(20).to_list(20)
+                            await collection.count_documents(branch)
+
+                        n = await load(one_query, seconds=1.5)
+                        naive = f"{n[1]:10.0f} ms"
+                    print(
+                        f"{name:28} {cold:5.0f}ms | {a[1]:6.1f}ms {a[2]:5.0f}ms {a[0]:6.0f} | {d[1]:8.1f}ms {d[2]:5.0f}ms |"
+                        f" {d[0] / a[0]:9.2f}x | {naive:>13}",
+                        flush=True,
+                    )
+                    rows.append((name, cold, a, d))
+
+                async def detail():
+                    async with session.get(f"/api/events/{one_id}") as response:
+                        assert response.status == 200
                         await response.read()
 
-                fan = await db["events_interests"].find_one({})
-                fan_id = fan["_id"] if fan else None
-                if feed:
+                async def detail_direct():
+                    await collection.find_one({"_id": one_id})
 
-                    async def direct(query=query, fan_id=fan_id):
-                        await planned.feed(query, fan_id, 20, 0)
-                else:
-
-                    async def direct(params=params):
-                        await planned.search(params, None)
-
-                start = time.perf_counter()
-                await api()
-                cold = (time.perf_counter() - start) * 1000
-                a = await load(api)
-                d = await load(direct)
-                naive = "-"
-                if not feed:
-                    flt = search_filter(params, None)
-                    branch = branches(flt, datetime.now(UTC))[0]
-                    field, order = SORT_FIELDS[params.sort], -1 if params.descending else 1
-
-                    async def one_query(branch=branch, field=field, order=order, offset=params.offset):
-                        cursor = collection.find(branch).sort([(field, order), ("_id", order)])
-                        await cursor.skip(offset).limit(20).to_list(20)
-                        await collection.count_documents(branch)
-
-                    n = await load(one_query, seconds=1.5)
-                    naive = f"{n[1]:10.0f} ms"
-                print(
-                    f"{name:28} {cold:5.0f}ms | {a[1]:6.1f}ms {a[2]:5.0f}ms {a[0]:6.0f} | {d[1]:8.1f}ms {d[2]:5.0f}ms |"
-                    f" {d[0] / a[0]:9.2f}x | {naive:>13}",
-                    flush=True,
-                )
-                rows.append((name, cold, a, d))
-
-            async def detail():
-                async with session.get(f"/api/events/{one_id}") as response:
-                    assert response.status == 200
-                    await response.read()
-
-            async def detail_direct():
-                await collection.find_one({"_id": one_id})
-
-            a = await load(detail)
-            d = await load(detail_direct)
-            print(f"{'GET /api/events/{id}':28} {'':7} | {a[1]:6.1f}ms {a[2]:5.0f}ms {a[0]:6.0f} | "
-                  f"{d[1]:8.1f}ms {d[2]:5.0f}ms | {d[0] / a[0]:9.2f}x |")  # fmt: skip
+                a = await load(detail)
+                d = await load(detail_direct)
+                print(f"{'GET /api/events/{id}':28} {'':7} | {a[1]:6.1f}ms {a[2]:5.0f}ms {a[0]:6.0f} | "
+                      f"{d[1]:8.1f}ms {d[2]:5.0f}ms | {d[0] / a[0]:9.2f}x |")  # fmt: skip
         client.close()
     finally:
         web.terminate()
@@ -199,10 +206,15 @@ async def run(size: int) -> list[tuple]:
 
 
 async def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [10_000]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000])
+    parser.add_argument("--rounds", type=int, default=1, help="runs of the queries on one data set (seeding is slow)")
+    parser.add_argument("--only", default="", help="only the queries whose name holds this text")
+    parser.add_argument("--no-one-query", action="store_true", help="skip the plain query (a minute a page at 50,000)")
+    args = parser.parse_args()
     curve = []
-    for size in sizes:
-        rows = await run(size)
+    for size in args.sizes:
+        rows = await run(size, args.rounds, args.only, one_query=not args.no_one_query)
         curve.append((size, statistics.median(r[2][1] for r in rows), max(r[2][2] for r in rows)))
     if len(curve) > 1:
         print("\ncost curve (API, median over the queries of p50; worst p99):")

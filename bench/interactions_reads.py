@@ -31,12 +31,20 @@ import tempfile
 import time
 
 import aiohttp
-from _common import free_port, require_wrk, server_tokens, start_eventonight, start_mongo, wait_http
+from _common import (
+    cpu_seconds,
+    free_port,
+    require_wrk,
+    server_tokens,
+    settle,
+    start_eventonight,
+    start_mongo,
+    wait_http,
+)
 from scale_data import seed
 
 MEMBERS = 205
 SECONDS = 8
-TICKS = os.sysconf("SC_CLK_TCK")
 
 LIKE_SCRIPT = """
 local tokens = {%s}
@@ -49,12 +57,6 @@ request = function()
   return wrk.format("POST", "/api/interactions/events/" .. e .. "/likes", {["Authorization"] = "Bearer " .. t})
 end
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def run_wrk(url: str, connections: int, *, header: str | None = None, script: str | None = None, env=None) -> dict:
@@ -139,17 +141,6 @@ async def main() -> None:
         web.terminate()
         web.wait(20)
         mongo.stop()
-
-
-def settle(*pids: int, busy: float = 0.1, longest: float = 120) -> float:
-    """Seconds until the processes together use less than ``busy`` of a core over two seconds."""
-    began = time.perf_counter()
-    while time.perf_counter() - began < longest:
-        before = sum(cpu_seconds(pid) for pid in pids)
-        time.sleep(2)
-        if sum(cpu_seconds(pid) for pid in pids) - before < 2 * busy:
-            break
-    return time.perf_counter() - began
 
 
 def run_round(scenarios: list, auth: str, liked: int, db_pid: int, web_pid: int) -> int:
