@@ -73,24 +73,33 @@ class OutboxRelay:
         self.lease = Lease(database, "outbox-relay", lease_seconds)
         self._wake = asyncio.Event()
         self._stopping = False
+        #: Deletes of confirmed records still running after their drain, and the ids they delete:
+        #: the next drain starts at once and leaves those records out instead of waiting.
+        self._deletes: set[asyncio.Future] = set()
+        self._deleting: set[ObjectId] = set()
         database.on_commit(lambda events: self._wake.set())
 
     async def run(self) -> None:
         failures = 0
-        while not self._stopping:
-            try:
-                if await self.lease.keep():
-                    await self.drain()
-                    failures = 0
-                await self._sleep(self.poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - broker or database away: back off, never die
-                failures += 1
-                delay = min(self.backoff_max, self.backoff_initial * 2 ** (failures - 1))
-                delay = delay / 2 + random.uniform(0, delay / 2)  # jitter
-                log.warning("outbox relay: %r; retrying in %.2fs", exc, delay)
-                await asyncio.sleep(delay)
+        try:
+            while not self._stopping:
+                try:
+                    if await self.lease.keep():
+                        await self.drain(wait_for_deletes=False)
+                        failures = 0
+                    else:
+                        await self._deletes_done()  # nothing of ours in flight once another relay may start
+                    await self._sleep(self.poll_seconds)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - broker or database away: back off, never die
+                    failures += 1
+                    delay = min(self.backoff_max, self.backoff_initial * 2 ** (failures - 1))
+                    delay = delay / 2 + random.uniform(0, delay / 2)  # jitter
+                    log.warning("outbox relay: %r; retrying in %.2fs", exc, delay)
+                    await asyncio.sleep(delay)
+        finally:
+            await self._deletes_done()
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -99,10 +108,21 @@ class OutboxRelay:
             pass
         self._wake.clear()
 
-    async def _read(self, after: ObjectId | None) -> list[dict]:
+    def _read_soon(self, after: ObjectId | None) -> asyncio.Future:
+        # Taken before the read: a delete that ends after this moment may not have been seen by the
+        # read, one that ends before it has removed its records already.
+        deleting = frozenset(self._deleting)
+        return asyncio.ensure_future(self._read(after, deleting))
+
+    async def _read(
+        self, after: ObjectId | None, deleting: frozenset = frozenset()
+    ) -> tuple[list[dict], ObjectId | None]:
+        """The next batch without the records being deleted, and the last ``_id`` read (if the batch was full)."""
         query = {"_id": {"$gt": after}} if after is not None else {}
         cursor = self.database.db[OUTBOX].find(query).sort("_id", 1).hint([("_id", 1)]).limit(self.batch_size)
-        return await cursor.to_list(self.batch_size)
+        batch = await cursor.to_list(self.batch_size)
+        last = batch[-1]["_id"] if len(batch) == self.batch_size else None
+        return [r for r in batch if r["_id"] not in deleting], last
 
     async def delete_sent(self, records: list[dict]) -> None:
         """Delete records the broker confirmed: as one ``_id`` range when it holds exactly them.
@@ -130,7 +150,7 @@ class OutboxRelay:
         if (await outbox.delete_many(bounds, hint=[("_id", 1)])).deleted_count != len(ids):
             raise _RangeHoldsOthers()  # aborts the transaction: nothing is deleted
 
-    async def drain(self) -> int:
+    async def drain(self, *, wait_for_deletes: bool = True) -> int:
         """Publish every unsent record, in ``_id`` order; returns how many were sent.
 
         Records are read in batches of ``batch_size`` and published in chunks of
@@ -140,21 +160,26 @@ class OutboxRelay:
         larger ones are cheaper), and the next batch is read while the last chunk
         is published, so the database and the broker work at the same time. A
         record is deleted only after the broker confirmed it; a crash in between
-        re-publishes it (consumers de-duplicate by envelope id).
+        re-publishes it (consumers de-duplicate by envelope id). Without
+        ``wait_for_deletes`` (the running relay) the last delete may still be
+        running when this returns: the next drain leaves its records out.
         """
         sent = 0
         deleting: asyncio.Future | None = None
         confirmed_records: list[dict] = []  # confirmed, not yet being deleted
-        reading: asyncio.Future | None = asyncio.ensure_future(self._read(None))
+        reading: asyncio.Future | None = self._read_soon(None)
         try:
             while reading is not None and not self._stopping:
-                batch, reading = await reading, None
+                (batch, last), reading = await reading, None
+                if last is not None and not batch:
+                    reading = self._read_soon(last)  # a full batch of records being deleted
+                    continue
                 chunks = [batch[i : i + self.chunk_size] for i in range(0, len(batch), self.chunk_size)]
                 for number, chunk in enumerate(chunks, 1):
-                    if number == len(chunks) and len(batch) == self.batch_size:
+                    if number == len(chunks) and last is not None:
                         # Only a full batch may have more behind it. Records committed late with a
                         # smaller _id, or during this drain, are picked up by the next drain.
-                        reading = asyncio.ensure_future(self._read(batch[-1]["_id"]))
+                        reading = self._read_soon(last)
                     events = [event_from_record(r) for r in chunk]
                     try:
                         confirmed, failure = await self.publisher.publish([e.to_envelope() for e in events]), None
@@ -178,14 +203,32 @@ class OutboxRelay:
             if reading is not None:
                 with contextlib.suppress(Exception):
                     await reading
-            if deleting is not None:
-                await deleting
-            if confirmed_records:
-                await self.delete_sent(confirmed_records)
+            self._delete_soon(confirmed_records)
+            if wait_for_deletes:
+                await self._deletes_done()
         return sent
 
     def _delete_soon(self, records: list[dict]) -> asyncio.Future | None:
-        return asyncio.ensure_future(self.delete_sent(records)) if records else None
+        """Delete ``records`` in the background; their ids stay out of later reads until it ends."""
+        if not records:
+            return None
+        ids = {r["_id"] for r in records}
+        self._deleting |= ids
+        deleting = asyncio.ensure_future(self.delete_sent(records))
+        self._deletes.add(deleting)
+
+        def ended(done: asyncio.Future) -> None:
+            self._deletes.discard(done)
+            self._deleting -= ids  # deleted, or still there to be sent again
+            if not done.cancelled() and done.exception() is not None:
+                log.warning("outbox relay: deleting sent records failed: %r; they will be sent again", done.exception())
+
+        deleting.add_done_callback(ended)
+        return deleting
+
+    async def _deletes_done(self) -> None:
+        if self._deletes:
+            await asyncio.gather(*self._deletes, return_exceptions=True)
 
     async def _observe(self, events: list[DomainEvent]) -> None:
         if self.observer is None:

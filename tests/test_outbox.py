@@ -110,6 +110,25 @@ async def test_two_relays_never_publish_a_record_twice(platform, bus_tap):
     assert sorted(m["payload"]["seq"] for m in tap.of_type("sample.item.created")) == list(range(300))
 
 
+async def test_the_next_drain_starts_before_the_last_delete_ends_and_sends_nothing_twice(platform, bus_tap):
+    """The running relay does not wait for its deletes: the records being deleted stay out of the next read."""
+    tap = await bus_tap("sample.#")
+    p = await platform(relay=False)
+    relay = OutboxRelay(p.kernel.database, p.kernel.publisher)
+    assert await relay.lease.acquire()
+    await _record(p.kernel, 40)
+    assert await relay.drain(wait_for_deletes=False) == 40
+    # At once, while the delete of those 40 has not even started: none of them is read again.
+    assert await relay.drain(wait_for_deletes=False) == 0
+    await _record(p.kernel, 5, start=40)
+    assert await relay.drain() == 5  # this one waits for every delete still running
+    assert await _all_sent(p.kernel)
+    await _record(p.kernel, 1, start=1000, event_type="sample.sentinel")
+    assert await relay.drain() == 1
+    await tap.wait_for("sample.sentinel")
+    assert sorted(m["payload"]["seq"] for m in tap.of_type("sample.item.created")) == list(range(45))
+
+
 class Observer:
     def __init__(self):
         self.seen = []
