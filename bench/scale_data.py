@@ -12,7 +12,8 @@ have derived (the events' like counters and recent activity, interactions' copie
 written alongside. Reviews (of past events), conversations with their messages (member to
 organization; the first organization talks with 300 members) and the notifications the likes,
 follows and reviews caused are written in the chat, interactions and notification stores'
-shapes (the chat inboxes summarised by the chat store's own ``backfill_inboxes``). The bus is left out: 100,000 likes through it would take an hour.
+shapes (the chat inboxes summarised by the chat store's own ``backfill_inboxes``, the unread
+notifications counted by the notification store's ``backfill_unread``). The bus is left out: 100,000 likes through it would take an hour.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from eventonight_events.infrastructure.catalogue_stats import VERSION_ID
 from eventonight_events.infrastructure.repository import to_document
 from eventonight_interactions.infrastructure.store import Store
 from eventonight_notification.domain import notifications as n
+from eventonight_notification.infrastructure.store import Store as NotificationStore
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import UpdateOne
 
@@ -318,6 +320,9 @@ async def seed_notifications(db, world: World, reviews: list[dict], rng: random.
     for i, doc in enumerate(docs):
         doc["_id"] = _id_at(doc["created_at"], i)
     await _insert(db["notification_notifications"], docs)
+    # The web process counted the unread ones of an empty database at its start: again, now.
+    await db["notification_unread"].delete_many({})
+    await NotificationStore(RawData(db)).backfill_unread()
 
 
 async def seed(uri: str, events: int = 10_000, seed_value: int = 7, *, interactions: bool = True) -> World:

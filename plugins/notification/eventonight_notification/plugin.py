@@ -87,6 +87,8 @@ def eventonight_openapi(kernel):
 
 @hookimpl
 async def eventonight_startup(kernel):
+    # Unread counters for notifications stored before they were kept (once).
+    await kernel.transaction(lambda uow: Store(uow).backfill_unread())
     await hub(kernel).start()
 
 

@@ -74,7 +74,7 @@ async def notify(events: list[tuple[str, dict]], store: Store, uow) -> int:
     """Store the notifications ``events`` cause and record one ``notification.created`` per recipient.
 
     Built for a batch of events in one transaction: one read of the actors, one insert,
-    one count of unread notifications and one outbox write, whatever the batch size.
+    one read and one update of the unread counters and one outbox write, whatever the batch size.
     """
     now = datetime.now(UTC)
     actors = {p.get(ACTOR_FIELDS[t]) for t, p in events if t in ACTOR_FIELDS}
@@ -88,9 +88,9 @@ async def notify(events: list[tuple[str, dict]], store: Store, uow) -> int:
     if not docs:
         return 0
     await store.insert(docs)
-    unread = await store.unread_counts({doc["user_id"] for doc in docs})
-    # Each record carries the count as it stood right after its own notification.
     later = Counter(doc["user_id"] for doc in docs)
+    unread = await store.add_unread(dict(later))
+    # Each record carries the count as it stood right after its own notification.
     records = []
     for doc in docs:
         later[doc["user_id"]] -= 1

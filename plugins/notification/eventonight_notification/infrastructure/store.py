@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,12 +13,17 @@ from bson.errors import InvalidId
 from eventonight_notification.infrastructure.pages import Pages
 
 P = "notification_"
+#: Marks the unread counters computed for notifications stored before they were kept.
+COUNTED = "#counted"
 
 
 # Documents are plain dicts (batch inserts, aggregations). Shapes: notifications
 # {_id (ObjectId), user_id, type, metadata, read, created_at}; follows {_id,
 # follower, followed}; holders {_id, event_id, user_id, orders}; users {_id, name,
-# avatar_url}; checkpoints {_id (user id), upto, n, marks} (pages.py); presence: one
+# avatar_url}; checkpoints {_id (user id), upto, n, marks} (pages.py); unread {_id (user
+# id), n}: each user's unread notifications, kept in the transactions that change them (a count
+# over the unread index takes one read per user: the server scans every notification for a
+# batch of users at once); presence: one
 # document per web process {_id (process id), users, expires_at}: a process that dies
 # stops renewing expires_at and its users count as offline once it passes.
 INDEXES = {
@@ -122,6 +128,7 @@ class Store:
         return [d["user_id"] async for d in self._c("holders").find({"event_id": event_id})]
 
     async def forget_user(self, user_id: str) -> None:
+        await self._c("unread").delete_one({"_id": user_id})
         await self._c("notifications").delete_many({"user_id": user_id})
         await self._c("checkpoints").delete_one({"_id": user_id})
         await self._c("users").delete_one({"_id": user_id})
@@ -148,27 +155,55 @@ class Store:
         cursor = self._c("notifications").find({"user_id": user_id, "_id": {"$gt": after}}).sort("_id", 1)
         return await cursor.limit(limit).to_list(limit)
 
-    async def unread_counts(self, user_ids: set[str]) -> dict[str, int]:
-        pipeline = [
-            {"$match": {"user_id": {"$in": sorted(user_ids)}, "read": False}},
-            {"$group": {"_id": "$user_id", "n": {"$sum": 1}}},
-        ]
-        return {d["_id"]: d["n"] async for d in self._c("notifications").aggregate(pipeline)}
+    async def add_unread(self, added: dict[str, int]) -> dict[str, int]:
+        """Add ``added`` (user -> new unread notifications) to the counters; the new counts.
+
+        One read, one insert of the users' first counters and one update per distinct amount
+        (most batches: one), whatever the number of users. Concurrent batches for the same user
+        conflict on its counter (or its first one's key) and one is re-run.
+        """
+        counters = self._c("unread")
+        users = sorted(added)
+        kept = {d["_id"]: d["n"] async for d in counters.find({"_id": {"$in": users}})}
+        if fresh := [{"_id": u, "n": added[u]} for u in users if u not in kept]:
+            await counters.insert_many(fresh)  # one insert, not an upsert per user
+        by_amount: dict[int, list[str]] = defaultdict(list)
+        for user_id in kept:
+            by_amount[added[user_id]].append(user_id)
+        for amount, ids in by_amount.items():
+            await counters.update_many({"_id": {"$in": ids}}, {"$inc": {"n": amount}})
+        return {u: kept.get(u, 0) + added[u] for u in users}
 
     async def unread_count(self, user_id: str) -> int:
-        return await self._c("notifications").count_documents({"user_id": user_id, "read": False})
+        doc = await self._c("unread").find_one({"_id": user_id})
+        return doc["n"] if doc else 0
 
     async def mark_read(self, user_id: str, notification_id: ObjectId) -> bool:
         result = await self._c("notifications").update_one(
-            {"_id": notification_id, "user_id": user_id}, {"$set": {"read": True}}
+            {"_id": notification_id, "user_id": user_id, "read": False}, {"$set": {"read": True}}
         )
-        return result.matched_count == 1
+        if result.matched_count == 1:
+            await self._c("unread").update_one({"_id": user_id, "n": {"$gt": 0}}, {"$inc": {"n": -1}})
+            return True
+        return await self._c("notifications").count_documents({"_id": notification_id, "user_id": user_id}) == 1
 
     async def mark_all_read(self, user_id: str) -> int:
         result = await self._c("notifications").update_many(
             {"user_id": user_id, "read": False}, {"$set": {"read": True}}
         )
+        await self._c("unread").update_one({"_id": user_id}, {"$set": {"n": 0}})
         return result.modified_count
+
+    async def backfill_unread(self) -> bool:
+        """Count each user's unread notifications once, for those stored before the counters were
+        kept. Run in a transaction: a batch counted meanwhile conflicts with it and is re-run."""
+        if await self._c("unread").find_one({"_id": COUNTED}):
+            return False
+        pipeline = [{"$match": {"read": False}}, {"$group": {"_id": "$user_id", "n": {"$sum": 1}}}]
+        counts = [{"_id": d["_id"], "n": d["n"]} async for d in self._c("notifications").aggregate(pipeline)]
+        await self._c("unread").delete_many({})
+        await self._c("unread").insert_many([*counts, {"_id": COUNTED}])
+        return True
 
     # presence: one document per web process listing the users with a stream open there
     async def record_presence(
