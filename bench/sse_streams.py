@@ -1,7 +1,8 @@
 """Notifications over SSE: N open streams on one process, notifications to random connected users.
 
-Run by hand: ``.venv/bin/python bench/sse_streams.py [streams] [rate] [seconds]`` (default 10000 500 10;
-raise ``ulimit -n`` above twice the streams first).
+Run by hand: ``.venv/bin/python bench/sse_streams.py [streams] [rate] [seconds] [stored]`` (default
+10000 500 10 0; ``stored``: notifications already there, as a community's history; raise ``ulimit -n``
+above twice the streams first).
 Needs RabbitMQ at 127.0.0.1:5672. One `eventonight serve` process (web, relay, consumers) on
 embedded SecantusDB. Notifications are caused the real way: `interactions.follow.created`
 messages on the broker -> the notification consumer stores them (commit) -> outbox relay ->
@@ -128,7 +129,29 @@ async def bare_kb_per_stream(keys: list[str], headers_for) -> float:
         server.wait(30)
 
 
-async def main(streams: int, rate: int, seconds: int) -> None:
+async def store_earlier(uri: str, users: list[str], count: int) -> None:
+    """``count`` notifications stored before the run, as a community's history (a fifth unread),
+    in the notification store's shapes: what the consumer's reads and writes meet at scale."""
+    from eventonight_notification.infrastructure.store import P
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+    db = AsyncIOMotorClient(uri, tz_aware=True)["eventonight"]
+    unread: dict[str, int] = {}
+    now = datetime.now(UTC)
+    for start in range(0, count, 5000):
+        docs = []
+        for _ in range(min(5000, count - start)):
+            user_id, read = random.choice(users), random.random() < 0.8
+            unread[user_id] = unread.get(user_id, 0) + (not read)
+            meta = {"actor": {"id": "earlier", "name": "Somebody"}}
+            docs.append({"user_id": user_id, "type": "new_follower", "metadata": meta, "read": read, "created_at": now})
+        await db[P + "notifications"].insert_many(docs)
+    if unread:
+        await db[P + "unread"].insert_many([{"_id": u, "n": n} for u, n in unread.items()])
+    db.client.close()
+
+
+async def main(streams: int, rate: int, seconds: int, stored: int = 0) -> None:
     mongo = start_mongo()
     port = free_port()
     exchange = f"eventonight.bench.{uuid4().hex[:8]}"
@@ -148,6 +171,10 @@ async def main(streams: int, rate: int, seconds: int) -> None:
         tokens = await server_tokens(mongo.uri)
         users = [uuid4().hex for _ in range(streams)]
         bearer = {user_id: f"Bearer {tokens.issue_access_token(user_id, 'member')}" for user_id in users}
+        if stored:
+            began = time.monotonic()
+            await store_earlier(mongo.uri, users, stored)
+            print(f"{stored} earlier notifications stored in {time.monotonic() - began:.0f} s")
 
         def headers_for(user_id: str) -> dict:
             return {"Authorization": bearer[user_id]}
@@ -222,4 +249,4 @@ async def main(streams: int, rate: int, seconds: int) -> None:
 
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:]]
-    asyncio.run(main(*(args + [10000, 500, 10][len(args) :])))
+    asyncio.run(main(*(args + [10000, 500, 10, 0][len(args) :])))
