@@ -92,6 +92,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--only", default="")
     options = parser.parse_args()
+    require_wrk()  # before minutes of seeding, not after
     size = options.events
     mongo = start_mongo()
     port = free_port()

@@ -26,7 +26,7 @@ from typing import Any
 
 #: The stored sort fields (SORT_FIELDS' values); every one is kept in a (status, field) index.
 SORTABLE = ("date", "title_sort", "price_sort", "popularity", "published_at")
-#: Dense where people page (a page of 20 then reads at most 52 rows), sparse beyond.
+#: Dense where people page (a page of up to 32 then reads at most 64 rows), sparse beyond.
 RANKS = (*range(32, 513, 32), 1024, 2048, 4096, 8192, 16384, 32768)
 VERSION_ID = "version"
 #: Up to this many matches the statistics list them all: a page then reads them by id.
