@@ -21,9 +21,9 @@ COUNTED = "#counted"
 # {_id (ObjectId), user_id, type, metadata, read, created_at}; follows {_id,
 # follower, followed}; holders {_id, event_id, user_id, orders}; users {_id, name,
 # avatar_url}; checkpoints {_id (user id), upto, n, marks} (pages.py); unread {_id (user
-# id), n}: each user's unread notifications, kept in the transactions that change them (a count
-# over the unread index takes one read per user: the server scans every notification for a
-# batch of users at once); presence: one
+# id), n}: each user's unread notifications, kept in the transactions that change them (counting
+# a batch's users at once scanned every notification on the embedded server, where `$in` on the
+# user is no index range, and one count per user is one read each); presence: one
 # document per web process {_id (process id), users, expires_at}: a process that dies
 # stops renewing expires_at and its users count as offline once it passes.
 INDEXES = {
