@@ -7,8 +7,6 @@ from bson import ObjectId
 from eventonight_notification.application.fanout import notify
 from eventonight_notification.infrastructure.store import COUNTED, Store
 
-from eventonight.kernel.db import OUTBOX
-
 USERS = ["ann", "bob", "cy", "dee"]
 
 
@@ -26,10 +24,10 @@ async def _check(kernel) -> None:
         assert await store.unread_count(user_id) == counted, user_id
 
 
-async def test_counters_follow_new_read_all_read_and_forgotten_notifications(platform):
-    p = await platform(consumers=False, relay=False)  # the outbox keeps what was recorded
+async def test_counters_follow_new_read_all_read_and_forgotten_notifications(platform, bus_tap):
+    tap = await bus_tap("notification.#")
+    p = await platform(consumers=False)
     kernel, rng = p.kernel, random.Random(4)
-    recorded = []
 
     async def batch(n: int) -> None:
         async def work(uow):
@@ -37,16 +35,15 @@ async def test_counters_follow_new_read_all_read_and_forgotten_notifications(pla
 
         await kernel.transaction(work)
 
-    # Every outbox record carries the count right after its own notification.
+    # Every notification.created carries the count right after its own notification.
     await batch(1)  # a user's first notification (no counter yet)
     await batch(12)
     await batch(30)
     await _check(kernel)
-    async for record in kernel.read.collection(OUTBOX).find({}).sort("_id", 1):
-        recorded.append((record["payload"]["userId"], record["payload"]["unreadCount"]))
+    published = await tap.wait_for("notification.created", count=43)
+    assert len(published) == 43
     seen: dict[str, int] = {}
-    assert len(recorded) == 43
-    for user_id, count in recorded:
+    for user_id, count in [(m["payload"]["userId"], m["payload"]["unreadCount"]) for m in published]:
         seen[user_id] = seen.get(user_id, 0) + 1
         assert count == seen[user_id], "the count as it stood after that notification"
 
