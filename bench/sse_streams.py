@@ -26,7 +26,17 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import aiohttp
-from _common import HERE, BusTap, delete_queues, free_port, server_tokens, start_eventonight, start_mongo, wait_http
+from _common import (
+    HERE,
+    BusTap,
+    cpu_seconds,
+    delete_queues,
+    free_port,
+    server_tokens,
+    start_eventonight,
+    start_mongo,
+    wait_http,
+)
 from kombu import Exchange
 
 from eventonight.kernel.bus.topology import connection_for
@@ -39,11 +49,6 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Streams:
