@@ -200,7 +200,7 @@ class Store:
         if await self._c("unread").find_one({"_id": COUNTED}):
             return False
         pipeline = [{"$match": {"read": False}}, {"$group": {"_id": "$user_id", "n": {"$sum": 1}}}]
-        counts = [{"_id": d["_id"], "n": d["n"]} async for d in self._c("notifications").aggregate(pipeline)]
+        counts = [d async for d in self._c("notifications").aggregate(pipeline)]  # {_id: user, n}
         await self._c("unread").delete_many({})
         await self._c("unread").insert_many([*counts, {"_id": COUNTED}])
         return True
