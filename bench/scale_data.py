@@ -290,6 +290,7 @@ async def seed_conversations(db, world: World, rng: random.Random, now: datetime
     # The web process summarised the inboxes of an empty database at its start: again, now that data is here.
     await db["chat_inboxes"].delete_many({})
     await chat.backfill_inboxes()
+    await chat.backfill_parties()
 
 
 async def seed_notifications(db, world: World, reviews: list[dict], rng: random.Random, now: datetime) -> None:

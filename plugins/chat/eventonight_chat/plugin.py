@@ -23,8 +23,9 @@ def eventonight_indexes():
 
 @hookimpl
 async def eventonight_startup(kernel):
-    # Conversations stored before their participants' inbox summaries were kept.
+    # Conversations stored before their participants' inbox summaries (and parties) were kept.
     await Store(kernel.read).backfill_inboxes()
+    await Store(kernel.read).backfill_parties()
 
 
 @hookimpl

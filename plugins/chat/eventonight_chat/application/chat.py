@@ -75,7 +75,7 @@ class Chat:
                     "created_at": now,
                     "updated_at": now,
                 }
-                await store.insert_conversation(conversation)
+                await store.insert_conversation(conversation, [sender, recipient])
             return await self._post(store, uow, conversation, sender_id, recipient_id, text, now, new=new)
 
         return await self.transaction(work)
@@ -126,13 +126,24 @@ class Chat:
             raise NotFound("conversation not found")  # the same answer for strangers: ids leak nothing
         return conversation
 
+    @staticmethod
+    def _other(conversation: dict, viewer: str) -> str:
+        return next(p for p in conversation["participants"] if p != viewer)
+
+    @classmethod
+    def _unkept(cls, conversations: list[dict], viewer: str) -> list[str]:
+        """Other parties not kept on their conversation (stored before parties were, not backfilled yet)."""
+        others = [(c, cls._other(c, viewer)) for c in conversations]
+        return [o for c, o in others if o not in c.get("parties", {})]
+
     async def _render(self, store, conversation: dict, viewer: str, users: dict | None = None) -> dict:
-        other = next(p for p in conversation["participants"] if p != viewer)
+        other = self._other(conversation, viewer)
+        kept = conversation.get("parties", {})
         if users is None:
-            users = await store.users([other])
+            users = await store.users(self._unkept([conversation], viewer))
         return {
             "id": conversation["_id"],
-            "otherParty": _party(users, other),
+            "otherParty": _party(kept if other in kept else users, other),
             "lastMessage": conversation.get("last_message"),
             "unreadCount": int(conversation.get("unread", {}).get(viewer, 0)),
             "createdAt": conversation["created_at"],
@@ -143,8 +154,8 @@ class Chat:
         async def work(store, _):
             others = await store.users_matching(search) if search is not None else None
             docs, total = await store.inbox(user_id, limit, offset, others)
-            # The other parties of the whole page in one read.
-            users = await store.users([p for d in docs for p in d["participants"] if p != user_id])
+            # Parties are kept on conversations; any that is not is read for the whole page at once.
+            users = await store.users(self._unkept(docs, user_id))
             return [await self._render(store, d, user_id, users) for d in docs], total
 
         return await self.direct(work)

@@ -9,23 +9,31 @@ from typing import Any
 
 import pymongo
 from bson import ObjectId
+from pymongo import UpdateOne
 
 P = "chat_"
 #: Marks inbox summaries computed for conversations older than them (backfill_inboxes).
 COUNTED = "counted"
+#: Marks parties copied onto conversations stored before they were kept there (backfill_parties).
+PARTIES_KEPT = "parties"
 #: Documents per user's inbox summary (one picked at random per message, so that members writing
 #: to one organization at once rarely conflict on it), and how many recent activities each keeps.
 SHARDS = 4
 RING = 32
 
 
+#: What an inbox shows of a participant, kept on each conversation (``parties``).
+PARTY_FIELDS = ("role", "name", "username", "avatar_url", "deleted")
+
+
 # Documents are plain dicts (conditional $inc counters, search tokens). Shapes:
 # users {_id, role, name, username, avatar_url, deleted, search}; conversations
-# {_id, pair, participants, last_message, unread {user: n}, last_read {user: id},
-# created_at, updated_at}; messages {_id (ObjectId), conversation_id, sender_id,
+# {_id, pair, participants, parties {user: {PARTY_FIELDS}}, last_message, unread {user: n},
+# last_read {user: id}, created_at, updated_at}; messages {_id (ObjectId), conversation_id, sender_id,
 # recipient_id, content, created_at}; inboxes {_id "<user>#<shard>", user, conversations,
-# recent [{c (conversation id), at}]}: kept with each message so that an inbox page's total is
-# read, not counted, and its newest conversations are found without reading the older ones.
+# recent [{c (conversation id), at}], claims}: kept with each message so that an inbox page's total
+# is read, not counted, and its newest conversations are found without reading the older ones.
+# The parties are kept on the conversation so that an inbox page is two reads, not three.
 INDEXES = {
     P + "users": [pymongo.IndexModel([("search", 1)], name="search")],
     P + "conversations": [
@@ -35,6 +43,11 @@ INDEXES = {
     P + "messages": [pymongo.IndexModel([("conversation_id", 1), ("_id", -1)], name="timeline")],
     P + "inboxes": [pymongo.IndexModel([("user", 1)], name="user")],
 }
+
+
+def party(user: dict) -> dict:
+    """The fields of a chat user document that conversations keep of a participant."""
+    return {field: user.get(field) for field in PARTY_FIELDS}
 
 
 class Store:
@@ -56,18 +69,36 @@ class Store:
             "deleted": False,
         }
         await self._c("users").update_one({"_id": user_id}, {"$set": fields}, upsert=True)
+        await self._set_party(user_id, party(fields))
 
     async def mark_deleted(self, user_id: str) -> None:
-        await self._c("users").update_one(
-            {"_id": user_id},
-            {"$set": {"deleted": True, "name": "Deleted user", "username": "", "avatar_url": None, "search": []}},
-        )
+        fields = {"deleted": True, "name": "Deleted user", "username": "", "avatar_url": None, "search": []}
+        await self._c("users").update_one({"_id": user_id}, {"$set": fields})
+        await self._set_party(user_id, party(fields))
+
+    async def _set_party(self, user_id: str, shown: dict) -> None:
+        """Show ``user_id`` as ``shown`` in every conversation of theirs, in the caller's transaction.
+
+        A conversation being created meanwhile copied the party from what its transaction read,
+        which this transaction's change may not be part of, and this one's update of the
+        conversations may not see that new one. Both therefore write the same documents: this
+        one every inbox summary of the user, the new conversation one of them (``on_message``),
+        so one of the two transactions conflicts and runs again, and sees the other's result.
+        """
+        await self._c("conversations").update_many({"participants": user_id}, {"$set": {f"parties.{user_id}": shown}})
+        for shard in range(SHARDS):
+            await self._c("inboxes").update_one(
+                {"_id": f"{user_id}#{shard}"}, {"$set": {"user": user_id}, "$inc": {"claims": 1}}, upsert=True
+            )
 
     async def user(self, user_id: str) -> dict | None:
         return await self._c("users").find_one({"_id": user_id})
 
     async def users(self, ids: list[str]) -> dict[str, dict]:
-        return {d["_id"]: d async for d in self._c("users").find({"_id": {"$in": list(set(ids))}})}
+        if not ids:
+            return {}
+        found = self._c("users").find({"_id": {"$in": list(set(ids))}}, {"search": 0})
+        return {d["_id"]: d async for d in found}
 
     async def organizations_matching(self, query: str, limit: int) -> list[dict]:
         prefix = {"$regex": f"^{re.escape(query.lower())}"}
@@ -90,8 +121,10 @@ class Store:
     async def conversation(self, conversation_id: str) -> dict | None:
         return await self._c("conversations").find_one({"_id": conversation_id})
 
-    async def insert_conversation(self, doc: dict) -> None:
-        await self._c("conversations").insert_one(doc)
+    async def insert_conversation(self, doc: dict, participants: list[dict]) -> None:
+        """Insert ``doc`` keeping the parties as ``participants`` (their user documents) show them
+        to this transaction; a rename meanwhile makes one of the two run again (``_set_party``)."""
+        await self._c("conversations").insert_one({**doc, "parties": {u["_id"]: party(u) for u in participants}})
 
     async def on_message(
         self, conversation: dict, last_message: dict, recipient: str, at: datetime, *, new: bool = False
@@ -156,6 +189,30 @@ class Store:
             summary = {"user": d["_id"], "conversations": d["n"], "recent": recent}
             await self._c("inboxes").replace_one({"_id": f"{d['_id']}#0"}, summary, upsert=True)
         await self._c("inboxes").insert_one({"_id": COUNTED})
+        return True
+
+    async def backfill_parties(self) -> bool:
+        """Copy the parties once onto conversations stored before conversations kept them.
+
+        Each party is set only where it is still missing: a rename that reached a conversation
+        first is not overwritten with what this read before it (and a conversation this misses
+        shows its parties from the users, as ``Chat`` does for any party not kept).
+        """
+        if await self._c("inboxes").find_one({"_id": PARTIES_KEPT}):
+            return False
+        found = self._c("conversations").find({}, {"participants": 1, "parties": 1})
+        missing = [(d["_id"], p) async for d in found for p in d["participants"] if p not in d.get("parties", {})]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            users = await self.users([p for _, p in chunk])
+            writes = [
+                UpdateOne({"_id": c, f"parties.{p}": {"$exists": False}}, {"$set": {f"parties.{p}": party(users[p])}})
+                for c, p in chunk
+                if p in users
+            ]
+            if writes:
+                await self._c("conversations").bulk_write(writes, ordered=False)
+        await self._c("inboxes").insert_one({"_id": PARTIES_KEPT})
         return True
 
     async def unread_total(self, user_id: str) -> int:
