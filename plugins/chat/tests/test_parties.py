@@ -112,13 +112,24 @@ async def test_conversations_stored_before_parties_were_kept_get_them_once_witho
     await inboxes.delete_one({"_id": PARTIES_KEPT})
     # Shown from the users meanwhile.
     assert {i["otherParty"]["name"] for i in (await chat.inbox("club", 20, 0))[0]} == {"Alice", "Bob"}
-    # A rename that reached one conversation before the backfill is kept.
-    await conversations.update_one(
-        {"participants": "bob"}, {"$set": {"parties.bob": {"name": "Bobby", "role": "member"}}}
-    )
-    assert await Store(p.kernel.read).backfill_parties() is True
+    # One conversation keeps one of its parties already (a rename reached it): the other is filled.
+    await conversations.update_one({"participants": "alice"}, {"$set": {"parties.alice": {"name": "Alice A."}}})
+    gate = Gate()
+
+    class HeldAfterReadingUsers(Store):
+        async def users(self, ids):
+            found = await super().users(ids)
+            await gate.hold()
+            return found
+
+    backfilling = asyncio.create_task(HeldAfterReadingUsers(p.kernel.read).backfill_parties())
+    await gate.reached.wait()
+    await p.kernel.transaction(lambda uow: Store(uow).upsert_user("bob", "member", "Bobby", "bob", None))
+    gate.go.set()
+    assert await backfilling is True
     assert await Store(p.kernel.read).backfill_parties() is False, "once"
     kept = {d["participants"][0]: d["parties"] async for d in conversations.find({})}
-    assert kept["alice"]["alice"]["name"] == "Alice" and kept["alice"]["club"]["name"] == "Club"
+    assert kept["alice"]["alice"]["name"] == "Alice A." and kept["alice"]["club"]["name"] == "Club"
+    # What the backfill read of Bob before his rename did not undo the rename.
     assert kept["bob"]["bob"]["name"] == "Bobby" and kept["bob"]["club"]["name"] == "Club"
-    assert {i["otherParty"]["name"] for i in (await chat.inbox("club", 20, 0))[0]} == {"Alice", "Bobby"}
+    assert {i["otherParty"]["name"] for i in (await chat.inbox("club", 20, 0))[0]} == {"Alice A.", "Bobby"}
