@@ -1,15 +1,19 @@
 """HTTP behaviour of the kernel: JSON errors, request ids, validation, OpenAPI, health, jobs."""
 
 import itertools
+import json
 import time
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from aiohttp import web
+from bson import ObjectId
+from bson.tz_util import utc as bson_utc
 from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 
 from eventonight.hooks import ScheduledJob, hookimpl
-from eventonight.hooks.http import Page, json_response, page_params, parse_body
+from eventonight.hooks.http import Page, dumps, json_response, page_params, parse_body
 from eventonight.kernel import ApiError, Kernel
 from eventonight.kernel.embedded_mongo import free_port
 from eventonight.kernel.http.app import create_app
@@ -21,6 +25,19 @@ from eventonight.settings import Settings
 class Thing(BaseModel):
     name: str = Field(min_length=3)
     size: int = Field(ge=1)
+
+
+# What json_response (and dumps) promise: datetimes as ISO-8601 UTC with Z, whatever their zone.
+MOMENTS = {
+    "aware utc": datetime(2026, 11, 26, 19, 0, 0, 123000, tzinfo=UTC),
+    "as the driver returns it": datetime(2026, 11, 26, 19, 0, 0, 123000, tzinfo=bson_utc),
+    "naive": datetime(2026, 11, 26, 19, 0),
+    "berlin winter": datetime(2026, 11, 26, 20, 0, 0, 5, tzinfo=timezone(timedelta(hours=1))),
+    "a day": date(2026, 11, 26),
+    "an id": ObjectId("6a0000000000000000000001"),
+    7: "int keys become strings",
+    "text": "Café ☕ \u2028",
+}
 
 
 class Things:
@@ -41,11 +58,15 @@ class Things:
         async def crash(request):
             raise KeyError("secret internal detail")
 
+        async def moments(request):
+            return json_response(MOMENTS)
+
         return [
             web.post("/api/things", create),
             web.get("/api/things", listing),
             web.get("/api/things/conflict", teapot),
             web.get("/api/things/crash", crash),
+            web.get("/api/things/moments", moments),
         ]
 
     @hookimpl
@@ -95,6 +116,23 @@ async def test_errors_are_json_with_status_and_request_id(platform):
     text = await response.text()
     assert "secret internal detail" not in text and "Traceback" not in text
     assert (await response.json())["statusCode"] == 500
+
+
+async def test_datetimes_are_written_as_utc_with_z_whatever_their_zone(platform):
+    p = await platform(extra_plugins=[("things", Things())])
+    response = await p.client.get("/api/things/moments")
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert await response.json() == {
+        "aware utc": "2026-11-26T19:00:00.123000Z",
+        "as the driver returns it": "2026-11-26T19:00:00.123000Z",
+        "naive": "2026-11-26T19:00:00Z",
+        "berlin winter": "2026-11-26T19:00:00.000005Z",
+        "a day": "2026-11-26",
+        "an id": "6a0000000000000000000001",
+        "7": "int keys become strings",
+        "text": "Café ☕ \u2028",
+    }
+    assert json.loads(dumps(MOMENTS)) == await response.json()
 
 
 async def test_bodies_are_validated_with_field_details(platform):

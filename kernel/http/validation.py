@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from eventonight.kernel.errors import ApiError
-from eventonight.kernel.jsonable import dumps
+from eventonight.kernel.jsonable import dump_bytes
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,4 +57,6 @@ def parse_query(request: web.Request, model: type[M]) -> M:
 def json_response(data: Any, status: int = 200, **kwargs: Any) -> web.Response:
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json", by_alias=True)
-    return web.json_response(data, status=status, dumps=dumps, **kwargs)
+    return web.Response(
+        body=dump_bytes(data), status=status, content_type="application/json", charset="utf-8", **kwargs
+    )
