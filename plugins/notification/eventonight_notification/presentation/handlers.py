@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import secrets
@@ -131,8 +130,9 @@ class NotificationsApi:
         # A bearer header, or (EventSource) a single-use ?ticket= from POST .../stream-tickets.
         user_id, expires_at = await self._stream_caller(request)
         last = parse_id(request.headers.get("Last-Event-ID") or request.query.get("lastEventId"))
-        expiry: asyncio.TimerHandle | None = None
-        inbox = await self.hub.open(user_id)  # before the replay: nothing falls between the two
+        # Before the replay: nothing falls between the two. When the token expires, the hub ends
+        # the stream cleanly and the client reconnects with a fresh one.
+        inbox = await self.hub.open(user_id, until=expires_at)
         response = Stream(STREAM_HEADERS)
         try:
             await response.prepare(request)
@@ -145,11 +145,6 @@ class NotificationsApi:
                     await response.send(dumps(view(doc)), event="notification", id=frame_id)
             unread = await self.store().unread_count(user_id)
             await response.send(json.dumps({"unread": unread}), event="unread-count", id=frame_id)
-            # When the token expires the stream ends cleanly; the client reconnects with a fresh one.
-            # One timer for the stream's life, not one per wait: idle streams are most of them.
-            expiry = asyncio.get_running_loop().call_later(
-                max(expires_at - time.time(), 0), inbox.put, ("close", None), True
-            )
             while True:
                 item = inbox.pop()
                 if item is None:
@@ -178,7 +173,5 @@ class NotificationsApi:
         except (ConnectionResetError, TimeoutError):
             pass  # the client went away or stalled: the stream ends, the client resumes with Last-Event-ID
         finally:
-            if expiry is not None:
-                expiry.cancel()
             await self.hub.close(user_id, inbox)
         return response

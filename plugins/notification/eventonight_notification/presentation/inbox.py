@@ -14,12 +14,14 @@ from typing import Any
 class Inbox:
     """A bounded FIFO with one reader."""
 
-    __slots__ = ("_items", "_waiter", "limit")
+    __slots__ = ("_items", "_waiter", "limit", "until")
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, until: float = float("inf")) -> None:
         self._items: deque | None = None  # only while something waits to be sent
         self._waiter: asyncio.Future | None = None
         self.limit = limit
+        #: When the stream ends (its token's expiry, ``time.time()``): the hub closes it then.
+        self.until = until
 
     def put(self, item: Any, force: bool = False) -> bool:
         """Add ``item``; False (and nothing added) when full, unless ``force``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -22,6 +23,7 @@ UNREAD_CHANGED = "notification.unread.changed"
 #: Each stream gets a keep-alive comment, and this process renews its presence, this often.
 HEARTBEAT_SECONDS = 15
 PING = ("ping", None)
+CLOSE = ("close", None)
 
 
 class Hub:
@@ -62,7 +64,7 @@ class Hub:
         self.stopping = True
         for inboxes in self.streams.values():
             for inbox in inboxes:
-                inbox.put(("close", None), force=True)
+                inbox.put(CLOSE, force=True)
 
     async def stop(self) -> None:
         self.drain()
@@ -108,8 +110,9 @@ class Hub:
             if not inbox.put(item):
                 log.warning("stream of %s is not keeping up; it will resume from Last-Event-ID", user_id)
 
-    async def open(self, user_id: str) -> Inbox:
-        inbox = Inbox()
+    async def open(self, user_id: str, until: float = float("inf")) -> Inbox:
+        """A new stream's inbox; the hub closes it at ``until`` (``time.time()``), within a second."""
+        inbox = Inbox(until=until)
         first = user_id not in self.streams
         self.streams.setdefault(user_id, []).append(inbox)
         self.open_streams.inc()
@@ -198,14 +201,18 @@ class Hub:
         except Exception:  # noqa: BLE001 - the broker may be away; presence is best effort
             log.warning("could not publish presence of %d user(s)", len(changes))
 
-    def ping(self, turn: int) -> int:
+    def ping(self, turn: int, now: float | None = None) -> int:
         """Ask the streams of this turn's users for a keep-alive; every user's turn comes once per
         HEARTBEAT_SECONDS turns. Turns, not all at once: 10,000 writes in one go would hold back
-        the notifications arriving meanwhile. Returns how many streams were asked."""
-        asked = 0
+        the notifications arriving meanwhile. Streams whose time is up (``now``, ``time.time()``)
+        are closed instead: one check a second for all of them, not a timer each. Returns how many
+        streams were asked for a keep-alive."""
+        asked, now = 0, time.time() if now is None else now
         for user_id, inboxes in self.streams.items():
-            if hash(user_id) % HEARTBEAT_SECONDS == turn:
-                for inbox in inboxes:
+            for inbox in inboxes:
+                if inbox.until <= now:
+                    inbox.put(CLOSE, force=True)
+                elif hash(user_id) % HEARTBEAT_SECONDS == turn:
                     asked += inbox.put(PING)  # a stream not keeping up needs no keep-alive
         return asked
 
