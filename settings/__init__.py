@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # Delay before the 1st, 2nd, ... retry of a failed message; the last one repeats.
     consumer_retry_delays: list[float] = Field(default=[1.0, 5.0, 30.0, 120.0], min_length=1)
 
+    # Garbage collector of server processes (kernel/gc_keeper.py): survivors leave the collector's
+    # scans this often (0: never, only at startup), and a full pass reclaims cycles among them this often.
+    gc_freeze_seconds: float = Field(default=5.0, ge=0)
+    gc_full_seconds: float = Field(default=3600.0, gt=0)
+
     # Outbox relay
     relay_batch_size: int = Field(default=10_000, ge=1)
     relay_chunk_size: int = Field(default=2500, ge=1)

@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
+from eventonight.kernel.gc_keeper import GcKeeper
 from eventonight.kernel.hookcall import acall_each, call_each
 from eventonight.kernel.http import cors, docs_route, metrics_route, openapi, protocol_errors, security_headers
 from eventonight.kernel.http.handling import add_catch_all, wrap_routes
@@ -125,7 +126,13 @@ async def create_app(
         # cyclic GC's scans, which otherwise walk every module and model on each full pass.
         gc.collect()
         gc.freeze()
+        settings = kernel.settings
+        keeper = None
+        if settings.gc_freeze_seconds:  # and what lives long later (open streams), in turns
+            keeper = asyncio.create_task(GcKeeper(settings.gc_freeze_seconds, settings.gc_full_seconds).run())
         yield
+        if keeper is not None:
+            keeper.cancel()
         await runtime.stop()
 
     app.cleanup_ctx.append(lifecycle)
