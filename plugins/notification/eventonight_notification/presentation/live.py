@@ -16,14 +16,19 @@ from eventonight_notification.presentation.inbox import Inbox
 
 #: Presence announcements published per call.
 ANNOUNCE_SLICE = 200
-#: A presence round adding or removing more users than this rewrites the process's list instead.
-PATCH_LIMIT = 50
+#: Presence documents per process (Store.record_presence): a change rewrites only its users' buckets.
+PRESENCE_BUCKETS = 64
 log = logging.getLogger(__name__)
 UNREAD_CHANGED = "notification.unread.changed"
 #: Each stream gets a keep-alive comment, and this process renews its presence, this often.
 HEARTBEAT_SECONDS = 15
 PING = ("ping", None)
 CLOSE = ("close", None)
+
+
+def presence_bucket(user_id: str) -> int:
+    # Only this process writes its buckets, so its own string hash is stable enough.
+    return hash(user_id) % PRESENCE_BUCKETS
 
 
 class Hub:
@@ -40,7 +45,7 @@ class Hub:
         )
         self._heartbeat: asyncio.Task | None = None
         self.stopping = False
-        self._recorded: set[str] = set()  # the users this process's presence document lists
+        self._recorded: set[str] = set()  # the users this process's presence documents list
         self._full_sync = False
         self._next_round: asyncio.Future | None = None
         self._rounds: asyncio.Task | None = None
@@ -128,14 +133,14 @@ class Hub:
         self.open_streams.dec()
         if not streams:
             del self.streams[user_id]
-            if not self.stopping:  # when stopping, the process's presence document goes at once
+            if not self.stopping:  # when stopping, the process's presence documents go at once
                 # Recorded by the next presence round, not awaited: thousands of clients leaving at
                 # once would otherwise keep their handlers alive for rounds of writes, and a
                 # stopping server waiting for them.
                 self._sync()
 
     async def heartbeat(self) -> None:
-        """Renew this process's presence and rewrite its user list (healing a lapsed document)."""
+        """Renew this process's presence, rewriting every bucket (healing lapsed documents)."""
         self._full_sync = True
         await asyncio.shield(self._sync())
 
@@ -170,14 +175,18 @@ class Hub:
         now, store = datetime.now(UTC), self.store()
         changed = added | removed
         elsewhere = await store.online_among(changed, now, except_process=self.process_id) if changed else set()
-        # Many arrivals or departures at once: rewriting the list costs its length once, where adding
-        # to it or pulling from it costs the product of both on the embedded engine (10,000 clients
-        # connecting at once made the rounds grow and stall the database).
-        rewrite = full or len(removed) > PATCH_LIMIT or len(added) > PATCH_LIMIT
-        await store.record_presence(self.process_id, added, removed, now + PRESENCE_TTL, live if rewrite else None)
+        # The buckets this round touches, each rewritten whole from the live streams (a renewal
+        # touches every one that lists or listed someone): a few hundred users each at most,
+        # however many streams are open.
+        touched = {presence_bucket(u) for u in (live | self._recorded if full else changed)}
+        buckets: dict[int, list[str]] = {bucket: [] for bucket in touched}
+        for user_id in live:
+            if (bucket := presence_bucket(user_id)) in buckets:
+                buckets[bucket].append(user_id)
+        await store.record_presence(self.process_id, buckets, now + PRESENCE_TTL)
         self._recorded = live
         if self.stopping:
-            # Stopping: its document goes next and its clients reconnect elsewhere; announcing
+            # Stopping: its documents go next and its clients reconnect elsewhere; announcing
             # thousands of departures would hold the shutdown for seconds, for news that is moot.
             return
         await self._announce([(u, True) for u in added - elsewhere] + [(u, False) for u in removed - elsewhere])
