@@ -188,8 +188,12 @@ class Store:
             recent = sorted(d["recent"], key=lambda a: a["at"])[-RING:]
             summary = {"user": d["_id"], "conversations": d["n"], "recent": recent}
             await self._c("inboxes").replace_one({"_id": f"{d['_id']}#0"}, summary, upsert=True)
-        await self._c("inboxes").insert_one({"_id": COUNTED})
+        await self._mark_done(COUNTED)
         return True
+
+    async def _mark_done(self, marker: str) -> None:
+        # An upsert: processes starting together may both run a backfill (each is idempotent).
+        await self._c("inboxes").update_one({"_id": marker}, {"$setOnInsert": {"done": True}}, upsert=True)
 
     async def backfill_parties(self) -> bool:
         """Copy the parties once onto conversations stored before conversations kept them.
@@ -212,7 +216,7 @@ class Store:
             ]
             if writes:
                 await self._c("conversations").bulk_write(writes, ordered=False)
-        await self._c("inboxes").insert_one({"_id": PARTIES_KEPT})
+        await self._mark_done(PARTIES_KEPT)
         return True
 
     async def unread_total(self, user_id: str) -> int:
