@@ -8,6 +8,7 @@ from uuid import uuid4
 from kombu import Exchange, Queue
 
 from eventonight.hooks import Consumer, hookimpl
+from eventonight.kernel.bus.consumers import ATTEMPTS_HEADER
 from eventonight.kernel.bus.topology import connection_for, pattern_matches
 from eventonight.kernel.testing import wait_until
 from eventonight.settings import Settings
@@ -44,8 +45,13 @@ def _publish_raw(settings, *bodies) -> None:
     with connection_for(settings.broker_url) as connection:
         producer = connection.Producer()
         for body in bodies:
+            headers = {}
+            if isinstance(body, tuple):  # (envelope, headers)
+                body, headers = body
             if isinstance(body, dict):
-                producer.publish(body, exchange=exchange, routing_key=body["eventType"], serializer="json")
+                producer.publish(
+                    body, exchange=exchange, routing_key=body["eventType"], serializer="json", headers=headers
+                )
             else:
                 producer.publish(body, exchange=exchange, routing_key="sample.count.hit", content_type="text/plain")
 
@@ -216,3 +222,13 @@ async def test_a_poison_message_in_a_batch_is_dead_lettered_alone(platform, sett
     assert [json.loads(body)["id"] for body, _ in letters] == [poison["id"]]
     assert plugin.batches[1] == ["before", "bad", "after"]  # tried together once, undone
     assert [await _count(p.kernel, k) for k in ("before", "bad", "after")] == [1, 0, 1]
+
+
+async def test_a_retried_message_gets_its_own_transaction_even_when_its_count_stayed_at_zero(platform, settings):
+    """A conflict's retry carries attempts 0 (contention never counts), yet it failed before: it is not batched."""
+    plugin = Batching()
+    p = await platform(extra_plugins=[("sample", plugin)])
+    retried = (_envelope("retried"), {ATTEMPTS_HEADER: 0})
+    await _pile_up(plugin, settings, _envelope("before"), retried, _envelope("after"))
+    await wait_until(lambda: _count(p.kernel, "after"))
+    assert plugin.batches == [["first"], ["before"], ["retried"], ["after"]]

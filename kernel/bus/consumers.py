@@ -184,8 +184,9 @@ class ConsumerRunner:
     def _handled_as_batch(self, items: list) -> bool:
         events = []
         for body, message in items:
-            if (message.headers or {}).get(ATTEMPTS_HEADER):
-                return False  # a retry: it failed before, give it its own transaction
+            if ATTEMPTS_HEADER in (message.headers or {}):
+                # A retry failed before (a conflict retry too, whose count stays 0): its own transaction.
+                return False
             try:
                 events.append(DomainEvent.from_envelope(json.loads(body) if isinstance(body, str | bytes) else body))
             except ValueError:
