@@ -17,7 +17,7 @@ from uuid import uuid4
 from pymongo import DESCENDING
 
 from eventonight.kernel.db import Database, utcnow
-from eventonight.kernel.logs import request_id_var, request_var
+from eventonight.kernel.logs import current_request, current_request_id
 
 log = logging.getLogger("eventonight.audit")
 
@@ -63,7 +63,7 @@ class AuditTrail:
         when that is someone else (an operator, a host); ``client``: the caller's address. The
         request id (and, unless given, the client address) is added from the current request. Failures to write are logged, never raised:
         the audit trail must not turn a login into a 500."""
-        request = request_var.get()
+        request = current_request()
         if client is None and request is not None:
             from eventonight.kernel.http.client import client_address  # HTTP only when serving one
 
@@ -75,7 +75,7 @@ class AuditTrail:
             "userId": user_id,
             "actorId": actor_id,
             "client": client,
-            "requestId": request_id_var.get(),
+            "requestId": current_request_id(),
             "details": _bounded(details),
         }
         try:

@@ -5,6 +5,7 @@ import json
 import logging
 
 from eventonight.kernel.cli import main as cli_main
+from eventonight.kernel.testing import wait_until
 
 
 async def test_the_access_log_has_request_id_route_status_latency_and_user_but_never_a_token(platform, caplog):
@@ -68,3 +69,23 @@ def test_the_access_log_follows_its_setting_and_the_log_level():
     finally:
         root.setLevel(before[0])
         access.setLevel(before[1])
+
+
+async def test_a_stream_is_logged_with_its_user_when_it_ends(platform, caplog):
+    """A stream keeps who called for its log line, though it drops the token's claims."""
+    caplog.set_level(logging.INFO, logger="eventonight.access")
+    p = await platform()
+    response = await p.client.get(
+        "/api/notifications/stream", headers={"Authorization": f"Bearer {p.token('streamer-1')}"}
+    )
+    assert response.status == 200
+    while b"unread-count" not in await asyncio.wait_for(response.content.readline(), 10):
+        pass  # the stream's first frame: it is open
+    response.close()
+
+    def stream_lines():
+        lines = [r.getMessage() for r in caplog.records if r.name == "eventonight.access"]
+        return [m for m in lines if "/api/notifications/stream" in m]
+
+    await wait_until(stream_lines)
+    assert "user=streamer-1" in stream_lines()[0]

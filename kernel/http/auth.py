@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from aiohttp import web
 
 from eventonight.kernel.auth.principal import Principal
 from eventonight.kernel.auth.tokens import TokenError
 from eventonight.kernel.errors import ApiError
 from eventonight.kernel.http.keys import KERNEL
-
-#: Where a request keeps the caller it authenticated as (for the access log).
-PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("eventonight_principal", Principal)
+from eventonight.kernel.logs import request_scope
 
 
 def _bearer(header: str) -> str:
@@ -49,8 +45,9 @@ async def _principal(request: web.Request, allow_query: bool, remember: bool = T
             principal = await tokens.verify(token or _bearer(raw), cache_key=raw, remember=remember)
         except TokenError as exc:
             raise ApiError(401, str(exc), headers=_challenge(str(exc))) from exc
-    # A long-lived request (a stream) keeps who the caller is for its log line, not the token's claims.
-    request[PRINCIPAL] = principal if remember else replace(principal, claims={})
+    # For the access log: who called, not the token's claims (a stream holds its scope for hours).
+    if (scope := request_scope.get()) is not None:
+        scope.user_id = principal.user_id
     return principal
 
 

@@ -20,10 +20,9 @@ from aiohttp import web
 from eventonight.hooks.errors import DomainError
 from eventonight.kernel.errors import ApiError
 from eventonight.kernel.http import cors
-from eventonight.kernel.http.auth import PRINCIPAL
 from eventonight.kernel.http.client import client_address
 from eventonight.kernel.jsonable import json_default
-from eventonight.kernel.logs import request_id_var, request_var
+from eventonight.kernel.logs import RequestScope, request_scope
 
 log = logging.getLogger("eventonight.http")
 #: One line per request: method, route template, status, latency, user id, client address.
@@ -67,22 +66,21 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ApiErr
     return ApiError(exc.status, message, headers={k: v for k, v in exc.headers.items() if k == "Allow"})
 
 
-def _log_access(request: web.Request, response: web.StreamResponse | None, started: float) -> None:
+def _log_access(scope: RequestScope, request: web.Request, response: web.StreamResponse | None, started: float) -> None:
     # The route's template, never the path or the query: ids and query strings can carry
     # personal data or credentials (a stream ticket), and templates keep the log greppable.
     try:
         route = request.match_info.route.resource.canonical
     except AttributeError:
         route = "(unmatched)"
-    principal = request.get(PRINCIPAL)
     access_log.info(
         "request=%s %s %s %s %.1fms user=%s client=%s",
-        request_id_var.get(),
+        scope.request_id,
         request.method,
         route,
         response.status if response is not None else 499,  # cancelled: the client went away
         (time.perf_counter() - started) * 1000,
-        principal.user_id if principal is not None else "-",
+        scope.user_id or "-",
         client_address(request),
     )
 
@@ -95,8 +93,8 @@ def handled(handler):
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID")
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
-        token = request_id_var.set(request_id)
-        request_token = request_var.set(request)
+        scope = RequestScope(request_id, request)
+        token = request_scope.set(scope)
         response: web.StreamResponse | None = None
         try:
             response = await handler(request)
@@ -116,9 +114,8 @@ def handled(handler):
             response = _error_response(ApiError(500, "internal error; quote the request id when reporting"), request_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                _log_access(request, response, started)
-            request_id_var.reset(token)
-            request_var.reset(request_token)
+                _log_access(scope, request, response, started)
+            request_scope.reset(token)
         return response
 
     return wrapper
