@@ -111,6 +111,11 @@ def produce(exchange: str, users: list[str], rate: int, total: int) -> None:
                 time.sleep(delay)
 
 
+#: Idle streams are measured this long after the last one opened (both servers): past one turn of
+#: the server's collector keeper (EVENTONIGHT_GC_FREEZE_SECONDS, 5), which collects and trims.
+IDLE_AFTER = 6.0
+
+
 def session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None))
 
@@ -126,6 +131,7 @@ async def bare_kb_per_stream(keys: list[str], headers_for) -> float:
         async with session() as http:
             clients = Streams(http, f"http://127.0.0.1:{port}/api/notifications/stream")
             ready = await clients.open(keys, headers_for)
+            await asyncio.sleep(IDLE_AFTER)
             after = rss_kb(server.pid)
             await clients.close()
         return (after - before) / max(ready, 1)
@@ -191,6 +197,7 @@ async def main(streams: int, rate: int, seconds: int, stored: int = 0) -> None:
             clients = Streams(http, f"{base}/api/notifications/stream")
             ready = await clients.open(users, headers_for)
             received = clients.received
+            await asyncio.sleep(IDLE_AFTER)
             idle_after = rss_kb(server.pid)
             per_stream = (idle_after - idle_before) / max(ready, 1)
             print(

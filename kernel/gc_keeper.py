@@ -7,13 +7,38 @@ live notification. The keeper moves what survived a collection out of the collec
 Frozen objects are still freed by reference counting; only cycles among them that became
 garbage after their freeze wait for the next full pass, which unfreezes everything once per
 ``full_seconds`` (one long pause then, instead of one every few seconds).
+
+Each turn then hands the C heap's free pages back to the system (glibc's ``malloc_trim``):
+glibc returns only the top of its heap by itself, so what a burst of requests freed below
+live blocks stays in the process's memory. About 1 ms with 10,000 streams open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import time
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None on another C library (musl, macOS: nothing to do there)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def trim_heap() -> bool:
+    """Return the C heap's free pages to the system; False where the C library cannot."""
+    if _TRIM is None:
+        return False
+    _TRIM(0)
+    return True
 
 
 class GcKeeper:
@@ -24,13 +49,14 @@ class GcKeeper:
 
     def turn(self, now: float | None = None) -> None:
         """Collect what is not frozen (cyclic garbage is not frozen with the rest), then freeze
-        the survivors; first unfreeze everything when a full pass is due."""
+        the survivors and trim the heap; first unfreeze everything when a full pass is due."""
         now = time.monotonic() if now is None else now
         if self.full_seconds and now - self._last_full >= self.full_seconds:
             gc.unfreeze()
             self._last_full = now
         gc.collect()
         gc.freeze()
+        trim_heap()
 
     async def run(self) -> None:
         while True:

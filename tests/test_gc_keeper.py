@@ -1,11 +1,12 @@
 """The garbage-collector keeper: survivors leave the collector's scans, nothing cyclic is kept for good."""
 
 import gc
+import os
 import weakref
 
 import pytest
 
-from eventonight.kernel.gc_keeper import GcKeeper
+from eventonight.kernel.gc_keeper import _TRIM, GcKeeper
 from eventonight.kernel.testing import wait_until
 from eventonight.settings import Settings
 
@@ -67,3 +68,20 @@ async def test_a_server_process_runs_the_keeper_with_its_settings(platform, sett
     # Frozen by the keeper's turns after startup (scanning all generations is slow: poll gently).
     await wait_until(lambda: not scanned(node), timeout=10, interval=0.3)
     assert p.kernel.settings.gc_freeze_seconds == 0.2
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(_TRIM is None, reason="only glibc can hand back pages below live blocks")
+def test_a_turn_hands_back_the_heap_a_burst_freed(restored_gc):
+    burst = [bytes(4000) for _ in range(25_000)]  # ~100 MB of C heap, as a burst of requests leaves
+    survivor = bytes(4000)  # allocated last: glibc's own trimming returns only the heap's top
+    del burst
+    before = _resident_mb()
+    GcKeeper(freeze_seconds=5, full_seconds=3600).turn()
+    after = _resident_mb()
+    assert before - after > 50, f"resident {before:.0f} MB -> {after:.0f} MB"
+    assert len(survivor) == 4000
