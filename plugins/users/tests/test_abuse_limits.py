@@ -1,5 +1,7 @@
 """Abuse limits (issue 14): an attacker slows himself down, never his victim; 429 with Retry-After."""
 
+import time
+
 import pytest
 
 from eventonight.hooks import Rate, RateLimiter, TooManyRequests
@@ -62,11 +64,15 @@ async def test_one_client_trying_many_usernames_is_throttled_others_are_not(
 
 async def test_bogus_refreshes_from_one_client_are_throttled(default_limits, platform, settings):
     p = await _behind_a_proxy(platform, settings)
+    started = time.monotonic()
     statuses = [
         (await p.client.post("/api/users/refresh", json={"refreshToken": f"bogus{i}"}, headers=_from(ATTACKER))).status
         for i in range(40)
     ]
-    assert statuses[:30] == [401] * 30 and statuses[30:] == [429] * 10, statuses
+    # 30 at once, refilled at 30 a minute: a slow machine's 40 requests earn some back while they run.
+    refilled = int((time.monotonic() - started) * 30 / 60)
+    assert statuses[:30] == [401] * 30, statuses
+    assert statuses[30:].count(429) >= max(1, 10 - refilled), (statuses, refilled)
     other = await p.client.post("/api/users/refresh", json={"refreshToken": "bogus"}, headers=_from(OWNER))
     assert other.status == 401
 
