@@ -21,12 +21,12 @@ from eventonight.kernel.embedded_mongo import EmbeddedMongo
 from eventonight.kernel.hookcall import Hooks, acall_each, await_me_maybe, call_each, implementations
 from eventonight.kernel.metrics import Metrics
 from eventonight.kernel.plugins import PluginRegistry, load_plugins
+from eventonight.kernel.processed import PROCESSED, ensure_indexes, mark_processed, marker_key, was_processed
 from eventonight.kernel.secrets import load_secrets
 from eventonight.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PROCESSED = "kernel_processed_messages"
 REVOCATION_REFRESH_SECONDS = 5.0
 T = TypeVar("T")
 R = TypeVar("R")
@@ -122,7 +122,7 @@ class Kernel:
             for collection, indexes in (result.value or {}).items():
                 if indexes:
                     await self.database.db[collection].create_indexes(list(indexes))
-        await self.database.db[PROCESSED].create_index("at", expireAfterSeconds=14 * 24 * 3600)
+        await ensure_indexes(self.database.db)
 
     async def _refresh_keys_forever(self) -> None:
         # Another process may rotate the keys (sign with the new key within 30 s,
@@ -234,14 +234,13 @@ class Kernel:
         plan = [(consumer, matching) for consumer, matching in plan if matching]
         if not plan:
             return
-        at = utcnow()
-        markers = [{"_id": f"{plugin}:{c.name}:{e.id}", "at": at} for c, matching in plan for e in matching]
+        keys = [marker_key(plugin, c.name, e.id) for c, matching in plan for e in matching]
 
         by_consumer = any(consumer.batch for consumer, _ in plan)
 
         async def work(uow: UnitOfWork) -> None:
-            # Markers first: a redelivery fails the insert at once, before any handler runs.
-            await uow.collection(PROCESSED).insert_many(markers)
+            # The marker first: a redelivery fails it at once, before any handler runs.
+            await mark_processed(uow.collection(PROCESSED), keys, utcnow())
             if by_consumer:  # see Consumer: each consumer over all its events, in declared order
                 for consumer, matching in plan:
                     await (consumer.handler(matching, uow) if consumer.batch else _each(consumer, matching, uow))
@@ -254,22 +253,22 @@ class Kernel:
         await self.transaction(work)
 
     async def _run_once(self, plugin: str, consumer: Consumer, event: DomainEvent) -> None:
-        key = f"{plugin}:{consumer.name}:{event.id}"
+        key = marker_key(plugin, consumer.name, event.id)
 
         async def work(uow: UnitOfWork) -> None:
             processed = uow.collection(PROCESSED)
-            if await processed.find_one({"_id": key}):
+            if await was_processed(processed, key):
                 return
             await consumer.handler([event] if consumer.batch else event, uow)
             # Same transaction as the handler's writes: done exactly once, or not at all.
-            await processed.insert_one({"_id": key, "at": utcnow()})
+            await mark_processed(processed, [key], utcnow())
 
         from pymongo.errors import DuplicateKeyError
 
         try:
             await self.transaction(work)
         except DuplicateKeyError:
-            if not await self.database.db[PROCESSED].find_one({"_id": key}):
+            if not await was_processed(self.database.db[PROCESSED], key):
                 raise  # the handler's own duplicate, not a concurrent redelivery
 
     async def observe(self, event: DomainEvent) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import DeleteOne, UpdateOne
-
+from eventonight.hooks.copies import apply_membership
 from eventonight_events.application.ports import EventFilter, Ranking
 from eventonight_events.domain.geocells import cells_of
 from eventonight_events.domain.model import PUBLISHED, Event, Location
@@ -214,15 +213,9 @@ class MongoDirectory:
         return doc["interests"] if doc else []
 
     async def apply_follows(self, changes: list[tuple[str, str, bool]]) -> None:
-        # One ordered bulk write: a follow and its removal in one batch end as they did on the bus.
-        ops = [
-            UpdateOne({"_id": f"{a}:{b}"}, {"$set": {"follower": a, "followed": b}}, upsert=True)
-            if present
-            else DeleteOne({"_id": f"{a}:{b}"})
-            for a, b, present in changes
-        ]
-        if ops:
-            await self.data.collection("events_follows").bulk_write(ops, ordered=True)
+        # Each pair ends as its last change on the bus says (a follow and its removal in one batch: gone).
+        docs = [({"_id": f"{a}:{b}", "follower": a, "followed": b}, present) for a, b, present in changes]
+        await apply_membership(self.data.collection("events_follows"), docs)
 
     async def followed_by(self, user_id: str) -> list[str]:
         cursor = self.data.collection("events_follows").find({"follower": user_id}, {"followed": 1})

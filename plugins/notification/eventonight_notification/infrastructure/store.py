@@ -10,6 +10,7 @@ import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from eventonight.hooks.copies import apply_membership
 from eventonight_notification.infrastructure.pages import Pages
 
 P = "notification_"
@@ -90,15 +91,9 @@ class Store:
         return {d["_id"]: d async for d in self._c("users").find({"_id": {"$in": [i for i in ids if i]}})}
 
     async def apply_follows(self, changes: list[tuple[str, str, bool]]) -> None:
-        """``(follower, followed, present)`` changes, applied in order with one bulk write."""
-        ops = [
-            pymongo.UpdateOne({"_id": f"{a}:{b}"}, {"$set": {"follower": a, "followed": b}}, upsert=True)
-            if present
-            else pymongo.DeleteOne({"_id": f"{a}:{b}"})
-            for a, b, present in changes
-        ]
-        if ops:
-            await self._c("follows").bulk_write(ops, ordered=True)
+        """``(follower, followed, present)`` changes, in order: each pair ends as its last change says."""
+        docs = [({"_id": f"{a}:{b}", "follower": a, "followed": b}, present) for a, b, present in changes]
+        await apply_membership(self._c("follows"), docs)
 
     async def followers_of(self, user_ids: list[str]) -> list[str]:
         cursor = self._c("follows").find({"followed": {"$in": user_ids}}, {"follower": 1})
