@@ -261,7 +261,7 @@ class Kernel:
                 return
             await consumer.handler([event] if consumer.batch else event, uow)
             # Same transaction as the handler's writes: done exactly once, or not at all.
-            await mark_processed(processed, [key], utcnow())
+            await mark_processed(processed, [key], utcnow(), checked=True)
 
         from pymongo.errors import DuplicateKeyError
 
