@@ -5,7 +5,7 @@ from __future__ import annotations
 from eventonight.hooks import Consumer, hookimpl
 from eventonight.hooks.http import ANY_OBJECT, BOOLEAN, DATETIME, INTEGER, STRING, fragment_from_routes, obj, page_of
 from eventonight_notification.application.fanout import notify
-from eventonight_notification.infrastructure.store import INDEXES, Store
+from eventonight_notification.infrastructure.store import INDEXES, RETIRED_INDEXES, Store
 from eventonight_notification.presentation.handlers import NotificationsApi
 from eventonight_notification.presentation.live import Hub
 
@@ -38,6 +38,11 @@ def hub(kernel) -> Hub:
 @hookimpl
 def eventonight_indexes():
     return INDEXES
+
+
+@hookimpl
+def eventonight_retired_indexes():
+    return RETIRED_INDEXES
 
 
 @hookimpl

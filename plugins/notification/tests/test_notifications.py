@@ -260,8 +260,8 @@ async def test_presence_list_stays_exact_when_many_streams_open_or_close_in_one_
 async def test_a_presence_change_rewrites_only_the_bucket_of_its_user(platform):
     """The embedded engine re-indexes a whole list on any change to it: 10,000 users in one
     document made every change and renewal a ~200 ms write that commits waited behind."""
+    from eventonight_notification.infrastructure.store import PRESENCE_BUCKETS, presence_bucket
     from eventonight_notification.plugin import hub
-    from eventonight_notification.presentation.live import PRESENCE_BUCKETS, presence_bucket
 
     assert PRESENCE_BUCKETS == 64  # docs/events.md
     p = await platform()
@@ -280,6 +280,39 @@ async def test_a_presence_change_rewrites_only_the_bucket_of_its_user(platform):
     rewritten = [r["_id"] async for r in presence.find({"mark": {"$exists": False}})]
     assert rewritten == [f"{hub(p.kernel).process_id}#{presence_bucket(newcomer)}"]
     for response, _ in [*streams, late]:
+        response.close()
+
+
+async def test_a_renewal_moves_only_the_expiry_and_rewrites_buckets_that_lapsed(platform):
+    """Rewriting every bucket at each renewal re-indexed every list of users every 15 s."""
+    from eventonight_notification.infrastructure.store import presence_bucket
+    from eventonight_notification.plugin import hub
+
+    p = await platform()
+    presence = p.kernel.read.collection("notification_presence")
+    users = [f"member-{i}" for i in range(40)]
+    tokens = {u: p.kernel.tokens.issue_access_token(u, "member") for u in users}
+    streams = await asyncio.gather(*(open_stream(p.client, tokens[u]) for u in users))
+    hub(p.kernel)._heartbeat.cancel()  # renewals only when this test asks for them
+    before = {r["_id"]: r async for r in presence.find()}
+    assert {r["bucket"] for r in before.values()} == {presence_bucket(u) for u in users}
+    await presence.update_many({}, {"$set": {"mark": True}})
+
+    await hub(p.kernel).heartbeat()
+    after = {r["_id"]: r async for r in presence.find()}
+    assert after.keys() == before.keys()
+    assert all(r.get("mark") for r in after.values()), "a renewal replaced a bucket"
+    assert all(after[k]["expires_at"] > before[k]["expires_at"] for k in after)
+
+    # A bucket that lapsed (removed by its TTL): the next renewal writes them all again.
+    lapsed = sorted(after)[0]
+    await presence.delete_one({"_id": lapsed})
+    await hub(p.kernel).heartbeat()
+    healed = {r["_id"]: r async for r in presence.find()}
+    assert healed.keys() == before.keys()
+    assert sorted(healed[lapsed]["users"]) == sorted(before[lapsed]["users"])
+    assert not any(r.get("mark") for r in healed.values())
+    for response, _ in streams:
         response.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,8 +26,9 @@ COUNTED = "#counted"
 # id), n}: each user's unread notifications, kept in the transactions that change them (counting
 # a batch's users at once scanned every notification on the embedded server, where `$in` on the
 # user is no index range, and one count per user is one read each); presence: one
-# document per web process {_id (process id), users, expires_at}: a process that dies
-# stops renewing expires_at and its users count as offline once it passes.
+# document per web process and bucket {_id "<process>#<bucket>", process, bucket, users,
+# expires_at}: a process that dies stops renewing expires_at and its users count as offline once
+# it passes.
 INDEXES = {
     P + "notifications": [
         pymongo.IndexModel([("user_id", 1), ("_id", -1)], name="inbox"),
@@ -37,10 +39,19 @@ INDEXES = {
     # Single-use tickets that open a stream (EventSource cannot send an Authorization header).
     P + "stream_tickets": [pymongo.IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0)],
     P + "presence": [
-        pymongo.IndexModel([("users", 1)], name="users"),
+        pymongo.IndexModel([("bucket", 1), ("expires_at", 1)], name="bucket"),
         pymongo.IndexModel([("expires_at", 1)], name="expiry", expireAfterSeconds=0),
     ],
 }
+#: Indexes earlier versions declared: the list of users was indexed, so every renewal re-indexed it.
+RETIRED_INDEXES = {P + "presence": ["users"]}
+#: Presence documents per process (Store.record_presence): a change rewrites only its users' buckets.
+PRESENCE_BUCKETS = 64
+
+
+def presence_bucket(user_id: str) -> int:
+    """A user's presence bucket; the same in every process (so any one can look a user up)."""
+    return zlib.crc32(user_id.encode()) % PRESENCE_BUCKETS
 
 
 async def issue_stream_ticket(data, ticket_hash: str, user_id: str, expires_at: datetime, stream_until: float) -> None:
@@ -201,27 +212,37 @@ class Store:
         return True
 
     # presence: per web process, up to PRESENCE_BUCKETS documents listing the users with a stream
-    # open there. Buckets, not one list: the embedded engine re-indexes a document's whole array
-    # on any change to it (~200 ms for 10,000 users, during which commits wait), so a change
-    # rewrites only the buckets of the users it concerns, and a renewal is many short writes.
+    # open there. Buckets, not one list: the embedded engine rewrites a document whole, so a change
+    # rewrites only the buckets of the users it concerns. The lists are not indexed (a user is
+    # found through their bucket): an indexed list is re-indexed whole on any change to its
+    # document, the renewal of expires_at included.
     async def record_presence(self, process_id: str, buckets: dict[int, list[str]], until: datetime) -> None:
         """Set these buckets of ``process_id`` to their users (an empty one is removed)."""
         presence = self._c("presence")
         for bucket, users in sorted(buckets.items()):
             key = {"_id": f"{process_id}#{bucket}"}
             if users:
-                document = {"process": process_id, "users": sorted(users), "expires_at": until}
+                document = {"process": process_id, "bucket": bucket, "users": sorted(users), "expires_at": until}
                 await presence.replace_one(key, document, upsert=True)
             else:
                 await presence.delete_one(key)
 
+    async def renew_presence(self, process_id: str, buckets: list[int], until: datetime) -> bool:
+        """Move the expiry of these buckets of ``process_id``; false if one of them is missing
+        (it lapsed and was removed: the caller writes them again)."""
+        ids = [f"{process_id}#{bucket}" for bucket in buckets]
+        if not ids:
+            return True
+        renewed = await self._c("presence").update_many({"_id": {"$in": ids}}, {"$set": {"expires_at": until}})
+        return renewed.matched_count == len(ids)
+
     async def online_among(self, user_ids: set[str], now: datetime, *, except_process: str | None = None) -> set[str]:
         """Which of ``user_ids`` have a stream open in a live process (other than ``except_process``)."""
         query: dict = {"expires_at": {"$gt": now}}
-        # A long $in against long arrays costs their product on the embedded engine; past a few
-        # ids the live processes' lists are fetched whole and compared here.
+        # A few users: only their buckets' documents (one per live process each). Many: every
+        # live document, read once.
         if len(user_ids) <= 50:
-            query["users"] = {"$in": sorted(user_ids)}
+            query["bucket"] = {"$in": sorted({presence_bucket(u) for u in user_ids})}
         if except_process is not None:
             query["process"] = {"$ne": except_process}
         cursor = self._c("presence").find(query, {"users": 1})

@@ -11,24 +11,17 @@ from uuid import uuid4
 
 from eventonight.hooks import DomainEvent
 from eventonight_notification.domain.notifications import NOTIFICATION_CREATED, PRESENCE_CHANGED
-from eventonight_notification.infrastructure.store import PRESENCE_TTL, Store
+from eventonight_notification.infrastructure.store import PRESENCE_TTL, Store, presence_bucket
 from eventonight_notification.presentation.inbox import Inbox
 
 #: Presence announcements published per call.
 ANNOUNCE_SLICE = 200
-#: Presence documents per process (Store.record_presence): a change rewrites only its users' buckets.
-PRESENCE_BUCKETS = 64
 log = logging.getLogger(__name__)
 UNREAD_CHANGED = "notification.unread.changed"
 #: Each stream gets a keep-alive comment, and this process renews its presence, this often.
 HEARTBEAT_SECONDS = 15
 PING = ("ping", None)
 CLOSE = ("close", None)
-
-
-def presence_bucket(user_id: str) -> int:
-    # Only this process writes its buckets, so its own string hash is stable enough.
-    return hash(user_id) % PRESENCE_BUCKETS
 
 
 class Hub:
@@ -140,7 +133,7 @@ class Hub:
                 self._sync()
 
     async def heartbeat(self) -> None:
-        """Renew this process's presence, rewriting every bucket (healing lapsed documents)."""
+        """Renew this process's presence: move its buckets' expiry (rewriting them all if one lapsed)."""
         self._full_sync = True
         await asyncio.shield(self._sync())
 
@@ -173,17 +166,23 @@ class Hub:
         if not (added or removed or full):
             return
         now, store = datetime.now(UTC), self.store()
+        until = now + PRESENCE_TTL
         changed = added | removed
         elsewhere = await store.online_among(changed, now, except_process=self.process_id) if changed else set()
-        # The buckets this round touches, each rewritten whole from the live streams (a renewal
-        # touches every one that lists or listed someone): a few hundred users each at most,
-        # however many streams are open.
-        touched = {presence_bucket(u) for u in (live | self._recorded if full else changed)}
+        # The buckets this round's changes touch, each rewritten whole from the live streams: a
+        # few hundred users each at most, however many streams are open.
+        touched = {presence_bucket(u) for u in changed}
+        if full:
+            # The renewal moves only the expiry of the other buckets; if one of them lapsed (and
+            # was removed) they are all written again.
+            kept = sorted({presence_bucket(u) for u in live} - touched)
+            if not await store.renew_presence(self.process_id, kept, until):
+                touched.update(kept)
         buckets: dict[int, list[str]] = {bucket: [] for bucket in touched}
         for user_id in live:
             if (bucket := presence_bucket(user_id)) in buckets:
                 buckets[bucket].append(user_id)
-        await store.record_presence(self.process_id, buckets, now + PRESENCE_TTL)
+        await store.record_presence(self.process_id, buckets, until)
         self._recorded = live
         if self.stopping:
             # Stopping: its documents go next and its clients reconnect elsewhere; announcing
