@@ -5,8 +5,8 @@ its marker commit together or not at all; a redelivered message finds its marker
 skipped. One marker document per transaction, however many messages it handled:
 ``{_id, keys: ["<plugin>:<consumer>:<event id>", ...], at}``, with a unique index on ``keys``,
 so a key is in at most one marker and a batch holding a redelivered message fails its insert at
-once. On the embedded database each document written costs about a millisecond whatever its
-size; a marker per message was the largest single part of a batch's writes.
+once. On the embedded database each document written costs about half a millisecond whatever
+its size, and a marker per message and plugin was two of the seven documents a follow wrote.
 
 Markers of the earlier shape, one per message (``{_id: key, at}``), are honoured too until
 they expire. Every marker expires ``KEEP_SECONDS`` after it was written: a broker does not
