@@ -480,6 +480,10 @@ async def test_delivery_across_two_real_processes(settings, tmp_path, monkeypatc
                 frame = await sse.next_of("notification", timeout=20)
                 assert frame["json"]["type"] == "follower.new"
                 assert frame["json"]["metadata"]["actor"]["userId"] == alice["user"]["id"]
+                # B finds the club's stream on A: both processes put a user in the same presence bucket.
+                online = f"{b}{API}/users/{club['user']['id']}/is-online"
+                async with http.get(online, headers=bearer(alice["accessToken"])) as r:
+                    assert (await r.json())["online"] is True
     finally:
         for process in (web_a, serve_b):
             process.terminate()
