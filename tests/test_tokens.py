@@ -344,3 +344,25 @@ async def test_signing_keys_are_encrypted_at_rest_and_the_key_encryption_key_rot
     first = load_secrets([], embedded=True, data_dir=tmp_path)
     assert (tmp_path / "key-encryption.key").stat().st_mode & 0o777 == 0o600
     assert load_secrets([], embedded=True, data_dir=tmp_path).decrypt(first.encrypt(b"x")) == b"x"
+
+
+async def test_a_periodic_refresh_imports_only_keys_it_does_not_hold(platform):
+    # Importing a private key checks it (~30 ms of CPU on the event loop): a refresh every 30 s
+    # that re-imported the set stalled every request of the process meanwhile.
+    kernel = (await platform()).kernel
+    held = kernel.keys.signing_key
+    await kernel.keys.refresh_if_stale(force=True)
+    assert kernel.keys.signing_key is held and kernel.keys.key_set.keys == [held]
+    new_kid = await kernel.keys.rotate()
+    await kernel.keys.refresh_if_stale(force=True)
+    assert kernel.keys.signing_key.kid == new_kid and kernel.keys.signing_key is not held
+    assert kernel.keys.key_set.keys[0] is held  # the retired one, still valid, not imported again
+    # A key stored differently under the same id (re-encrypted, or replaced) is imported again.
+    doc = await kernel.database.db[KEYS].find_one({"_id": held.kid})
+    resealed = kernel.secrets.encrypt(kernel.secrets.decrypt(doc["jwkEncrypted"]))
+    await kernel.database.db[KEYS].update_one({"_id": held.kid}, {"$set": {"jwkEncrypted": resealed}})
+    await kernel.keys.refresh_if_stale(force=True)
+    again = kernel.keys.key_set.keys[0]
+    assert again.kid == held.kid and again is not held
+    token = _sign(kernel, _claims(kernel, sub="u9"), key=again)
+    assert (await kernel.tokens.verify(token)).user_id == "u9"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 from datetime import timedelta
 from uuid import uuid4
 
@@ -35,6 +36,9 @@ class KeyStore:
         self._loaded_at = 0.0
         self._forced_at = float("-inf")  # the last look for a key id nobody here knew
         self._lock = asyncio.Lock()
+        # Imported keys by (id, stored form): importing a 2048-bit private key checks it, ~30 ms of
+        # CPU on the event loop, so a periodic refresh that finds the same keys imports none.
+        self._imported: dict[tuple[str, Any], RSAKey] = {}
 
     async def load(self) -> None:
         """Load the key set, generating the first key if there is none."""
@@ -110,14 +114,25 @@ class KeyStore:
         cursor = self.database.db[KEYS].find({"$or": [{"retiredAt": None}, {"retiredAt": {"$gt": horizon}}]})
         return await cursor.sort("createdAt", 1).to_list(None)
 
+    @staticmethod
+    def _stored(doc: dict) -> tuple[str, Any]:
+        """A key document's id and stored form: a re-encrypted (rekey) or replaced key differs."""
+        return doc["_id"], doc.get("jwkEncrypted") or json.dumps(doc.get("jwk"), sort_keys=True)
+
+    def _import(self, doc: dict) -> RSAKey:
+        key = self._imported.get(self._stored(doc))
+        return key if key is not None else RSAKey.import_key(self._jwk(doc))
+
     def _apply(self, docs: list[dict]) -> None:
-        keys = [RSAKey.import_key(self._jwk(d)) for d in docs]
+        imported = {d["_id"]: self._import(d) for d in docs}
         current = [d for d in docs if d.get("retiredAt") is None]
         if current:
             # Two processes starting together may both create a key: all agree on the newest.
             newest = max(current, key=lambda d: (d["createdAt"], d["_id"]))
-            self.signing_key = RSAKey.import_key(self._jwk(newest))
-        self.key_set = KeySet(keys)
+            self.signing_key = imported[newest["_id"]]
+        self.key_set = KeySet(list(imported.values()))
+        # Only the keys still active stay imported: a retired key's import is dropped with it.
+        self._imported = {self._stored(d): imported[d["_id"]] for d in docs}
         self._loaded_at = time.monotonic()
 
     def public_jwks(self) -> dict:
