@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
 from datetime import timedelta
+from typing import Any
 from uuid import uuid4
 
 from joserfc.jwk import KeySet, RSAKey
