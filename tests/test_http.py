@@ -4,6 +4,7 @@ import itertools
 import json
 import time
 from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -133,6 +134,26 @@ async def test_datetimes_are_written_as_utc_with_z_whatever_their_zone(platform)
         "text": "Café ☕ \u2028",
     }
     assert json.loads(dumps(MOMENTS)) == await response.json()
+
+
+def test_every_zone_is_written_the_same_whichever_way_the_encoder_takes():
+    # UTC and naive datetimes are written by orjson itself; an answer with another offset is
+    # written again through the kernel's conversion. Both ways must give the same text.
+    zones = [None, UTC, bson_utc, ZoneInfo("UTC"), ZoneInfo("Europe/Berlin"), timezone(timedelta(hours=-5)),
+             timezone(timedelta(seconds=3601)), timezone(timedelta(0), "named UTC")]  # fmt: skip
+    moments = [
+        datetime(year, month, 1 + hour, hour, 7, 9, micro, tzinfo=zone)
+        for zone in zones
+        for year, month, hour, micro in [(2026, 3, 1, 0), (2026, 10, 23, 5), (1970, 1, 0, 999999), (9999, 12, 2, 1)]
+    ]
+    for moment in moments:
+        written = json.loads(dumps({"at": moment, "list": [moment]}))
+        offset = moment.utcoffset()
+        expected = (moment - offset if offset else moment).replace(tzinfo=None).isoformat() + "Z"
+        assert written == {"at": expected, "list": [expected]}, moment
+    # Text that looks like another offset is kept as it was written.
+    text = {"note": "doors 19:00:00+02:00", "at": datetime(2026, 11, 26, 19, 0, tzinfo=UTC)}
+    assert json.loads(dumps(text)) == {"note": "doors 19:00:00+02:00", "at": "2026-11-26T19:00:00Z"}
 
 
 async def test_bodies_are_validated_with_field_details(platform):
