@@ -25,8 +25,9 @@ def json_default(value: Any) -> Any:
 
 # orjson writes UTC and naive datetimes itself exactly as json_default does (a Python callback per
 # datetime was a tenth of a chat inbox page's web time), but would keep another offset than UTC
-# as it is: an answer showing one ("...:00+02:00"") is written again with every datetime passed
-# to json_default. A string that merely looks like one costs that second pass, nothing more.
+# as it is: an answer in which one shows (a time followed by "+02:00" and a closing quote) is
+# written again with every datetime passed to json_default. A string that merely looks like
+# one costs that second pass, nothing more.
 _NATIVE = orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 _PASSED = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 _OTHER_OFFSET = re.compile(rb'\d\d:\d\d(?:\.\d+)?[+-]\d\d:\d\d(?::\d\d(?:\.\d+)?)?"')
