@@ -119,20 +119,20 @@ class KeyStore:
         """A key document's id and stored form: a re-encrypted (rekey) or replaced key differs."""
         return doc["_id"], doc.get("jwkEncrypted") or json.dumps(doc.get("jwk"), sort_keys=True)
 
-    def _import(self, doc: dict) -> RSAKey:
-        key = self._imported.get(self._stored(doc))
-        return key if key is not None else RSAKey.import_key(self._jwk(doc))
-
     def _apply(self, docs: list[dict]) -> None:
-        imported = {d["_id"]: self._import(d) for d in docs}
+        imported: dict[str, RSAKey] = {}
+        held: dict[tuple[str, Any], RSAKey] = {}
+        for d in docs:
+            stored = self._stored(d)
+            key = self._imported.get(stored)
+            held[stored] = imported[d["_id"]] = key if key is not None else RSAKey.import_key(self._jwk(d))
         current = [d for d in docs if d.get("retiredAt") is None]
         if current:
             # Two processes starting together may both create a key: all agree on the newest.
             newest = max(current, key=lambda d: (d["createdAt"], d["_id"]))
             self.signing_key = imported[newest["_id"]]
         self.key_set = KeySet(list(imported.values()))
-        # Only the keys still active stay imported: a retired key's import is dropped with it.
-        self._imported = {self._stored(d): imported[d["_id"]] for d in docs}
+        self._imported = held  # only the keys still active: a retired key's import goes with it
         self._loaded_at = time.monotonic()
 
     def public_jwks(self) -> dict:
