@@ -318,7 +318,7 @@ async def test_a_renewal_moves_only_the_expiry_and_rewrites_buckets_that_lapsed(
 
 async def test_streams_get_keep_alives_in_turns_from_the_hub_not_a_task_each(platform):
     from eventonight_notification.plugin import hub
-    from eventonight_notification.presentation.live import HEARTBEAT_SECONDS, UNREAD_CHANGED
+    from eventonight_notification.presentation.live import HEARTBEAT_SECONDS, PING_SLICES, UNREAD_CHANGED
 
     p = await platform()
     users = [f"idle-{i}" for i in range(30)]
@@ -330,21 +330,49 @@ async def test_streams_get_keep_alives_in_turns_from_the_hub_not_a_task_each(pla
     # aiohttp's two tasks per connection (connection, handler), and no keep-alive task beside them.
     assert len(asyncio.all_tasks()) - tasks_before <= 2 * len(users) + 2
 
-    # Over HEARTBEAT_SECONDS turns (one a second: docs/performance.md says a fifteenth of the users
-    # each second) every stream is asked once, and gets the comment browsers ignore.
-    assert HEARTBEAT_SECONDS == 15
-    asked = [hub(p.kernel).ping(turn) for turn in range(HEARTBEAT_SECONDS)]
-    assert sum(asked) == len(users) and max(asked) < len(users), "in turns, not all at once"
-    for response, _ in streams:
-        assert await asyncio.wait_for(response.content.readline(), 10) == b": ping\r\n"
-        assert await response.content.readline() == b"\r\n"
-
-    # Without being asked here, the hub's own tick reaches each stream within HEARTBEAT_SECONDS.
+    # The hub's own tick reaches each stream within HEARTBEAT_SECONDS.
     async def next_ping(response):
         while (line := await response.content.readline()) != b": ping\r\n":
             assert line, "stream closed"
 
     await asyncio.wait_for(next_ping(streams[0][0]), HEARTBEAT_SECONDS + 5)
+
+    # The tick again, driven with a sleep that counts what each slice asked for: over
+    # HEARTBEAT_SECONDS turns (one a second: docs/performance.md says a fifteenth of the users
+    # each second) every stream is asked once, and a second's keep-alives go out in PING_SLICES
+    # even slices, not in one go.
+    live = hub(p.kernel)
+    live._heartbeat.cancel()
+    inboxes = [inbox for tabs in live.streams.values() for inbox in tabs]
+    asked: list[int] = []  # per wait: what the slice before it put in the inboxes
+    waits: list[float] = []
+
+    class Enough(Exception):
+        pass
+
+    async def counting_sleep(seconds):
+        asked.append(sum(len(inbox) for inbox in inboxes))
+        waits.append(seconds)
+        for _ in range(5000):  # the streams write what they were asked for
+            if not any(len(inbox) for inbox in inboxes):
+                break
+            await asyncio.sleep(0.001)
+        if len(waits) > HEARTBEAT_SECONDS * PING_SLICES:
+            raise Enough
+
+    with pytest.raises(Enough):
+        await live.beat(sleep=counting_sleep)
+    assert HEARTBEAT_SECONDS == 15 and PING_SLICES == 10
+    assert waits == [1 / PING_SLICES] * len(waits)
+    slices = asked[1:]
+    assert sum(slices) == len(users)
+    seconds = [slices[i : i + PING_SLICES] for i in range(0, len(slices), PING_SLICES)]
+    assert len(seconds) == HEARTBEAT_SECONDS and max(sum(second) for second in seconds) < len(users)
+    for second in seconds:
+        assert max(second) <= -(-sum(second) // PING_SLICES), f"not spread over the second: {second}"
+    assert max(sum(second) for second in seconds) >= 2  # 30 users, 15 turns: spreading was put to the test
+    for response, _ in streams:
+        assert await asyncio.wait_for(next_ping(response), 10) is None
 
     # The streams stay usable after it.
     async def changed(uow):
