@@ -19,7 +19,7 @@ class Stream(EventSourceResponse):
     """aiohttp-sse's response without its keep-alive task per stream.
 
     That task, its coroutine, sleep and timer cost ~1.5 KB for each open stream, most of which
-    are idle; here the hub asks each stream in turn for a keep-alive (``Hub.ping``) and the
+    are idle; here the hub asks each stream in turn for a keep-alive (``Hub.beat``) and the
     stream's own handler writes it with :meth:`ping`. A client that goes away ends the handler
     (the server cancels handlers of lost connections). Built on aiohttp-sse 3.0's response (its
     send timeout and TCP_USER_TIMEOUT), the minimum the plugin requires.
