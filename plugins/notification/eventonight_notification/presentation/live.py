@@ -236,8 +236,8 @@ class Hub:
             turn = (turn + 1) % HEARTBEAT_SECONDS
             due = self.keepalives_due(turn)
             for start in range(PING_SLICES):
-                await sleep(1 / PING_SLICES)
                 for inbox in due[start::PING_SLICES]:
                     inbox.put(PING)
+                await sleep(1 / PING_SLICES)
             if turn == 0:
                 await self.heartbeat()
