@@ -215,6 +215,8 @@ async def main() -> None:
     curve = []
     for size in args.sizes:
         rows = await run(size, args.rounds, args.only, one_query=not args.no_one_query)
+        if not rows:  # --only matched no catalogue query: the event detail alone ran
+            continue
         curve.append((size, statistics.median(r[2][1] for r in rows), max(r[2][2] for r in rows)))
     if len(curve) > 1:
         print("\ncost curve (API, median over the queries of p50; worst p99):")

@@ -31,12 +31,15 @@ def json_default(value: Any) -> Any:
 _NATIVE = orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 _PASSED = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 _OTHER_OFFSET = re.compile(rb'\d\d:\d\d(?:\.\d+)?[+-]\d\d:\d\d(?::\d\d(?:\.\d+)?)?"')
+# How every match of the pattern above ends; searched first, it is several times faster, and
+# answers with only UTC times (ending "Z") have none.
+_OFFSET_END = re.compile(rb':\d\d(?:\.\d+)?"')
 
 
 def dump_bytes(value: Any) -> bytes:
     """``value`` as UTF-8 JSON (compact; datetimes as :func:`json_default` writes them)."""
     data = orjson.dumps(value, default=json_default, option=_NATIVE)
-    if _OTHER_OFFSET.search(data) is None:
+    if _OFFSET_END.search(data) is None or _OTHER_OFFSET.search(data) is None:
         return data
     return orjson.dumps(value, default=json_default, option=_PASSED)
 

@@ -140,7 +140,8 @@ def test_every_zone_is_written_the_same_whichever_way_the_encoder_takes():
     # UTC and naive datetimes are written by orjson itself; an answer with another offset is
     # written again through the kernel's conversion. Both ways must give the same text.
     zones = [None, UTC, bson_utc, ZoneInfo("UTC"), ZoneInfo("Europe/Berlin"), timezone(timedelta(hours=-5)),
-             timezone(timedelta(seconds=3601)), timezone(timedelta(0), "named UTC")]  # fmt: skip
+             timezone(timedelta(seconds=3601)), timezone(timedelta(seconds=3601, microseconds=5)),
+             timezone(timedelta(0), "named UTC")]  # fmt: skip
     moments = [
         datetime(year, month, 1 + hour, hour, 7, 9, micro, tzinfo=zone)
         for zone in zones

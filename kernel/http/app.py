@@ -81,6 +81,12 @@ def add_plugin_routes(app: web.Application, kernel: Kernel) -> None:
             info.routes = [f"{r.method} {r.resource.canonical}" for r in added if r.resource is not None]
 
 
+async def _response_headers(request: web.Request, response: web.StreamResponse) -> None:
+    # One receiver for both: a signal receiver is a coroutine call on every response.
+    security_headers.add_security_headers(request, response)
+    cors.add_headers(request, response)
+
+
 async def create_app(
     kernel: Kernel, *, relay: bool = True, consumers: bool = True, scheduler: bool = True, inspect: bool = False
 ) -> web.Application:
@@ -97,7 +103,7 @@ async def create_app(
     try:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app[KERNEL] = kernel
-        security_headers.install(app)
+        app.on_response_prepare.append(_response_headers)
         cors.install(app, kernel.settings.cors_origins)
         app.router.add_routes(
             wrap_routes(

@@ -46,7 +46,8 @@ def allowed(request: web.Request) -> str | None:
     return origin if any(p.fullmatch(origin) for p in patterns) else None
 
 
-async def _add_headers(request: web.Request, response: web.StreamResponse) -> None:
+def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``Vary: Origin`` on every response, and the allow headers when the request's origin is listed."""
     response.headers.add("Vary", "Origin")
     origin = allowed(request)
     if origin is not None:
@@ -74,5 +75,5 @@ def preflight(request: web.Request, methods: set[str]) -> web.Response:
 
 
 def install(app: web.Application, origins: list[str]) -> None:
+    """The allow-list for :func:`add_headers` and the preflights."""
     app[ORIGINS] = [_pattern(o) for o in origins]
-    app.on_response_prepare.append(_add_headers)
