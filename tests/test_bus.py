@@ -189,6 +189,32 @@ async def test_waiting_messages_reach_a_batch_consumer_together_in_order(platfor
     assert [await _count(p.kernel, k) for k in keys] == [1] * 10
 
 
+async def test_a_batch_is_at_most_the_prefetch_and_twice_as_many_wait_delivered(platform, settings):
+    # consumer_prefetch is the largest batch; the broker delivers up to twice that unacknowledged,
+    # so the next batch is already here when one ends (and each batch is acknowledged at once).
+    plugin = Batching()
+    p = await platform(
+        extra_plugins=[("sample", plugin)], settings_override=settings.model_copy(update={"consumer_prefetch": 4})
+    )
+    keys = [f"k{i}" for i in range(14)]
+    _publish_raw(settings, _envelope("first"))
+    await wait_until(lambda: plugin.batches)
+    _publish_raw(settings, *(_envelope(k) for k in keys))
+    # "first" is held by its handler: 7 more are delivered (a window of 8), the other 7 wait.
+    await wait_until(lambda: _ready_in_queue(settings) == 7)
+    await asyncio.sleep(0.3)
+    assert _ready_in_queue(settings) == 7, "no more than twice the prefetch unacknowledged"
+    plugin.gate.set()
+    await wait_until(lambda: _count(p.kernel, "k13"))
+    assert plugin.batches[0] == ["first"]
+    assert all(1 <= len(batch) <= 4 for batch in plugin.batches[1:]), plugin.batches
+    assert [k for batch in plugin.batches[1:] for k in batch] == keys, "in order, each once"
+    assert [await _count(p.kernel, k) for k in keys] == [1] * 14
+    await p.client.close()  # consumers stop: what they left unacknowledged goes back to the queue
+    await asyncio.sleep(0.5)
+    assert _ready_in_queue(settings) == 0, "every message of every batch was acknowledged"
+
+
 async def test_a_redelivery_inside_a_batch_has_no_second_effect(platform, settings):
     plugin = Batching()
     plugin.gate.set()

@@ -70,10 +70,11 @@ def _declare(settings, plugin: str, patterns: list[str]) -> None:
 
 
 async def test_a_backlog_larger_than_the_prefetch_window_drains_when_the_worker_starts(platform, settings):
-    # The worker is down while more than a prefetch window (64) piles up in two plugins' queues.
+    # The worker is down while more than a delivery window (twice the prefetch: 128) piles up in
+    # two plugins' queues.
     _declare(settings, "alpha", ["alpha.#"])
     _declare(settings, "beta", ["beta.#"])
-    backlog = {"alpha": set(_publish(settings, "alpha.thing", 100)), "beta": set(_publish(settings, "beta.thing", 100))}
+    backlog = {"alpha": set(_publish(settings, "alpha.thing", 200)), "beta": set(_publish(settings, "beta.thing", 200))}
     alpha, beta = Recorder("alpha"), Recorder("beta")
     await platform(extra_plugins=[("alpha", alpha), ("beta", beta)])
     await wait_until(lambda: set(alpha.handled) == backlog["alpha"] and set(beta.handled) == backlog["beta"], 30)

@@ -12,8 +12,8 @@ conflicting with concurrent ones (:class:`ConcurrencyConflict`) is retried the
 same way but never counts as an attempt: a good message is never dead-lettered
 for its neighbours' writes.
 
-Messages already waiting when one arrives are taken too (up to the prefetch
-window) and handed to the plugin as one batch, processed in one transaction: on
+Messages already waiting when one arrives are taken too (up to the prefetch)
+and handed to the plugin as one batch, processed in one transaction: on
 a database where each transaction costs milliseconds this multiplies what one
 consumer process gets through. If the batch fails, its messages are handled
 one by one, so a bad message is retried and dead-lettered alone.
@@ -71,7 +71,8 @@ class _Worker(ConsumerMixin):
                 queues=[runner.queue],
                 callbacks=[self._on_message],
                 accept=["json"],
-                prefetch_count=runner.prefetch,
+                # Twice the batch: the next batch is already delivered while one is handled.
+                prefetch_count=runner.window,
                 on_decode_error=self._on_decode_error,
             )
         ]
@@ -141,7 +142,9 @@ class ConsumerRunner:
         self.dispatch_batch = dispatch_batch
         self.loop = loop
         self.max_attempts = max_attempts
+        #: The largest batch; the broker delivers up to :attr:`window` unacknowledged messages.
         self.prefetch = prefetch
+        self.window = 2 * prefetch
         self.timeout = timeout
         self.retry_delays = list(retry_delays) or [0.0]
         #: (body, message) received and not yet handled, in arrival order.
@@ -176,10 +179,12 @@ class ConsumerRunner:
     def flush(self, producer: Producer) -> None:
         """Handle every pending message in arrival order, as one batch when possible."""
         pending, self.pending = self.pending, []
-        if len(pending) > 1 and self.dispatch_batch is not None and self._handled_as_batch(pending):
-            return
-        for body, message in pending:
-            self.handle(body, message, producer)
+        for start in range(0, len(pending), self.prefetch):
+            batch = pending[start : start + self.prefetch]
+            if len(batch) > 1 and self.dispatch_batch is not None and self._handled_as_batch(batch):
+                continue
+            for body, message in batch:
+                self.handle(body, message, producer)
 
     def _handled_as_batch(self, items: list) -> bool:
         events = []
@@ -196,8 +201,13 @@ class ConsumerRunner:
         except Exception as exc:  # noqa: BLE001 - the messages are handled one by one instead
             log.info("batch of %d messages for %s not taken as a whole (%r); one by one", len(items), self.plugin, exc)
             return False
-        for _, message in items:
-            message.ack()
+        if self.amqp:
+            # One frame for the batch: every earlier delivery of this channel is settled already
+            # (handled one by one, retried or dead-lettered), so "up to this one" is exactly the batch.
+            items[-1][1].ack(multiple=True)
+        else:  # the in-memory transport settles one delivery per ack
+            for _, message in items:
+                message.ack()
         self._count("handled", len(items))
         return True
 
