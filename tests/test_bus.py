@@ -10,6 +10,7 @@ from kombu import Exchange, Queue
 from eventonight.hooks import Consumer, hookimpl
 from eventonight.kernel.bus.consumers import ATTEMPTS_HEADER
 from eventonight.kernel.bus.topology import connection_for, pattern_matches
+from eventonight.kernel.http.app import RUNTIME
 from eventonight.kernel.testing import wait_until
 from eventonight.settings import Settings
 
@@ -213,6 +214,47 @@ async def test_a_batch_is_at_most_the_prefetch_and_twice_as_many_wait_delivered(
     await p.client.close()  # consumers stop: what they left unacknowledged goes back to the queue
     await asyncio.sleep(0.5)
     assert _ready_in_queue(settings) == 0, "every message of every batch was acknowledged"
+
+
+class Holding:
+    """A batch consumer that holds the call holding a given key until that key's gate opens."""
+
+    def __init__(self, *held: str):
+        self.gates = {key: asyncio.Event() for key in held}
+        self.batches: list[list[str]] = []
+
+    @hookimpl
+    def eventonight_consumers(self, kernel):
+        async def count(events, uow):
+            keys = [e.payload["key"] for e in events]
+            self.batches.append(keys)
+            for key in keys:
+                if key in self.gates:
+                    await self.gates[key].wait()
+            for key in keys:
+                await uow.collection("counts").update_one({"_id": key}, {"$inc": {"n": 1}}, upsert=True)
+
+        return [Consumer("count", ("sample.count.*",), count, batch=True)]
+
+
+async def test_the_next_batch_is_received_while_one_is_handled(platform, settings):
+    plugin = Holding("p", "a")
+    p = await platform(extra_plugins=[("sample", plugin)])
+    (runner,) = [r for r in p.client.app[RUNTIME].consumer_runners if r.plugin == "sample"]
+    _publish_raw(settings, _envelope("p"))
+    await wait_until(lambda: plugin.batches == [["p"]])
+    _publish_raw(settings, _envelope("a"), _envelope("b"))
+    await wait_until(lambda: _ready_in_queue(settings) == 0)
+    plugin.gates["p"].set()
+    await wait_until(lambda: len(plugin.batches) == 2)
+    assert plugin.batches[1] == ["a", "b"]
+    # While [a, b] is held, what arrives is already taken off the connection.
+    _publish_raw(settings, *(_envelope(f"c{i}") for i in range(3)))
+    await wait_until(lambda: len(runner.pending) == 3)
+    plugin.gates["a"].set()
+    await wait_until(lambda: _count(p.kernel, "c2"))
+    assert plugin.batches == [["p"], ["a", "b"], ["c0", "c1", "c2"]]
+    assert [await _count(p.kernel, k) for k in ("p", "a", "b", "c0", "c1", "c2")] == [1] * 6
 
 
 async def test_a_redelivery_inside_a_batch_has_no_second_effect(platform, settings):

@@ -52,6 +52,8 @@ DispatchBatch = Callable[[str, list[DomainEvent]], Awaitable[None]]
 
 #: How long to wait for one more message before handing over what has arrived.
 BATCH_WAIT_SECONDS = 0.002
+#: While a batch is handled, how long one wait for the next messages lasts.
+RECEIVE_SLICE_SECONDS = 0.01
 
 
 class _Worker(ConsumerMixin):
@@ -59,6 +61,7 @@ class _Worker(ConsumerMixin):
         self.runner = runner
         self.connection = connection_for(runner.url)
         self.producer: Producer | None = None
+        self._connection = None
 
     def get_consumers(self, Consumer, channel):  # noqa: N803 - kombu's signature
         runner = self.runner
@@ -84,9 +87,11 @@ class _Worker(ConsumerMixin):
         # would drop the first prefetch window, never acked, and stall the queue for good.
         self.runner.pending.clear()
         with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            self._connection = conn
             while not self.should_stop:
                 try:
-                    conn.drain_events(timeout=min(safety_interval, self.runner.next_retry_in()))
+                    if not self.runner.pending:  # else some arrived while the last batch was handled
+                        conn.drain_events(timeout=min(safety_interval, self.runner.next_retry_in()))
                     while len(self.runner.pending) < self.runner.prefetch:
                         conn.drain_events(timeout=BATCH_WAIT_SECONDS)
                 except TimeoutError:
@@ -97,6 +102,25 @@ class _Worker(ConsumerMixin):
                 self.runner.flush(self.producer)
                 self.runner.release_due_retries(self.producer)
                 yield
+
+    def receive_while(self, future) -> None:
+        """Take the next messages off the connection while ``future`` (a batch) runs, up to the prefetch.
+
+        They are parsed while the batch waits on the database, so the next batch is ready
+        when this one is acknowledged. A failing connection ends the receiving; the consume
+        loop meets the failure again and reconnects (unacknowledged messages come back).
+        """
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            while not future.done() and len(self.runner.pending) < self.runner.prefetch:
+                try:
+                    connection.drain_events(timeout=RECEIVE_SLICE_SECONDS)
+                except TimeoutError:
+                    pass
+        except Exception as exc:  # noqa: BLE001 - the batch still ends; the loop reconnects
+            log.debug("receiving during a batch of %s stopped: %r", self.runner.plugin, exc)
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
         self.producer = Producer(channel, serializer="json")
@@ -167,14 +191,20 @@ class ConsumerRunner:
             self._thread.join(10)
 
     # -- handling -------------------------------------------------------
-    def _run(self, coroutine) -> None:
-        """Run a handler coroutine on the event loop, within the time limit; raise what it raised."""
+    def _run(self, coroutine, *, receiving: bool = False) -> None:
+        """Run a handler coroutine on the event loop, within the time limit; raise what it raised.
+
+        ``receiving``: take the next messages off the connection meanwhile.
+        """
 
         async def limited():
             async with asyncio.timeout(self.timeout):
                 await coroutine
 
-        asyncio.run_coroutine_threadsafe(limited(), self.loop).result()
+        future = asyncio.run_coroutine_threadsafe(limited(), self.loop)
+        if receiving:
+            self._worker.receive_while(future)
+        future.result()
 
     def flush(self, producer: Producer) -> None:
         """Handle every pending message in arrival order, as one batch when possible."""
@@ -197,7 +227,7 @@ class ConsumerRunner:
             except ValueError:
                 return False
         try:
-            self._run(self.dispatch_batch(self.plugin, events))
+            self._run(self.dispatch_batch(self.plugin, events), receiving=True)
         except Exception as exc:  # noqa: BLE001 - the messages are handled one by one instead
             log.info("batch of %d messages for %s not taken as a whole (%r); one by one", len(items), self.plugin, exc)
             return False
