@@ -23,6 +23,11 @@ from eventonight.kernel.jsonable import jsonable
 log = logging.getLogger(__name__)
 
 OUTBOX = "kernel_outbox"
+#: The events of one ``record_many`` share an outbox document, this many at most: on the embedded
+#: database writing and deleting a document costs about the same whatever its size, and a relayed
+#: record is both. A lone event keeps a document of its own (``{eventId, eventType, occurredAt,
+#: payload}``); a bundle is ``{occurredAt, n, events: [those fields, ...]}``.
+OUTBOX_BUNDLE = 64
 T = TypeVar("T")
 
 
@@ -155,13 +160,15 @@ class UnitOfWork:
         at = utcnow()
         # Stored as the consumers will see it: JSON types only (datetimes as ISO-8601 UTC strings).
         recorded = [DomainEvent(id=str(uuid4()), event_type=t, occurred_at=at, payload=jsonable(p)) for t, p in events]
-        await self._database.db[OUTBOX].insert_many(
-            [
-                {"eventId": e.id, "eventType": e.event_type, "occurredAt": e.occurred_at, "payload": e.payload}
-                for e in recorded
-            ],
-            session=self.session,
-        )
+        entries = [
+            {"eventId": e.id, "eventType": e.event_type, "occurredAt": e.occurred_at, "payload": e.payload}
+            for e in recorded
+        ]
+        documents = []
+        for start in range(0, len(entries), OUTBOX_BUNDLE):
+            part = entries[start : start + OUTBOX_BUNDLE]
+            documents.append(part[0] if len(part) == 1 else {"occurredAt": at, "n": len(part), "events": part})
+        await self._database.db[OUTBOX].insert_many(documents, session=self.session)
         self.recorded.extend(recorded)
         return recorded
 

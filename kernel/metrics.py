@@ -61,7 +61,11 @@ class Metrics:
     async def render(self, kernel) -> bytes:
         """Measure what is only known by asking (outbox, queues), then the text exposition."""
         outbox = kernel.database.db["kernel_outbox"]
-        self.outbox_backlog.set(await outbox.count_documents({}))
+        # Events, not documents: a bundle holds one transaction's events (kernel.db.OUTBOX_BUNDLE).
+        backlog = [
+            d async for d in outbox.aggregate([{"$group": {"_id": None, "n": {"$sum": {"$ifNull": ["$n", 1]}}}}])
+        ]
+        self.outbox_backlog.set(backlog[0]["n"] if backlog else 0)
         oldest = await outbox.find_one({}, sort=[("occurredAt", 1)])
         age = 0.0
         if oldest is not None:

@@ -48,6 +48,44 @@ def event_from_record(record: dict) -> DomainEvent:
     )
 
 
+def events_of(record: dict) -> list[DomainEvent]:
+    """The domain events an outbox document holds, in order: one, or a bundle's (see ``OUTBOX_BUNDLE``)."""
+    if "events" in record:
+        return [event_from_record(entry) for entry in record["events"]]
+    return [event_from_record(record)]
+
+
+def size_of(record: dict) -> int:
+    return len(record["events"]) if "events" in record else 1
+
+
+def in_chunks(records: list[dict], size: int) -> list[list[dict]]:
+    """``records`` in order, each chunk holding at most ``size`` events (a larger bundle alone)."""
+    chunks: list[list[dict]] = []
+    current: list[dict] = []
+    count = 0
+    for record in records:
+        if current and count + size_of(record) > size:
+            chunks.append(current)
+            current, count = [], 0
+        current.append(record)
+        count += size_of(record)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def whole_records(records: list[dict], confirmed: int) -> int:
+    """How many of ``records`` have all their events among the first ``confirmed``."""
+    whole = total = 0
+    for record in records:
+        total += size_of(record)
+        if total > confirmed:
+            break
+        whole += 1
+    return whole
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -117,11 +155,19 @@ class OutboxRelay:
     async def _read(
         self, after: ObjectId | None, deleting: frozenset = frozenset()
     ) -> tuple[list[dict], ObjectId | None]:
-        """The next batch without the records being deleted, and the last ``_id`` read (if the batch was full)."""
+        """The next records, up to ``batch_size`` events, without the records being deleted, and the
+        last ``_id`` read (when the batch was full: more may follow)."""
         query = {"_id": {"$gt": after}} if after is not None else {}
         cursor = self.database.db[OUTBOX].find(query).sort("_id", 1).hint([("_id", 1)]).limit(self.batch_size)
-        batch = await cursor.to_list(self.batch_size)
-        last = batch[-1]["_id"] if len(batch) == self.batch_size else None
+        batch: list[dict] = []
+        events = 0
+        async for record in cursor:
+            batch.append(record)
+            events += size_of(record)
+            if events >= self.batch_size:
+                await cursor.close()
+                break
+        last = batch[-1]["_id"] if events >= self.batch_size else None
         return [r for r in batch if r["_id"] not in deleting], last
 
     async def delete_sent(self, records: list[dict]) -> None:
@@ -151,10 +197,10 @@ class OutboxRelay:
             raise _RangeHoldsOthers()  # aborts the transaction: nothing is deleted
 
     async def drain(self, *, wait_for_deletes: bool = True) -> int:
-        """Publish every unsent record, in ``_id`` order; returns how many were sent.
+        """Publish every unsent domain event, in ``_id`` order; returns how many were sent.
 
-        Records are read in batches of ``batch_size`` and published in chunks of
-        ``chunk_size``. Confirmed records are deleted in the background, all that
+        Records (an event, or a bundle of one transaction's events) are read in batches of up
+        to ``batch_size`` events and published in chunks of up to ``chunk_size`` events. Confirmed records are deleted in the background, all that
         were confirmed since the previous delete finished in one go (a delete on
         an embedded database costs in proportion to the whole outbox: fewer,
         larger ones are cheaper), and the next batch is read while the last chunk
@@ -174,20 +220,22 @@ class OutboxRelay:
                 if last is not None and not batch:
                     reading = self._read_soon(last)  # a full batch of records being deleted
                     continue
-                chunks = [batch[i : i + self.chunk_size] for i in range(0, len(batch), self.chunk_size)]
+                chunks = in_chunks(batch, self.chunk_size)
                 for number, chunk in enumerate(chunks, 1):
                     if number == len(chunks) and last is not None:
                         # Only a full batch may have more behind it. Records committed late with a
                         # smaller _id, or during this drain, are picked up by the next drain.
                         reading = self._read_soon(last)
-                    events = [event_from_record(r) for r in chunk]
+                    events = [event for record in chunk for event in events_of(record)]
                     try:
                         confirmed, failure = await self.publisher.publish([e.to_envelope() for e in events]), None
                     except PartialPublish as exc:
                         confirmed, failure = exc.confirmed, exc.cause
                     if confirmed:
                         sent += confirmed
-                        confirmed_records += chunk[:confirmed]
+                        # A bundle confirmed in part stays, to be sent again whole (consumers
+                        # de-duplicate by envelope id, as after a crash before the delete).
+                        confirmed_records += chunk[: whole_records(chunk, confirmed)]
                         await self._observe(events[:confirmed])
                     if deleting is None or deleting.done():
                         if deleting is not None:

@@ -3,14 +3,16 @@
 import asyncio
 import json
 from datetime import datetime
+from uuid import uuid4
 
 import pytest
 from bson import ObjectId
 from kombu import Exchange, Queue
 
 from eventonight.hooks import hookimpl
+from eventonight.kernel.bus.publisher import Refused
 from eventonight.kernel.bus.topology import connection_for
-from eventonight.kernel.db import OUTBOX
+from eventonight.kernel.db import OUTBOX, OUTBOX_BUNDLE
 from eventonight.kernel.leases import LEASES, Lease
 from eventonight.kernel.outbox import RANGE_DELETE_MIN, OutboxRelay
 from eventonight.kernel.testing import wait_until
@@ -207,3 +209,69 @@ async def test_a_held_lease_is_renewed_once_a_third_of_its_term_has_passed(platf
     await asyncio.sleep(1.6)  # lapsed: nobody renewed it for a whole term
     assert await other.keep()
     assert not await lease.acquire()
+
+
+async def _record_together(kernel, seqs, event_type: str = "sample.item.created"):
+    async def work(uow):
+        await uow.record_many([(event_type, {"seq": i}) for i in seqs])
+
+    await kernel.transaction(work)
+
+
+async def test_one_transactions_events_share_outbox_documents_and_go_out_in_order(platform, bus_tap, settings):
+    tap = await bus_tap("sample.#")
+    enabled = settings.model_copy(update={"metrics_enabled": True})
+    p = await platform(relay=False, settings_override=enabled)
+    outbox = p.kernel.database.db[OUTBOX]
+    await _record(p.kernel, 1)
+    await _record_together(p.kernel, range(1, 151))
+    await _record(p.kernel, 1, start=151)
+    docs = await outbox.find({}).sort("_id", 1).to_list(None)
+    assert [len(d["events"]) if "events" in d else 1 for d in docs] == [1, OUTBOX_BUNDLE, OUTBOX_BUNDLE, 22, 1]
+    assert [d["n"] for d in docs if "events" in d] == [OUTBOX_BUNDLE, OUTBOX_BUNDLE, 22]
+    scraped = await (await p.client.get("/metrics")).text()
+    assert "eventonight_outbox_backlog 152.0" in scraped, "the backlog counts events, not documents"
+    # Reads end once a batch's events are reached, chunks hold whole bundles.
+    relay = OutboxRelay(p.kernel.database, p.kernel.publisher, batch_size=100, chunk_size=50)
+    assert await relay.lease.acquire()
+    assert await relay.drain() == 152
+    messages = await tap.wait_for("sample.item.created", 152)
+    assert [m["payload"]["seq"] for m in messages] == list(range(152))
+    assert len({m["id"] for m in messages}) == 152
+    assert await _unsent(p.kernel) == 0
+
+
+@pytest.fixture
+def refusing_queue(settings):
+    """A queue on the test exchange holding at most 10 messages: the broker refuses (nacks) the rest."""
+    queue = Queue(
+        f"test.refusing.{uuid4().hex}",
+        Exchange(settings.exchange, type="topic", durable=True),
+        routing_key="sample.#",
+        durable=True,
+        queue_arguments={"x-max-length": 10, "x-overflow": "reject-publish"},
+    )
+    with connection_for(settings.broker_url) as connection:
+        bound = queue(connection.channel())
+        bound.declare()
+        yield bound
+        bound.delete()
+
+
+async def test_a_bundle_the_broker_confirmed_in_part_stays_and_is_sent_again_whole(platform, bus_tap, refusing_queue):
+    tap = await bus_tap("sample.#")
+    p = await platform(relay=False)
+    await _record_together(p.kernel, range(30))
+    relay = OutboxRelay(p.kernel.database, p.kernel.publisher)
+    assert await relay.lease.acquire()
+    with pytest.raises(Refused):
+        await relay.drain()  # the bounded queue took ten; the broker refused the rest
+    assert await _unsent(p.kernel) == 1, "the bundle is still there"
+    refusing_queue.delete()
+    assert await relay.drain() == 30
+    assert await _unsent(p.kernel) == 0
+    # The tap's own queue took every message both times (only the bounded queue refused some).
+    await tap.wait_for("sample.item.created", 60)
+    messages = tap.of_type("sample.item.created")
+    assert [m["payload"]["seq"] for m in messages] == list(range(30)) * 2, "in order, and again whole"
+    assert [m["id"] for m in messages[:30]] == [m["id"] for m in messages[30:]], "the same ids: consumers de-duplicate"
