@@ -14,7 +14,7 @@ from eventonight.kernel.bus.publisher import Refused
 from eventonight.kernel.bus.topology import connection_for
 from eventonight.kernel.db import OUTBOX, OUTBOX_BUNDLE
 from eventonight.kernel.leases import LEASES, Lease
-from eventonight.kernel.outbox import RANGE_DELETE_MIN, OutboxRelay
+from eventonight.kernel.outbox import RANGE_DELETE_MIN, OutboxRelay, in_chunks, size_of
 from eventonight.kernel.testing import wait_until
 from eventonight.settings import Settings
 
@@ -234,6 +234,10 @@ async def test_one_transactions_events_share_outbox_documents_and_go_out_in_orde
     # Reads end once a batch's events are reached, chunks hold whole bundles.
     relay = OutboxRelay(p.kernel.database, p.kernel.publisher, batch_size=100, chunk_size=50)
     assert await relay.lease.acquire()
+    batch, last = await relay._read(None)
+    assert [size_of(r) for r in batch] == [1, OUTBOX_BUNDLE, OUTBOX_BUNDLE], "a read stops once 100 events are in"
+    assert last == batch[-1]["_id"], "and says where the next one starts"
+    assert [[size_of(r) for r in chunk] for chunk in in_chunks(batch, 50)] == [[1], [OUTBOX_BUNDLE], [OUTBOX_BUNDLE]]
     assert await relay.drain() == 152
     messages = await tap.wait_for("sample.item.created", 152)
     assert [m["payload"]["seq"] for m in messages] == list(range(152))
