@@ -200,7 +200,8 @@ class OutboxRelay:
         """Publish every unsent domain event, in ``_id`` order; returns how many were sent.
 
         Records (an event, or a bundle of one transaction's events) are read in batches of up
-        to ``batch_size`` events and published in chunks of up to ``chunk_size`` events. Confirmed records are deleted in the background, all that
+        to ``batch_size`` events and published in chunks of up to ``chunk_size`` events (a
+        larger bundle alone). Confirmed records are deleted in the background, all that
         were confirmed since the previous delete finished in one go (a delete on
         an embedded database costs in proportion to the whole outbox: fewer,
         larger ones are cheaper), and the next batch is read while the last chunk
