@@ -3,7 +3,6 @@
 import asyncio
 import json
 from datetime import datetime
-from uuid import uuid4
 
 import pytest
 from bson import ObjectId
@@ -245,24 +244,7 @@ async def test_one_transactions_events_share_outbox_documents_and_go_out_in_orde
     assert await _unsent(p.kernel) == 0
 
 
-@pytest.fixture
-def refusing_queue(settings):
-    """A queue on the test exchange holding at most 10 messages: the broker refuses (nacks) the rest."""
-    queue = Queue(
-        f"test.refusing.{uuid4().hex}",
-        Exchange(settings.exchange, type="topic", durable=True),
-        routing_key="sample.#",
-        durable=True,
-        queue_arguments={"x-max-length": 10, "x-overflow": "reject-publish"},
-    )
-    with connection_for(settings.broker_url) as connection:
-        bound = queue(connection.channel())
-        bound.declare()
-        yield bound
-        bound.delete()
-
-
-async def test_a_bundle_the_broker_confirmed_in_part_stays_and_is_sent_again_whole(platform, bus_tap, refusing_queue):
+async def test_a_bundle_the_broker_confirmed_in_part_stays_and_is_sent_again_whole(platform, bus_tap, bounded_queue):
     tap = await bus_tap("sample.#")
     p = await platform(relay=False)
     await _record_together(p.kernel, range(30))
@@ -271,7 +253,7 @@ async def test_a_bundle_the_broker_confirmed_in_part_stays_and_is_sent_again_who
     with pytest.raises(Refused):
         await relay.drain()  # the bounded queue took ten; the broker refused the rest
     assert await _unsent(p.kernel) == 1, "the bundle is still there"
-    refusing_queue.delete()
+    bounded_queue.delete()
     assert await relay.drain() == 30
     assert await _unsent(p.kernel) == 0
     # The tap's own queue took every message both times (only the bounded queue refused some).

@@ -4,35 +4,14 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from kombu import Queue
 
 from eventonight.hooks.types import DomainEvent
 from eventonight.kernel.bus.publisher import PartialPublish, Publisher, Refused
-from eventonight.kernel.bus.topology import connection_for, exchange
 
 
 def _envelopes(n: int, start: int = 0) -> list[dict]:
     at = datetime.now(UTC)
     return [DomainEvent(str(uuid4()), "sample.item.created", at, {"seq": i}).to_envelope() for i in range(start, n)]
-
-
-@pytest.fixture
-def bounded_queue(settings):
-    """A queue on the test exchange holding at most 10 messages: the broker refuses (nacks) the rest."""
-    queue = Queue(
-        f"test.bounded.{uuid4().hex}",
-        exchange(settings.exchange),
-        routing_key="sample.#",
-        durable=True,
-        auto_delete=False,
-        queue_arguments={"x-max-length": 10, "x-overflow": "reject-publish"},
-    )
-    with connection_for(settings.broker_url) as connection:
-        channel = connection.channel()
-        exchange(settings.exchange)(channel).declare()
-        queue(channel).declare()
-        yield queue(channel)
-        queue(channel).delete()
 
 
 def _drain(queue, count: int) -> list[int]:
