@@ -26,7 +26,7 @@ OUTBOX = "kernel_outbox"
 #: The events of one ``record_many`` share an outbox document, this many at most: on the embedded
 #: database writing and deleting a document costs about the same whatever its size, and a relayed
 #: record is both. A lone event keeps a document of its own (``{eventId, eventType, occurredAt,
-#: payload}``); a bundle is ``{occurredAt, n, events: [those fields, ...]}``.
+#: payload}``); a bundle is ``{occurredAt, n, entries: [those fields, ...]}``.
 OUTBOX_BUNDLE = 64
 T = TypeVar("T")
 
@@ -167,7 +167,7 @@ class UnitOfWork:
         documents = []
         for start in range(0, len(entries), OUTBOX_BUNDLE):
             part = entries[start : start + OUTBOX_BUNDLE]
-            documents.append(part[0] if len(part) == 1 else {"occurredAt": at, "n": len(part), "events": part})
+            documents.append(part[0] if len(part) == 1 else {"occurredAt": at, "n": len(part), "entries": part})
         await self._database.db[OUTBOX].insert_many(documents, session=self.session)
         self.recorded.extend(recorded)
         return recorded

@@ -50,13 +50,13 @@ def event_from_record(record: dict) -> DomainEvent:
 
 def events_of(record: dict) -> list[DomainEvent]:
     """The domain events an outbox document holds, in order: one, or a bundle's (see ``OUTBOX_BUNDLE``)."""
-    if "events" in record:
-        return [event_from_record(entry) for entry in record["events"]]
+    if "entries" in record:
+        return [event_from_record(entry) for entry in record["entries"]]
     return [event_from_record(record)]
 
 
 def size_of(record: dict) -> int:
-    return len(record["events"]) if "events" in record else 1
+    return len(record["entries"]) if "entries" in record else 1
 
 
 def in_chunks(records: list[dict], size: int) -> list[list[dict]]:

@@ -226,8 +226,8 @@ async def test_one_transactions_events_share_outbox_documents_and_go_out_in_orde
     await _record_together(p.kernel, range(1, 151))
     await _record(p.kernel, 1, start=151)
     docs = await outbox.find({}).sort("_id", 1).to_list(None)
-    assert [len(d["events"]) if "events" in d else 1 for d in docs] == [1, OUTBOX_BUNDLE, OUTBOX_BUNDLE, 22, 1]
-    assert [d["n"] for d in docs if "events" in d] == [OUTBOX_BUNDLE, OUTBOX_BUNDLE, 22]
+    assert [len(d["entries"]) if "entries" in d else 1 for d in docs] == [1, OUTBOX_BUNDLE, OUTBOX_BUNDLE, 22, 1]
+    assert [d["n"] for d in docs if "entries" in d] == [OUTBOX_BUNDLE, OUTBOX_BUNDLE, 22]
     scraped = await (await p.client.get("/metrics")).text()
     assert "eventonight_outbox_backlog 152.0" in scraped, "the backlog counts events, not documents"
     # Reads end once a batch's events are reached, chunks hold whole bundles.
