@@ -171,6 +171,12 @@ def _ready_in_queue(settings, plugin="sample") -> int:
         return connection.default_channel.queue_declare(f"{settings.queue_prefix}.{plugin}", passive=True).message_count
 
 
+def _consumers_on_queue(settings, plugin="sample") -> int:
+    with connection_for(settings.broker_url) as connection:
+        queue = connection.default_channel.queue_declare(f"{settings.queue_prefix}.{plugin}", passive=True)
+        return queue.consumer_count
+
+
 async def _pile_up(plugin, settings, *envelopes):
     """Publish a first message, then ``envelopes`` while it is held; release once all were delivered."""
     _publish_raw(settings, _envelope("first"))
@@ -203,7 +209,7 @@ async def test_a_batch_is_at_most_the_prefetch_and_twice_as_many_wait_delivered(
     _publish_raw(settings, *(_envelope(k) for k in keys))
     # "first" is held by its handler: 7 more are delivered (a window of 8), the other 7 wait.
     await wait_until(lambda: _ready_in_queue(settings) == 7)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # a bound on something not happening: no further delivery
     assert _ready_in_queue(settings) == 7, "no more than twice the prefetch unacknowledged"
     plugin.gate.set()
     await wait_until(lambda: _count(p.kernel, "k13"))
@@ -212,7 +218,7 @@ async def test_a_batch_is_at_most_the_prefetch_and_twice_as_many_wait_delivered(
     assert [k for batch in plugin.batches[1:] for k in batch] == keys, "in order, each once"
     assert [await _count(p.kernel, k) for k in keys] == [1] * 14
     await p.client.close()  # consumers stop: what they left unacknowledged goes back to the queue
-    await asyncio.sleep(0.5)
+    await wait_until(lambda: _consumers_on_queue(settings) == 0)  # the broker has seen the channel go
     assert _ready_in_queue(settings) == 0, "every message of every batch was acknowledged"
 
 
