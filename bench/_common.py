@@ -115,7 +115,7 @@ async def server_tokens(mongo_uri: str, ttl_seconds: int = 3600):
         keys = KeyStore(database, load_secrets([BENCH_KEK], False, HERE), token_ttl_seconds=ttl_seconds)
         await keys.load()
     finally:
-        database.close()
+        await database.close()
     return TokenService(keys, issuer="eventonight", audience="eventonight", access_ttl_seconds=ttl_seconds)
 
 

@@ -1,4 +1,4 @@
-"""Servers the benchmarks measure: `bare PORT`, `sse PORT` or `kernel PORT MONGO_URI`."""
+"""Servers the benchmarks measure: `bare PORT`, `sse PORT`, `detail PORT MONGO_URI` or `kernel PORT MONGO_URI`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,30 @@ def sse(port: int) -> None:
     """The floor for memory per idle stream: aiohttp-sse alone, no auth, no hub."""
     app = web.Application()
     app.router.add_get("/api/notifications/stream", bare_stream)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def detail(port: int, mongo_uri: str, database: str = "eventonight") -> None:
+    """The floor for ``GET /api/events/{id}``: aiohttp, one ``find_one`` and orjson, nothing else.
+
+    The same driver and client options as the platform's reads (PyMongo's asyncio client), the same
+    JSON library and database; no plugins' routing table, request id, headers, token check, domain
+    object or view.
+    """
+    import orjson
+    from pymongo import AsyncMongoClient
+
+    events = AsyncMongoClient(mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)[database]["events_events"]
+
+    async def handler(request: web.Request) -> web.Response:
+        doc = await events.find_one({"_id": request.match_info["eventId"]})
+        if doc is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=orjson.dumps(doc), content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/api/events/{eventId}", handler)
+    app.router.add_get("/health", bare_handler)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
@@ -90,5 +114,7 @@ if __name__ == "__main__":
         bare(port)
     elif kind == "sse":
         sse(port)
+    elif kind == "detail":
+        detail(port, *sys.argv[3:])
     else:
         kernel(port, *sys.argv[3:])

@@ -8,14 +8,17 @@ offers, 8 concurrent clients for a few seconds each on:
 
 - **API**: ``GET /api/events…`` over HTTP (p50 / p99 / requests per second);
 - **driver, as planned**: the same page read by the events plugin's repository code from this
-  process through motor, straight on the database (the API's own database work, without HTTP,
-  the kernel or JSON); API / driver is the overhead of the platform (target 1.5 or less);
+  process through the driver the platform reads with (PyMongo's asyncio client, as
+  ``kernel.read``), straight on the database (the API's own database work, without HTTP, the
+  kernel or JSON); API / driver is the overhead of the platform (target 1.5 or less);
 - **driver, one query**: the page as one ``find().sort().skip().limit()`` plus a
   ``count_documents`` on the same filter, the way the plugin read it before (fewer runs: slow).
 
 The first request of each query is timed apart ("cold": it counts a broad filter once per
-catalogue version). Targets at 10,000 events: p50 ≤ 100 ms, p99 ≤ 300 ms for every catalogue
-query; ``GET /api/events/{id}`` p50 ≤ 20 ms.
+catalogue version). Then ``GET /api/events/{id}`` beside the driver's ``find_one`` and beside its
+floor, a bare aiohttp server doing the same lookup on the same driver, each also under ``wrk``
+(``measure_detail``). Targets at 10,000 events: p50 ≤ 100 ms, p99 ≤ 300 ms for every catalogue
+query; ``GET /api/events/{id}`` p50 ≤ 20 ms; API / driver ≤ 1.5x for each. Needs wrk.
 """
 
 from __future__ import annotations
@@ -27,14 +30,17 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-from _common import free_port, settle, start_eventonight, start_mongo, wait_http
+from _common import HERE, free_port, require_wrk, settle, spawn, start_eventonight, start_mongo, wait_http, wrk
 from eventonight_events.application.queries import EventQueries, SearchParams, search_filter
 from eventonight_events.domain.tags import CATALOGUE
 from eventonight_events.infrastructure.catalogue_query import branches
 from eventonight_events.infrastructure.repository import SORT_FIELDS
 from eventonight_events.infrastructure.wiring import repos_for
 from motor.motor_asyncio import AsyncIOMotorClient
-from scale_data import RawData, seed
+from pymongo import AsyncMongoClient
+from scale_data import seed
+
+from eventonight.kernel.db import ReadCollection
 
 CLIENTS = 8
 SECONDS = 3.0
@@ -93,6 +99,58 @@ async def load(call, seconds: float = SECONDS, clients: int = CLIENTS) -> tuple[
     return len(latencies) / elapsed, statistics.median(latencies) * 1000, p99 * 1000, len(latencies)
 
 
+class ReadData:
+    """A plugin's data handle as ``kernel.read`` gives it (PyMongo's asyncio collections), without the kernel."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+
+    def collection(self, name: str) -> ReadCollection:
+        return ReadCollection(self.db[name])
+
+
+async def measure_detail(base: str, floor_base: str, collection, event_id: str) -> None:
+    """``GET /api/events/{id}`` beside the driver's ``find_one``, and beside the floor of its stack.
+
+    The floor is a bare aiohttp server doing the same ``find_one`` with the same driver and JSON
+    library (``_servers.py detail``): what any aiohttp server on this driver pays for this page. Each
+    server is loaded twice: by this process's aiohttp client (like every catalogue row), and by
+    ``wrk``, whose own CPU per request is a tenth of the Python client's, which otherwise counts
+    against the HTTP side on the two cores the servers and the database share.
+    """
+    path = f"/api/events/{event_id}"
+
+    async def driver():
+        await collection.find_one({"_id": event_id})
+
+    async with aiohttp.ClientSession(base) as api_session, aiohttp.ClientSession(floor_base) as floor_session:
+
+        async def api():
+            async with api_session.get(path) as response:
+                assert response.status == 200
+                await response.read()
+
+        async def floor():
+            async with floor_session.get(path) as response:
+                assert response.status == 200
+                await response.read()
+
+        # The driver between the two servers: a noisy spell hits each side of a ratio alike.
+        a = await load(api)
+        d = await load(driver)
+        f = await load(floor)
+    aw = wrk(f"{base}{path}", seconds=int(SECONDS), connections=CLIENTS)
+    fw = wrk(f"{floor_base}{path}", seconds=int(SECONDS), connections=CLIENTS)
+    print(f"{'GET /api/events/{id}':28} {'':7} | {a[1]:6.1f}ms {a[2]:5.0f}ms {a[0]:6.0f} | "
+          f"{d[1]:8.1f}ms {d[2]:5.0f}ms | {d[0] / a[0]:9.2f}x |")  # fmt: skip
+    print(f"{'  floor: bare aiohttp':28} {'':7} | {f[1]:6.1f}ms {f[2]:5.0f}ms {f[0]:6.0f} | "
+          f"{'':10} {'':7} | {d[0] / f[0]:9.2f}x |")  # fmt: skip
+    for name, w in (("  API under wrk", aw), ("  floor under wrk", fw)):
+        print(f"{name:28} {'':7} | {w['p50_ms']:6.1f}ms {w['p99_ms']:5.0f}ms {w['rps']:6.0f} | "
+              f"{'':10} {'':7} | {d[0] / w['rps']:9.2f}x |")  # fmt: skip
+    print(f"  API / floor: {f[0] / a[0]:.2f}x (aiohttp client), {fw['rps'] / aw['rps']:.2f}x (wrk)", flush=True)
+
+
 async def personal_user(session, base: str, db, world) -> dict[str, str]:
     body = {"username": "benchfan", "email": "fan@bench.example", "password": "bench password 1", "role": "member"}
     if await db["events_interests"].find_one({}):  # registered already: log in again
@@ -113,13 +171,18 @@ async def personal_user(session, base: str, db, world) -> dict[str, str]:
 
 
 async def run(size: int, rounds: int = 1, only: str = "", *, one_query: bool = True) -> list[tuple]:
+    require_wrk()  # before minutes of seeding, not after
     mongo = start_mongo()
     port = free_port()
     web = start_eventonight("web", mongo.uri, port, users_argon2_time_cost="1", users_argon2_memory_kib="1024")
     base = f"http://127.0.0.1:{port}"
+    floor_port = free_port()
+    floor = spawn(str(HERE / "_servers.py"), "detail", str(floor_port), mongo.uri)
+    floor_base = f"http://127.0.0.1:{floor_port}"
     rows = []
     try:
         wait_http(f"{base}/health")  # indexes exist once the web process is up
+        wait_http(f"{floor_base}/health")
         began = time.perf_counter()
         # Likes and follows (the popular and personal feeds) up to 10,000 events; events alone beyond.
         world = await seed(mongo.uri, size, interactions=size <= 10_000)
@@ -128,10 +191,11 @@ async def run(size: int, rounds: int = 1, only: str = "", *, one_query: bool = T
             f"\n== {size} events (seeded in {time.perf_counter() - began:.0f} s, idle {waited:.0f} s later) ==",
             flush=True,
         )
-        client = AsyncIOMotorClient(mongo.uri, tz_aware=True)
+        client = AsyncIOMotorClient(mongo.uri, tz_aware=True)  # the benchmark's own writes
         db = client["eventonight"]
-        planned = EventQueries(lambda work: work(repos_for(RawData(db))), lambda: CATALOGUE)
-        collection = db["events_events"]
+        reads = AsyncMongoClient(mongo.uri, tz_aware=True)
+        planned = EventQueries(lambda work: work(repos_for(ReadData(reads["eventonight"]))), lambda: CATALOGUE)
+        collection = reads["eventonight"]["events_events"]
         one_id = world.events[len(world.events) // 2]["_id"]
         for number in range(1, rounds + 1):
             print(f"-- round {number} of {rounds}", flush=True)
@@ -185,22 +249,13 @@ async def run(size: int, rounds: int = 1, only: str = "", *, one_query: bool = T
                     )
                     rows.append((name, cold, a, d))
 
-                async def detail():
-                    async with session.get(f"/api/events/{one_id}") as response:
-                        assert response.status == 200
-                        await response.read()
-
-                async def detail_direct():
-                    await collection.find_one({"_id": one_id})
-
-                a = await load(detail)
-                d = await load(detail_direct)
-                print(f"{'GET /api/events/{id}':28} {'':7} | {a[1]:6.1f}ms {a[2]:5.0f}ms {a[0]:6.0f} | "
-                      f"{d[1]:8.1f}ms {d[2]:5.0f}ms | {d[0] / a[0]:9.2f}x |")  # fmt: skip
+            await measure_detail(base, floor_base, collection, one_id)
         client.close()
+        await reads.close()
     finally:
-        web.terminate()
-        web.wait(20)
+        for process in (web, floor):
+            process.terminate()
+            process.wait(20)
         mongo.stop()
     return rows
 

@@ -113,7 +113,7 @@ async def main() -> None:
     print(
         f"odmantic / raw time per read: median {statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f}x)"
     )
-    database.close()
+    await database.close()
     mongo.stop()
 
 

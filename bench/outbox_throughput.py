@@ -143,7 +143,7 @@ async def main() -> None:
             f"(target p99 < 100 ms) {'OK' if p99 < 100 else 'MISSED'}"
         )
     finally:
-        database.close()
+        await database.close()
         mongo.stop()
 
 

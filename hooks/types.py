@@ -130,10 +130,13 @@ class DataHandle(Protocol):
     def collection(self, name_or_model: Any) -> Any:
         """The collection (by name or odmantic model class) with every operation in this handle's session.
 
-        Offers the CRUD and aggregation operations of motor's collection
+        Offers the CRUD and aggregation operations of a driver's collection
         (``find``, ``find_one``, ``insert_one``, ``update_one``, ``aggregate`` ...);
         there is no ``session=`` to forget. Index management is the kernel's
-        (``eventonight_models`` / ``eventonight_indexes``).
+        (``eventonight_models`` / ``eventonight_indexes``). A transaction's collection
+        is motor's; ``kernel.read``'s is PyMongo's asyncio client's (a read then costs no
+        hop to a thread), with ``aggregate`` giving its cursor at once there too
+        (``async for`` or ``to_list``), so the same code runs on both.
         """
 
     @property

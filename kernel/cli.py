@@ -147,7 +147,7 @@ async def _check(kernel: Kernel) -> int:
             print(f"database: UNREACHABLE ({type(exc).__name__}: {exc})")
             status = 1
         finally:
-            database.close()
+            await database.close()
     else:
         print("database: embedded SecantusDB (started on demand under data_dir)")
     if await asyncio.to_thread(broker_reachable, settings.broker_url):

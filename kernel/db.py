@@ -1,4 +1,9 @@
-"""MongoDB access: one client and odmantic engine per process, and the unit of work."""
+"""MongoDB access: the clients and odmantic engine of a process, and the unit of work.
+
+Transactions (and odmantic) run on motor; ``kernel.read``'s collections on PyMongo's own asyncio
+client, which sends a read from the event loop itself where motor hands every operation to a
+thread and back (most of a lookup's cost in the web process, bench/events_queries.py).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from uuid import uuid4
 
 from motor.motor_asyncio import AsyncIOMotorClient
 from odmantic import AIOEngine
-from pymongo.errors import PyMongoError
+from pymongo import AsyncMongoClient
+from pymongo.errors import InvalidOperation, PyMongoError
 
 from eventonight.hooks.types import DomainEvent
 from eventonight.kernel.errors import ConcurrencyConflict
@@ -82,6 +88,47 @@ class BoundCollection:
         return functools.partial(getattr(self._collection, name), session=self._session)
 
 
+class _PendingCursor:
+    """PyMongo's asyncio ``aggregate`` as motor's: a cursor at once (``async for``, ``to_list``).
+
+    PyMongo's is a coroutine giving the cursor; a plugin's code is the same on both handles.
+    """
+
+    __slots__ = ("_cursor", "_open")
+
+    def __init__(self, open_cursor: Callable[[], Awaitable[Any]]) -> None:
+        self._open = open_cursor
+        self._cursor: Any = None
+
+    async def _opened(self) -> Any:
+        if self._cursor is None:
+            self._cursor = await self._open()
+        return self._cursor
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        async for document in await self._opened():
+            yield document
+
+    async def to_list(self, length: int | None = None) -> list[Any]:
+        return await (await self._opened()).to_list(length)
+
+    async def close(self) -> None:
+        if self._cursor is not None:
+            await self._cursor.close()
+
+
+class ReadCollection(BoundCollection):
+    """``kernel.read``'s collection: PyMongo's asyncio collection, outside any session."""
+
+    __slots__ = ()
+
+    def __init__(self, collection: Any) -> None:
+        super().__init__(collection, None)
+
+    def aggregate(self, pipeline: list[dict[str, Any]], **kwargs: Any) -> _PendingCursor:
+        return _PendingCursor(lambda: self._collection.aggregate(pipeline, **kwargs))
+
+
 class BoundEngine:
     """odmantic's engine with every call in one session (or, for reads, in none)."""
 
@@ -122,7 +169,7 @@ class Reader:
         self.engine = BoundEngine(database.engine, None)
 
     def collection(self, name_or_model: Any) -> BoundCollection:
-        return BoundCollection(self._database.raw_collection(name_or_model), None)
+        return ReadCollection(self._database.read_collection(name_or_model))
 
     async def record(self, event_type: str, payload: dict[str, Any]) -> DomainEvent:
         """Refused: a domain event recorded outside a transaction could be lost or sent for nothing."""
@@ -183,6 +230,8 @@ class Database:
         self.db = self.client[name]
         self.engine = AIOEngine(client=self.client, database=name)
         self._collections: dict[Any, Any] = {}
+        self._reads: AsyncMongoClient | None = None
+        self._read_collections: dict[Any, Any] = {}
         self._commit_listeners: list[Callable[[list[DomainEvent]], None]] = []
 
     def raw_collection(self, name_or_model: Any):
@@ -197,6 +246,16 @@ class Database:
             self._collections[name_or_model] = found
         return found
 
+    def read_collection(self, name_or_model: Any):
+        """The collection on PyMongo's asyncio client (``kernel.read``'s handles)."""
+        found = self._read_collections.get(name_or_model)
+        if found is None:
+            if self._reads is None:  # built on first use: the client belongs to the running event loop
+                self._reads = AsyncMongoClient(self.uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+            name = name_or_model if isinstance(name_or_model, str) else self.raw_collection(name_or_model).name
+            found = self._read_collections[name_or_model] = self._reads[self.name][name]
+        return found
+
     def on_commit(self, listener: Callable[[list[DomainEvent]], None]) -> None:
         """Call ``listener(events)`` after a unit of work that recorded events commits."""
         self._commit_listeners.append(listener)
@@ -207,8 +266,12 @@ class Database:
     async def ensure_indexes(self, models: list[type]) -> None:
         await self.engine.configure_database(models)
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        # Both stay closed: a read after this raises (InvalidOperation), as a write does.
         self.client.close()
+        if self._reads is None:
+            self._reads = AsyncMongoClient(self.uri, connect=False)
+        await self._reads.close()
 
     @asynccontextmanager
     async def uow(self) -> AsyncIterator[UnitOfWork]:
@@ -252,7 +315,8 @@ class Database:
                 async with self.uow() as unit:
                     return await work(unit)
             except PyMongoError as exc:
-                if not exc.has_error_label("TransientTransactionError"):
+                # A closed client's refusal carries the transient label inside a transaction; no retry mends it.
+                if not exc.has_error_label("TransientTransactionError") or isinstance(exc, InvalidOperation):
                     raise
                 log.debug("transient transaction error, attempt %d: %s", attempt + 1, exc)
                 await asyncio.sleep(min(0.5, 0.005 * 2**attempt) * random.random())

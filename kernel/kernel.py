@@ -152,7 +152,7 @@ class Kernel:
         if self.publisher is not None:
             await asyncio.to_thread(self.publisher.close)
         if self.database is not None:
-            self.database.close()
+            await self.database.close()
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)
 

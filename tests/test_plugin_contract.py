@@ -231,6 +231,107 @@ async def test_unit_of_work_collections_are_bound_to_the_transaction(platform):
         await p.kernel.read.record("sample.thing.happened", {})
 
 
+async def test_a_read_handle_offers_what_a_transactions_does_aggregate_included(platform):
+    """``kernel.read`` runs on PyMongo's asyncio client, a transaction on motor: a plugin's code is the same."""
+    from odmantic import Field, Model
+
+    class Seat(Model):
+        model_config = {"collection": "contract_seats"}
+        id: str = Field(primary_field=True)
+        row: int
+
+    p = await platform(consumers=False, relay=False)
+    pipeline = [{"$group": {"_id": "$row", "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}]
+
+    async def write_and_read(uow):
+        await uow.collection("seats").insert_many([{"_id": f"s{i}", "row": i % 3} for i in range(7)])
+        await uow.engine.save(Seat(id="a", row=1))
+        return [d async for d in uow.collection("seats").aggregate(pipeline)]
+
+    in_transaction = await p.kernel.transaction(write_and_read)
+    read = p.kernel.read
+    # What a transaction committed on one client, a read on the other sees at once.
+    assert [d async for d in read.collection("seats").aggregate(pipeline)] == in_transaction
+    assert await read.collection("seats").aggregate(pipeline).to_list(None) == in_transaction
+    assert in_transaction == [{"_id": 0, "n": 3}, {"_id": 1, "n": 2}, {"_id": 2, "n": 2}]
+    assert await read.collection("seats").find({"row": 1}).sort("_id", -1).to_list(None) == [
+        {"_id": "s4", "row": 1},
+        {"_id": "s1", "row": 1},
+    ]
+    assert [d["_id"] async for d in read.collection("seats").find({}, {"row": 0}).skip(5).limit(5)] == ["s5", "s6"]
+    assert await read.collection("seats").count_documents({"row": 2}) == 2
+    assert sorted(await read.collection("seats").distinct("row")) == [0, 1, 2]
+    # By model too, and the odmantic engine of a read handle sees the same documents.
+    assert await read.collection(Seat).find_one({"_id": "a"}) == {"_id": "a", "row": 1}
+    assert [s.id for s in await read.engine.find(Seat)] == ["a"]
+
+
+async def test_a_read_is_sent_from_the_event_loop_and_a_transactions_from_motors_thread(settings):
+    """Why reads have their own client: motor hands each operation to a thread and back."""
+    import threading
+
+    from pymongo import monitoring
+
+    from eventonight.kernel.db import Database, Reader
+
+    threads: dict[str, set[int]] = {}
+
+    class Listener(monitoring.CommandListener):
+        active = True
+
+        def started(self, event):
+            if self.active and event.command_name in ("find", "aggregate"):
+                threads.setdefault(event.command_name, set()).add(threading.get_ident())
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    listener = Listener()
+    monitoring.register(listener)  # clients made from now on report to it
+    database = Database(settings.mongodb_uri, settings.database)
+    try:
+        await Reader(database).collection("seats").find_one({})
+        async with database.uow() as uow:
+            await uow.collection("seats").aggregate([{"$match": {}}]).to_list(None)
+    finally:
+        listener.active = False  # registered for the rest of the process: it stops recording
+        await database.close()
+    assert threads["find"] == {threading.get_ident()}, "the read ran on the event loop's thread"
+    assert threading.get_ident() not in threads["aggregate"], "motor ran the transaction's on its own"
+
+
+async def test_the_uris_options_apply_to_both_pools(settings):
+    from eventonight.kernel.db import Database, Reader
+
+    uri = settings.mongodb_uri
+    uri += ("&" if "?" in uri else ("?" if uri.endswith("/") else "/?")) + "maxPoolSize=7&connectTimeoutMS=4321"
+    database = Database(uri, settings.database)
+    try:
+        await Reader(database).collection("seats").find_one({})  # the read client is made on first use
+        clients = [database.client.delegate, database._reads]  # motor's wraps a PyMongo client
+        assert [c.options.pool_options.max_pool_size for c in clients] == [7, 7]
+        assert [c.options.pool_options.connect_timeout for c in clients] == [4.321, 4.321]
+    finally:
+        await database.close()
+
+
+async def test_after_the_kernel_stops_neither_client_serves(settings):
+    from pymongo.errors import InvalidOperation
+
+    kernel = Kernel(settings)
+    await kernel.start()
+    assert await kernel.read.collection("seats").find_one({}) is None
+    await kernel.stop()
+    # Closed, not quietly reopened: an operation after shutdown is a bug to see.
+    with pytest.raises(InvalidOperation):
+        await kernel.read.collection("seats").find_one({})
+    with pytest.raises(InvalidOperation):
+        await kernel.transaction(lambda uow: uow.collection("seats").insert_one({"_id": "late"}))
+
+
 async def test_plugin_indexes_are_created_from_the_indexes_hook(platform):
     from pymongo import IndexModel
 

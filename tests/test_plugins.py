@@ -129,7 +129,7 @@ def test_plugins_prune_dry_run_lists_and_prune_deletes(capsys, monkeypatch, sett
     async def remember_an_uninstalled_plugin():
         database = Database(settings.mongodb_uri, settings.database)
         await QueueRegistry(database, settings).record("vanished", [f"{settings.queue_prefix}.vanished"], ["x.#"])
-        database.close()
+        await database.close()
 
     asyncio.run(remember_an_uninstalled_plugin())
     for key, value in {
