@@ -231,6 +231,7 @@ class Database:
         self.engine = AIOEngine(client=self.client, database=name)
         self._collections: dict[Any, Any] = {}
         self._reads: AsyncMongoClient | None = None
+        self._closed = False
         self._read_collections: dict[Any, Any] = {}
         self._commit_listeners: list[Callable[[list[DomainEvent]], None]] = []
 
@@ -251,6 +252,8 @@ class Database:
         found = self._read_collections.get(name_or_model)
         if found is None:
             if self._reads is None:  # built on first use: the client belongs to the running event loop
+                if self._closed:
+                    raise InvalidOperation("the database handle was closed")
                 self._reads = AsyncMongoClient(self.uri, tz_aware=True, serverSelectionTimeoutMS=5000)
             name = name_or_model if isinstance(name_or_model, str) else self.raw_collection(name_or_model).name
             found = self._read_collections[name_or_model] = self._reads[self.name][name]
@@ -268,10 +271,10 @@ class Database:
 
     async def close(self) -> None:
         # Both stay closed: a read after this raises (InvalidOperation), as a write does.
+        self._closed = True
         self.client.close()
-        if self._reads is None:
-            self._reads = AsyncMongoClient(self.uri, connect=False)
-        await self._reads.close()
+        if self._reads is not None:
+            await self._reads.close()
 
     @asynccontextmanager
     async def uow(self) -> AsyncIterator[UnitOfWork]:

@@ -330,6 +330,15 @@ async def test_after_the_kernel_stops_neither_client_serves(settings):
         await kernel.read.collection("seats").find_one({})
     with pytest.raises(InvalidOperation):
         await kernel.transaction(lambda uow: uow.collection("seats").insert_one({"_id": "late"}))
+    with pytest.raises(InvalidOperation):  # nor a collection the process had not read before
+        await kernel.read.collection("never_read").find_one({})
+    # A handle closed before its first read (``eventonight check``) makes no client afterwards either.
+    from eventonight.kernel.db import Database, Reader
+
+    unused = Database(settings.mongodb_uri, settings.database)
+    await unused.close()
+    with pytest.raises(InvalidOperation):
+        await Reader(unused).collection("seats").find_one({})
 
 
 async def test_plugin_indexes_are_created_from_the_indexes_hook(platform):
