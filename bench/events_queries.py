@@ -40,7 +40,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import AsyncMongoClient
 from scale_data import seed
 
-from eventonight.kernel.db import ReadCollection
+from eventonight.kernel.handles import ReadCollection
 
 CLIENTS = 8
 SECONDS = 3.0

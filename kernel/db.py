@@ -2,13 +2,13 @@
 
 Transactions (and odmantic) run on motor; ``kernel.read``'s collections on PyMongo's own asyncio
 client, which sends a read from the event loop itself where motor hands every operation to a
-thread and back (most of a lookup's cost in the web process, bench/events_queries.py).
+thread and back (most of a lookup's cost in the web process, bench/events_queries.py); the
+handles are in handles.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +24,7 @@ from pymongo.errors import InvalidOperation, PyMongoError
 
 from eventonight.hooks.types import DomainEvent
 from eventonight.kernel.errors import ConcurrencyConflict
+from eventonight.kernel.handles import BoundCollection, ReadCollection
 from eventonight.kernel.jsonable import jsonable
 
 log = logging.getLogger(__name__)
@@ -39,94 +40,6 @@ T = TypeVar("T")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-#: Collection operations that take a session; a bound collection passes its own.
-_SESSION_METHODS = frozenset(
-    {
-        "aggregate",
-        "bulk_write",
-        "count_documents",
-        "delete_many",
-        "delete_one",
-        "distinct",
-        "find",
-        "find_one",
-        "find_one_and_delete",
-        "find_one_and_replace",
-        "find_one_and_update",
-        "insert_many",
-        "insert_one",
-        "replace_one",
-        "update_many",
-        "update_one",
-    }
-)
-
-
-class BoundCollection:
-    """A collection whose every operation runs in one session (or, for reads, in none).
-
-    Only the CRUD and aggregation operations are offered: a forgotten
-    ``session=`` cannot put a write outside the transaction, and index or
-    collection management stays with the kernel (``eventonight_indexes``).
-    """
-
-    __slots__ = ("_collection", "_session")
-
-    def __init__(self, collection: Any, session: Any) -> None:
-        self._collection = collection
-        self._session = session
-
-    @property
-    def name(self) -> str:
-        return self._collection.name
-
-    def __getattr__(self, name: str) -> Any:
-        if name not in _SESSION_METHODS:
-            raise AttributeError(f"{name!r} is not offered on a plugin's collection handle")
-        return functools.partial(getattr(self._collection, name), session=self._session)
-
-
-class _PendingCursor:
-    """PyMongo's asyncio ``aggregate`` as motor's: a cursor at once (``async for``, ``to_list``).
-
-    PyMongo's is a coroutine giving the cursor; a plugin's code is the same on both handles.
-    """
-
-    __slots__ = ("_cursor", "_open")
-
-    def __init__(self, open_cursor: Callable[[], Awaitable[Any]]) -> None:
-        self._open = open_cursor
-        self._cursor: Any = None
-
-    async def _opened(self) -> Any:
-        if self._cursor is None:
-            self._cursor = await self._open()
-        return self._cursor
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        async for document in await self._opened():
-            yield document
-
-    async def to_list(self, length: int | None = None) -> list[Any]:
-        return await (await self._opened()).to_list(length)
-
-    async def close(self) -> None:
-        if self._cursor is not None:
-            await self._cursor.close()
-
-
-class ReadCollection(BoundCollection):
-    """``kernel.read``'s collection: PyMongo's asyncio collection, outside any session."""
-
-    __slots__ = ()
-
-    def __init__(self, collection: Any) -> None:
-        super().__init__(collection, None)
-
-    def aggregate(self, pipeline: list[dict[str, Any]], **kwargs: Any) -> _PendingCursor:
-        return _PendingCursor(lambda: self._collection.aggregate(pipeline, **kwargs))
 
 
 class BoundEngine:

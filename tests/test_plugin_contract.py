@@ -303,6 +303,42 @@ async def test_a_read_is_sent_from_the_event_loop_and_a_transactions_from_motors
     assert threading.get_ident() not in threads["aggregate"], "motor ran the transaction's on its own"
 
 
+async def test_a_cancelled_read_always_ends_its_task(platform):
+    """On Python 3.11 the driver's sends can swallow a cancellation (asyncio.wait_for's race);
+    a job stopped in the middle of a read must stop, not sleep on into a shutdown that waits for it."""
+    import asyncio
+    import random
+
+    p = await platform(consumers=False, relay=False)
+    seats = p.kernel.read.collection("seats")
+    await p.kernel.transaction(lambda uow: uow.collection("seats").insert_one({"_id": "a", "row": 1}))
+    chooser = random.Random(7)
+    operations = [
+        lambda: seats.find_one({"_id": "a"}),
+        lambda: seats.find({"row": 1}).sort("_id").to_list(None),
+        lambda: seats.aggregate([{"$match": {"row": 1}}]).to_list(None),
+        lambda: seats.count_documents({}),
+    ]
+
+    async def job(operation):
+        while True:
+            await operation()
+            await asyncio.sleep(0.001)
+
+    lost = 0
+    for turn in range(300):
+        task = asyncio.create_task(job(operations[turn % len(operations)]))
+        await asyncio.sleep(chooser.random() * 0.008)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2)
+        if not done:
+            lost += 1
+            task.cancel()
+            await asyncio.wait({task}, timeout=2)
+        assert task.done()
+    assert lost == 0, f"{lost} of 300 cancellations were lost"
+
+
 async def test_the_uris_options_apply_to_both_pools(settings):
     from eventonight.kernel.db import Database, Reader
 
