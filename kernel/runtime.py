@@ -55,11 +55,7 @@ class Runtime:
     async def stop(self) -> None:
         if self.relay is not None:
             self.relay.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         if self.relay is not None:
             with contextlib.suppress(Exception):
                 await self.relay.lease.release()
@@ -104,3 +100,21 @@ def broker_reachable(url: str | None) -> bool:
         return False
     finally:
         connection.release()
+
+
+async def cancel_and_wait(tasks: list[asyncio.Task], again_after: float = 0.5) -> None:
+    """Cancel ``tasks`` and wait until each has ended, cancelling again what outlived a request.
+
+    A cancellation can be swallowed on its way: by a job's own ``except BaseException``, or on
+    Python 3.11 by ``asyncio.wait_for`` in a library when the awaited operation completes at the
+    same moment. Such a task goes on (a job to its next sleep), and one ``await`` on it would
+    wait as long as it runs: forever for a job.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=again_after)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: a job that failed on its way out is not reported twice

@@ -71,3 +71,30 @@ async def test_sigterm_with_live_and_just_closed_streams_stops_the_process_in_se
     finally:
         if server.poll() is None:
             server.kill()
+
+
+async def test_a_job_that_swallows_its_cancellation_does_not_hold_up_the_stop(platform):
+    """A job's own ``except``, or a library on Python 3.11 (``asyncio.wait_for``), can swallow the
+    stop's cancellation; the job then sleeps until its next run, and the stop must not wait for it."""
+    from eventonight.hooks import ScheduledJob, hookimpl
+
+    started, swallowed = asyncio.Event(), asyncio.Event()
+
+    class Stubborn:
+        @hookimpl
+        def eventonight_scheduled_jobs(self, kernel):
+            async def run(kernel):
+                started.set()
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    swallowed.set()
+
+            return [ScheduledJob("stubborn.job", 3600, run, run_at_start=True)]
+
+    p = await platform(extra_plugins=[("stubborn", Stubborn())])
+    await asyncio.wait_for(started.wait(), 15)
+    began = time.monotonic()
+    await asyncio.wait_for(p.client.close(), 20)  # the application's cleanup stops the runtime
+    assert swallowed.is_set()
+    assert time.monotonic() - began < 10
