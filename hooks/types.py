@@ -136,7 +136,9 @@ class DataHandle(Protocol):
         (``eventonight_models`` / ``eventonight_indexes``). A transaction's collection
         is motor's; ``kernel.read``'s is PyMongo's asyncio client's (a read then costs no
         hop to a thread), with ``aggregate`` giving its cursor at once there too
-        (``async for`` or ``to_list``), so the same code runs on both.
+        (``async for`` or ``to_list``), so the same code runs on both. A
+        ``kernel.read`` operation waits for a free connection of its pool before the
+        driver gets it (docs/deployment.md).
         """
 
     @property

@@ -24,7 +24,7 @@ from pymongo.errors import InvalidOperation, PyMongoError
 
 from eventonight.hooks.types import DomainEvent
 from eventonight.kernel.errors import ConcurrencyConflict
-from eventonight.kernel.handles import BoundCollection, ReadCollection
+from eventonight.kernel.handles import UNLIMITED, BoundCollection, ReadCollection, ReadSlots
 from eventonight.kernel.jsonable import jsonable
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ class Reader:
         self.engine = BoundEngine(database.engine, None)
 
     def collection(self, name_or_model: Any) -> BoundCollection:
-        return ReadCollection(self._database.read_collection(name_or_model))
+        collection = self._database.read_collection(name_or_model)
+        return ReadCollection(collection, self._database.read_slots)
 
     async def record(self, event_type: str, payload: dict[str, Any]) -> DomainEvent:
         """Refused: a domain event recorded outside a transaction could be lost or sent for nothing."""
@@ -146,6 +147,8 @@ class Database:
         self._reads: AsyncMongoClient | None = None
         self._closed = False
         self._read_collections: dict[Any, Any] = {}
+        #: The read client's connections as permits (handles.py), built with it.
+        self.read_slots = UNLIMITED
         self._commit_listeners: list[Callable[[list[DomainEvent]], None]] = []
 
     def raw_collection(self, name_or_model: Any):
@@ -168,6 +171,8 @@ class Database:
                 if self._closed:
                     raise InvalidOperation("the database handle was closed")
                 self._reads = AsyncMongoClient(self.uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+                pool = self._reads.options.pool_options
+                self.read_slots = ReadSlots(pool.max_pool_size, pool.wait_queue_timeout)
             name = name_or_model if isinstance(name_or_model, str) else self.raw_collection(name_or_model).name
             found = self._read_collections[name_or_model] = self._reads[self.name][name]
         return found

@@ -4,6 +4,7 @@ import logging
 import time
 
 import pytest
+from pymongo.monitoring import ConnectionPoolListener
 
 from eventonight.hooks import DomainError, hookimpl, hookspec
 from eventonight.kernel.errors import PluginLoadError
@@ -352,6 +353,100 @@ async def test_the_uris_options_apply_to_both_pools(settings):
         assert [c.options.pool_options.connect_timeout for c in clients] == [4.321, 4.321]
     finally:
         await database.close()
+
+
+class _Checkouts(ConnectionPoolListener):
+    """PyMongo's pool events: how many operations held or waited for a connection at once."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+
+    def connection_check_out_started(self, event) -> None:
+        self.now += 1
+        self.most = max(self.most, self.now)
+
+    def connection_check_out_failed(self, event) -> None:
+        self.now -= 1
+
+    def connection_checked_in(self, event) -> None:
+        self.now -= 1
+
+    def _other(self, event) -> None:
+        pass
+
+    pool_created = pool_ready = pool_cleared = pool_closed = _other
+    connection_created = connection_ready = connection_closed = connection_checked_out = _other
+
+
+async def test_reads_wait_for_a_free_connection_before_they_reach_the_driver(settings):
+    """A PyMongo asyncio operation waiting in the pool holds its whole call stack; the read handle
+    keeps the rest waiting in front of it, so the driver never has more than the pool's size."""
+    import asyncio
+
+    from pymongo import AsyncMongoClient
+
+    from eventonight.kernel.handles import UNLIMITED, ReadCollection, ReadSlots
+
+    checkouts = _Checkouts()
+    client = AsyncMongoClient(settings.mongodb_uri, maxPoolSize=3, event_listeners=[checkouts])
+    try:
+        raw = client[settings.database]["slots"]
+        await raw.insert_many([{"_id": i} for i in range(5)])
+
+        async def burst(seats):
+            def one(i):
+                kinds = [
+                    lambda: seats.find_one({"_id": i % 5}),
+                    lambda: seats.find({}).sort("_id", 1).to_list(),
+                    lambda: seats.aggregate([{"$match": {}}]).to_list(),
+                    lambda: seats.count_documents({}),
+                ]
+                return kinds[i % 4]()
+
+            async def iterate():
+                return [d["_id"] async for d in seats.find({})]
+
+            checkouts.most = 0
+            results = await asyncio.gather(*(one(i) for i in range(40)), *(iterate() for _ in range(8)))
+            assert results[-1] == [0, 1, 2, 3, 4] and results[3] == 5
+            return checkouts.most
+
+        assert await burst(ReadCollection(raw, ReadSlots(3))) == 3
+        assert await burst(ReadCollection(raw, UNLIMITED)) > 10  # without the slots: the test can see it
+    finally:
+        await client.close()
+
+
+async def test_a_read_waits_no_longer_than_the_uris_wait_queue_timeout(settings):
+    import asyncio
+
+    from pymongo.errors import WaitQueueTimeoutError
+
+    from eventonight.kernel.db import Database, Reader
+    from eventonight.kernel.handles import ReadSlots
+
+    uri = settings.mongodb_uri
+    uri += ("&" if "?" in uri else ("?" if uri.endswith("/") else "/?")) + "maxPoolSize=5&waitQueueTimeoutMS=250"
+    database = Database(uri, settings.database)
+    try:
+        await Reader(database).collection("seats").find_one({})
+        assert (database.read_slots.size, database.read_slots.wait_seconds) == (5, 0.25)
+    finally:
+        await database.close()
+    assert ReadSlots(0).size is None  # maxPoolSize=0: no limit, nothing waits
+
+    slots = ReadSlots(1, 0.05)
+    held = asyncio.create_task(slots.send(lambda: asyncio.sleep(0.5, "first")))
+    await asyncio.sleep(0)
+    with pytest.raises(WaitQueueTimeoutError):
+        await slots.send(lambda: asyncio.sleep(0, "second"))
+    assert await held == "first"
+    assert await slots.send(lambda: asyncio.sleep(0, "third")) == "third"  # the timed-out wait took no slot
+    patient = ReadSlots(1)
+    held = asyncio.create_task(patient.send(lambda: asyncio.sleep(0.3, "first")))
+    await asyncio.sleep(0)
+    assert await patient.send(lambda: asyncio.sleep(0, "second")) == "second"  # no timeout: it waits its turn
+    assert held.done()
 
 
 async def test_after_the_kernel_stops_neither_client_serves(settings):
