@@ -79,7 +79,7 @@ class ReadSlots:
 
     ``size`` is the pool's ``maxPoolSize`` (0 or None: no limit, nothing waits here), so no more
     operations are in the driver than it has connections for, and the rest wait as a small future
-    each, in order. ``wait_seconds`` is the URI's ``waitQueueTimeoutMS``, which the driver would
+    each. ``wait_seconds`` is the URI's ``waitQueueTimeoutMS``, which the driver would
     have applied to the same wait. Every operation also raises again a cancellation the driver
     swallowed.
     """
