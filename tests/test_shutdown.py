@@ -94,7 +94,6 @@ async def test_a_job_that_swallows_its_cancellation_does_not_hold_up_the_stop(pl
 
     p = await platform(extra_plugins=[("stubborn", Stubborn())])
     await asyncio.wait_for(started.wait(), 15)
-    began = time.monotonic()
+    # Bounded: with a stop that cancels once, this waits for the job's hour-long sleep and times out.
     await asyncio.wait_for(p.client.close(), 20)  # the application's cleanup stops the runtime
     assert swallowed.is_set()
-    assert time.monotonic() - began < 10
