@@ -141,7 +141,8 @@ async def _check(kernel: Kernel) -> int:
     if settings.mongodb_uri:
         database = Database(settings.mongodb_uri, settings.database)
         try:
-            await asyncio.wait_for(database.ping(), 6)
+            async with asyncio.timeout(6):  # not wait_for: on 3.11 it can swallow a cancellation
+                await database.ping()
             print(f"database: ok ({settings.mongodb_uri.split('@')[-1]})")
         except Exception as exc:  # noqa: BLE001
             print(f"database: UNREACHABLE ({type(exc).__name__}: {exc})")

@@ -140,10 +140,11 @@ class OutboxRelay:
             await self._deletes_done()
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        except TimeoutError:
-            pass
+        # asyncio.timeout, not wait_for: on Python 3.11 a wait_for cancelled just as the wake-up
+        # came returns instead of raising, and a relay being stopped would poll once more.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     def _read_soon(self, after: ObjectId | None) -> asyncio.Future:

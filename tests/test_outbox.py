@@ -147,6 +147,22 @@ async def test_a_stopped_relay_has_finished_its_deletes(platform):
     assert await _all_sent(p.kernel)
 
 
+async def test_a_relay_cancelled_just_as_a_commit_wakes_it_is_cancelled(platform):
+    """The relay's wait between drains ends by a commit, its poll, or a cancellation, whichever
+    comes first, and a cancellation is never lost: with ``asyncio.wait_for`` (Python 3.11) a
+    cancellation arriving in the same turn of the loop as the wake-up was swallowed, and a relay
+    being stopped polled on."""
+    p = await platform(relay=False)
+    relay = OutboxRelay(p.kernel.database, p.kernel.publisher, poll_seconds=60)
+    waiting = asyncio.ensure_future(relay._sleep(60))
+    await asyncio.sleep(0)  # waiting for a wake-up
+    relay._wake.set()  # what a commit does, and the stop's cancellation in the same turn of the loop
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert waiting.cancelled()
+
+
 class Observer:
     def __init__(self):
         self.seen = []

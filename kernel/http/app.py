@@ -35,7 +35,8 @@ async def ready(request: web.Request) -> web.Response:
     kernel = request.app[KERNEL]
     checks = {"database": "ok", "broker": "ok"}
     try:
-        await asyncio.wait_for(kernel.database.ping(), 3)
+        async with asyncio.timeout(3):  # not wait_for: on 3.11 it can swallow the request's cancellation
+            await kernel.database.ping()
     except Exception as exc:  # noqa: BLE001 - report, don't crash
         checks["database"] = f"unreachable: {type(exc).__name__}"
     if not await asyncio.to_thread(broker_reachable, kernel.settings.broker_url):
