@@ -141,7 +141,7 @@ class OutboxRelay:
 
     async def _sleep(self, seconds: float) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 a wait_for cancelled just as the wake-up
-        # came returns instead of raising, and a relay being stopped would poll once more.
+        # came returns instead of raising, and a relay being stopped ran on until cancelled again.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
