@@ -5,8 +5,9 @@ filter, status, date) — a city, a venue, a word, a tag, an organization or the
 a point — or (status, sort key) when nothing narrows. The range returns ids, sort keys and the
 fields of what the index does not answer (a second tag of "all tags", a price range, the exact
 distance), which are checked on those rows (catalogue_match) or, for a shape it does not know,
-by the database on their ids. The page is then fetched by id. Each of these is an
-index range or a lookup by id on MongoDB and on the embedded SecantusDB alike.
+by the database on their ids. The page is then fetched by id, unless the range was narrow
+enough to read as whole documents at once. Each of these is an index range or a lookup by id on
+MongoDB and on the embedded SecantusDB alike.
 
 How far the range reaches:
 
@@ -15,7 +16,8 @@ How far the range reaches:
 - **broad filters** (catalogue_stats): only up to the mark past the page's last row — in date
   order within the filter's own index, in another order within (status, sort key) when the
   filter is the whole catalogue (a filter would leave too few events in that range) — with the
-  total read back instead of counted;
+  total read back instead of counted (and how many matches have passed since, from the date
+  order's kept head);
 - **any filter without statistics for this catalogue version yet**: all its matches, once;
   their statistics are kept and the page served from them.
 """
@@ -33,6 +35,8 @@ from eventonight_events.infrastructure.catalogue_query import branches, next_key
 from eventonight_events.infrastructure.catalogue_stats import SORTABLE, VERSION_ID, Stats, order_rows, sort_key
 
 _CHECK_SLICE = 256
+#: A window of at most this many ranks is read as whole documents, a wider one as keys first.
+WHOLE_WINDOW = 64
 _ALL_KEYS = dict.fromkeys(SORTABLE, 1)
 
 
@@ -119,11 +123,11 @@ class CataloguePages:
             head = kept
             if kept is not None and flt.upcoming:
                 head = [(i, date) for i, date in kept if date is not None and date >= now]
-            if could_pass and head and field == "date" and not descending and flt.statuses == (PUBLISHED,):
-                # In date order every passed match comes before the first upcoming one: all in the head.
-                passed = sum(1 for _, date in kept if date is not None and date < now)
-            else:
-                passed = await self._passed(flt, now) if could_pass else 0
+            passed = 0
+            if could_pass:
+                passed = self._passed_in_head(stats, flt, now)
+                if passed is None:
+                    passed = await self._passed(flt, now)
             total = stats.total - passed
             if head is not None and offset + limit <= len(head):
                 # The first rows of this order are kept: the page is a lookup by id.
@@ -134,16 +138,30 @@ class CataloguePages:
             narrowing = any(probe_of(b).facet is not None for b in branches(flt, now))
             if field == "date" or not narrowing:
                 floor, start = self._floor(stats, field, descending, offset, passed)
-                for bound in stats.windows(field, descending, need)[:2]:
-                    rows = await self._rows(flt, now, keys, window=(field, bound, descending, floor))
+                for rank, bound in stats.windows(field, descending, need)[:2]:
+                    # A narrow window is read as whole documents: one read instead of keys, then the page by id.
+                    whole = rank - start <= WHOLE_WINDOW
+                    rows = await self._rows(flt, now, None if whole else keys, window=(field, bound, descending, floor))
                     ordered = order_rows(rows, field, descending)
                     if floor is not None:
                         ordered = [r for r in ordered if _beyond(r, field, floor, descending)]
                     page = ordered[offset - start : offset - start + limit]
                     if len(page) == limit or offset + len(page) >= total:
-                        return await self._fetch(page, field, descending, limit, 0), total
+                        return (page if whole else await self._fetch(page, field, descending, limit, 0)), total
         rows = await self._rows(flt, now, keys)
         return await self._fetch(rows, field, descending, limit, offset), len(rows)
+
+    @staticmethod
+    def _passed_in_head(stats: Stats, flt: EventFilter, now: datetime) -> int | None:
+        """How many of the counted matches have passed, read off the kept head of the date order,
+        whatever order the page is in: in date order every passed match comes before the first
+        upcoming one, so a head holding an upcoming match holds them all. None when it holds none."""
+        if flt.statuses != (PUBLISHED,):
+            return None
+        by_date = stats.head("date", False)
+        if not by_date or not any(date is not None and date >= now for _, date in by_date):
+            return None
+        return sum(1 for _, date in by_date if date is not None and date < now)
 
     @staticmethod
     def _floor(stats: Stats, field: str, descending: bool, offset: int, passed: int):
@@ -177,7 +195,9 @@ class CataloguePages:
     async def _stored(self, key: str, field: str, descending: bool) -> tuple[int, Stats | None]:
         """The catalogue version and the filter's statistics of it, with this order's marks and head only."""
         order = f"{field}:{-1 if descending else 1}"
-        projection = {"v": 1, "total": 1, "nulls": 1, "ids": 1, "soonest": 1, f"marks.{order}": 1, f"heads.{order}": 1}
+        # The date order's head too: it tells how many matches have passed since (_passed_in_head).
+        projection = {"v": 1, "total": 1, "nulls": 1, "ids": 1, "soonest": 1, f"marks.{order}": 1, f"heads.{order}": 1,
+                      "heads.date:1": 1}  # fmt: skip
         found = {d["_id"]: d async for d in self.catalogue.find({"_id": {"$in": [VERSION_ID, key]}}, projection)}
         version = found.get(VERSION_ID, {}).get("v", 0)
         doc = found.get(key)
@@ -187,8 +207,9 @@ class CataloguePages:
         document = {"v": version, "at": datetime.now(UTC), **stats.to_document()}
         await self.catalogue.update_one({"_id": key}, {"$set": document}, upsert=True)
 
-    async def _rows(self, flt: EventFilter, now: datetime | None, keys: dict, window=None) -> list[dict]:
-        """Ids and ``keys`` of the matches (only those up to the window's bound, if any)."""
+    async def _rows(self, flt: EventFilter, now: datetime | None, keys: dict | None, window=None) -> list[dict]:
+        """Ids and ``keys`` of the matches, or (``keys`` None) their documents; only those up to the
+        window's bound, if any."""
         rows: dict[str, dict] = {}
         for branch in branches(flt, now):
             if window is not None and window[0] == "date":
@@ -202,8 +223,8 @@ class CataloguePages:
                 rows[row["_id"]] = row
         return list(rows.values())
 
-    async def _branch_rows(self, branch: dict, statuses: tuple[str, ...], keys: dict, window) -> list[dict]:
-        projection = {**keys, "_id": 1}
+    async def _branch_rows(self, branch: dict, statuses: tuple[str, ...], keys: dict | None, window) -> list[dict]:
+        projection = None if keys is None else {**keys, "_id": 1}
         if "_id" in branch:  # an explicit list of ids: look them up
             return await self.events.find(branch, projection).to_list(None)
         probe = probe_of(branch)
@@ -222,7 +243,8 @@ class CataloguePages:
             # Nothing narrows by date: the filter as it is (its first indexed clause leads).
             return await self.events.find(branch, projection).to_list(None)
         # The rows carry what the index leaves to check, so that most are checked here, not re-read.
-        projection.update(dict.fromkeys(residual, 1))
+        if projection is not None:
+            projection.update(dict.fromkeys(residual, 1))
         candidates: dict[str, dict] = {}
         for query in queries:
             async for row in self.events.find(query, projection):

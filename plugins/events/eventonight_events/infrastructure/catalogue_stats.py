@@ -109,15 +109,15 @@ class Stats:
         kept = self.heads.get(f"{field_name}:{-1 if descending else 1}")
         return None if kept is None else [(i, date) for i, date in kept]
 
-    def windows(self, field_name: str, descending: bool, need: int) -> list[tuple[Any, str]]:
-        """(sort key, id) of rows, nearest first, up to which at least ``need`` matches lie.
+    def windows(self, field_name: str, descending: bool, need: int) -> list[tuple[int, tuple[Any, str]]]:
+        """(rank, (sort key, id)) of rows, nearest first, up to which at least ``need`` matches lie.
 
         Ascending, nulls come first, so no bound can include them: none then.
         """
         if not descending and self.nulls.get(field_name):
             return []
         marks = self.marks.get(f"{field_name}:{-1 if descending else 1}", [])
-        return [(value, last_id) for rank, value, last_id in marks if rank >= need]
+        return [(rank, (value, last_id)) for rank, value, last_id in marks if rank >= need]
 
     def floor(self, field_name: str, descending: bool, before: int) -> tuple[int, Any, str] | None:
         """(rank, sort key, id) of the last mark at or before rank ``before``: the rows after it
