@@ -34,6 +34,7 @@ from _common import HERE, free_port, require_wrk, settle, spawn, start_eventonig
 from eventonight_events.application.queries import EventQueries, SearchParams, search_filter
 from eventonight_events.domain.tags import CATALOGUE
 from eventonight_events.infrastructure.catalogue_query import branches
+from eventonight_events.infrastructure.catalogue_stats import StatsCache
 from eventonight_events.infrastructure.repository import SORT_FIELDS
 from eventonight_events.infrastructure.wiring import repos_for
 from motor.motor_asyncio import AsyncIOMotorClient
@@ -194,7 +195,8 @@ async def run(size: int, rounds: int = 1, only: str = "", *, one_query: bool = T
         client = AsyncIOMotorClient(mongo.uri, tz_aware=True)  # the benchmark's own writes
         db = client["eventonight"]
         reads = AsyncMongoClient(mongo.uri, tz_aware=True)
-        planned = EventQueries(lambda work: work(repos_for(ReadData(reads["eventonight"]))), lambda: CATALOGUE)
+        stats = StatsCache()  # as the plugin's reads keep the catalogue's statistics
+        planned = EventQueries(lambda work: work(repos_for(ReadData(reads["eventonight"]), stats)), lambda: CATALOGUE)
         collection = reads["eventonight"]["events_events"]
         one_id = world.events[len(world.events) // 2]["_id"]
         for number in range(1, rounds + 1):

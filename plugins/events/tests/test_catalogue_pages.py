@@ -14,7 +14,7 @@ from eventonight_events.application.ports import EventFilter
 from eventonight_events.domain.model import CANCELLED, COMPLETED, PUBLISHED, Event, Location
 from eventonight_events.domain.search import normalise
 from eventonight_events.infrastructure.catalogue_query import EARTH_RADIUS_KM
-from eventonight_events.infrastructure.catalogue_stats import HEAD, SMALL
+from eventonight_events.infrastructure.catalogue_stats import HEAD, SMALL, Stats, StatsCache
 from eventonight_events.infrastructure.repository import SORT_FIELDS, MongoEvents
 
 NOW = datetime.now(UTC)
@@ -109,7 +109,7 @@ async def seeded(platform):
     # No scheduler: the tests move time themselves, and the completion job (every minute) would
     # complete events between a page and its oracle on a machine slow enough to take that long.
     p = await platform(scheduler=False)
-    events = MongoEvents(p.kernel.read)
+    events = MongoEvents(p.kernel.read, StatsCache())  # as the plugin reads its catalogue
     rng = random.Random(11)
     for i in range(COUNT):
         await events.add(_event(i, rng))
@@ -213,6 +213,35 @@ async def test_statistics_of_an_older_version_are_not_used(seeded):
     items, after = await events.search(flt, "date", False, 20, 0)
     assert after == before + 1
     assert items[0].id == newcomer.id, "the soonest upcoming event leads the date order"
+
+
+async def test_statistics_read_once_serve_while_their_version_is_current(seeded):
+    events = seeded
+    flt = FILTERS["tags any"]
+    first, total = await events.search(flt, "title", False, 20, 0)
+    (key,) = [d["_id"] async for d in events.catalogue.find({"_id": {"$regex": "^stats:"}})]
+    # What is stored changes behind the process's back (same version): the page reads the version alone.
+    await events.catalogue.update_one({"_id": key}, {"$set": {"total": total + 1000}})
+    again, same = await events.search(flt, "title", False, 20, 0)
+    assert (same, [e.id for e in again]) == (total, [e.id for e in first])
+    # A new version (a new match): the cached statistics are not used any more.
+    newcomer = _event(COUNT + 1, random.Random(9))
+    newcomer.status, newcomer.date, newcomer.tags = PUBLISHED, NOW + timedelta(hours=2), ["jazz"]
+    await events.add(newcomer)
+    assert (await events.search(flt, "title", False, 20, 0))[1] == total + 1
+
+
+def test_the_statistics_cache_keeps_the_512_most_recently_used():
+    cache = StatsCache()
+    stats = Stats(total=1)
+    for n in range(512):
+        cache.put(f"stats:{n}", "date:1", 1, stats)
+    assert cache.get("stats:0", "date:1") is not None  # used again: the oldest is now stats:1
+    cache.put("stats:512", "date:1", 1, stats)
+    assert len(cache) == 512
+    assert cache.get("stats:1", "date:1") is None
+    assert cache.get("stats:0", "date:1") is not None
+    assert cache.get("stats:512", "title_sort:1") is None  # by filter and order
 
 
 async def test_unused_statistics_expire_after_a_day(platform):

@@ -32,7 +32,14 @@ from eventonight_events.application.ports import EventFilter
 from eventonight_events.domain.model import PUBLISHED
 from eventonight_events.infrastructure.catalogue_match import matches
 from eventonight_events.infrastructure.catalogue_query import branches, next_key, probe_of, stats_key
-from eventonight_events.infrastructure.catalogue_stats import SORTABLE, VERSION_ID, Stats, order_rows, sort_key
+from eventonight_events.infrastructure.catalogue_stats import (
+    SORTABLE,
+    VERSION_ID,
+    Stats,
+    StatsCache,
+    order_rows,
+    sort_key,
+)
 
 _CHECK_SLICE = 256
 #: A window of at most this many ranks is read as whole documents, a wider one as keys first.
@@ -85,13 +92,19 @@ def _beyond(row: dict, field: str, floor: tuple, descending: bool) -> bool:
     return key < mark if descending else key > mark
 
 
+def _order(field: str, descending: bool) -> str:
+    """How the statistics name an order: ``"date:1"``, ``"popularity:-1"``."""
+    return f"{field}:{-1 if descending else 1}"
+
+
 class CataloguePages:
     #: Statistics being computed in this process, by filter: concurrent first requests share one.
     _computing: ClassVar[dict[str, asyncio.Future]] = {}
 
-    def __init__(self, events: Any, catalogue: Any) -> None:
+    def __init__(self, events: Any, catalogue: Any, cache: StatsCache | None = None) -> None:
         self.events = events  # events_events
         self.catalogue = catalogue  # events_catalogue: the version and the statistics
+        self.cache = cache  # statistics already read in this process (reads outside a transaction only)
 
     async def page(self, flt: EventFilter, field: str, descending: bool, limit: int, offset: int):
         """The page's documents in order, and the number of matches."""
@@ -105,7 +118,7 @@ class CataloguePages:
                 await asyncio.shield(running)
                 version, stats = await self._stored(key, field, descending)
             if stats is None:
-                rows = await self._compute(key, version, flt)
+                rows = await self._compute(key, version, flt, (field, descending))
                 if flt.upcoming:
                     rows = [r for r in rows if r.get("date") is not None and r["date"] >= now]
                 return await self._fetch(rows, field, descending, limit, offset), len(rows)
@@ -180,13 +193,16 @@ class CataloguePages:
         rank, value, last_id = mark
         return (value, last_id), rank - min(rank, passed)
 
-    async def _compute(self, key: str, version: int, flt: EventFilter) -> list[dict]:
+    async def _compute(self, key: str, version: int, flt: EventFilter, order: tuple[str, bool]) -> list[dict]:
         """Read every match once and keep the statistics (without the upcoming bound, so that
         they serve every later moment)."""
         done = self._computing[key] = asyncio.get_running_loop().create_future()
         try:
             rows = await self._rows(flt, None, _ALL_KEYS)
-            await self._keep(key, version, Stats.of(rows))
+            stats = Stats.of(rows)
+            await self._keep(key, version, stats)
+            if self.cache is not None:
+                self.cache.put(key, _order(*order), version, stats)
             return rows
         finally:
             self._computing.pop(key, None)
@@ -194,14 +210,24 @@ class CataloguePages:
 
     async def _stored(self, key: str, field: str, descending: bool) -> tuple[int, Stats | None]:
         """The catalogue version and the filter's statistics of it, with this order's marks and head only."""
-        order = f"{field}:{-1 if descending else 1}"
+        order = _order(field, descending)
+        cached = self.cache.get(key, order) if self.cache is not None else None
+        if cached is not None:
+            current = await self.catalogue.find_one({"_id": VERSION_ID})
+            if current is not None and current.get("v") == cached[0]:
+                return cached
         # The date order's head too: it tells how many matches have passed since (_passed_in_head).
         projection = {"v": 1, "total": 1, "nulls": 1, "ids": 1, "soonest": 1, f"marks.{order}": 1, f"heads.{order}": 1,
                       "heads.date:1": 1}  # fmt: skip
         found = {d["_id"]: d async for d in self.catalogue.find({"_id": {"$in": [VERSION_ID, key]}}, projection)}
         version = found.get(VERSION_ID, {}).get("v", 0)
         doc = found.get(key)
-        return version, Stats.from_document(doc) if doc is not None and doc.get("v") == version else None
+        if doc is None or doc.get("v") != version:
+            return version, None
+        stats = Stats.from_document(doc)
+        if self.cache is not None:
+            self.cache.put(key, order, version, stats)
+        return version, stats
 
     async def _keep(self, key: str, version: int, stats: Stats) -> None:
         document = {"v": version, "at": datetime.now(UTC), **stats.to_document()}

@@ -12,7 +12,8 @@ Documents are read and written as plain dicts by repository.py (conditional
   ``city_key``, ``venue_key``, ``geo_cells`` (domain/geocells.py), ``price_sort``
   (``lowest_price``, -1 for none), ``search_v``.
 - ``events_catalogue``: ``_id`` ``"version"`` {``v``}, and per broad filter its
-  statistics {``v``, ``at``, ``total``, ``marks``, ``nulls``} (catalogue_stats.py).
+  statistics {``v``, ``at``, ``total``, ``marks``, ``nulls``, ``ids``, ``soonest``,
+  ``heads``} (catalogue_stats.py).
 - ``events_users``: ``_id`` (user id), ``role``, ``name``, ``avatar_url``.
 - ``events_interests``: ``_id`` (user id), ``interests``.
 - ``events_follows``: ``_id``, ``follower``, ``followed``.

@@ -11,7 +11,7 @@ from eventonight_events.domain.geocells import cells_of
 from eventonight_events.domain.model import PUBLISHED, Event, Location
 from eventonight_events.domain.search import normalise, prefixes, tokens
 from eventonight_events.infrastructure.catalogue_pages import CataloguePages
-from eventonight_events.infrastructure.catalogue_stats import VERSION_ID
+from eventonight_events.infrastructure.catalogue_stats import VERSION_ID, StatsCache
 
 ACTIVITY_ID = "activity"
 
@@ -103,9 +103,10 @@ def to_event(doc: dict[str, Any]) -> Event:
 
 
 class MongoEvents:
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, stats: StatsCache | None = None) -> None:
         self.collection = data.collection("events_events")
         self.catalogue = data.collection("events_catalogue")
+        self.stats = stats  # only over reads outside a transaction (see StatsCache)
 
     async def _new_version(self) -> None:
         # In the same transaction as the write: statistics of the catalogue before it stop serving.
@@ -135,7 +136,7 @@ class MongoEvents:
         await self._new_version()
 
     async def search(self, flt: EventFilter, sort: str, descending: bool, limit: int, offset: int):
-        pages = CataloguePages(self.collection, self.catalogue)
+        pages = CataloguePages(self.collection, self.catalogue, self.stats)
         docs, total = await pages.page(flt, SORT_FIELDS[sort], descending, limit, offset)
         return [to_event(d) for d in docs], total
 

@@ -7,6 +7,7 @@ from typing import Any
 from eventonight_events.application.commands import EventCommands
 from eventonight_events.application.ports import Repos
 from eventonight_events.application.queries import EventQueries
+from eventonight_events.infrastructure.catalogue_stats import StatsCache
 from eventonight_events.infrastructure.repository import MongoDirectory, MongoEvents
 
 #: The hook through which any plugin adds categories or tags (see hookspecs.py).
@@ -14,9 +15,10 @@ TAG_CATALOGUE_HOOK = "events_tag_catalogue"
 VALIDATE_PUBLISH_HOOK = "events_validate_publish"
 
 
-def repos_for(data: Any) -> Repos:
-    """The repositories over a data handle: a unit of work, or ``kernel.read`` (whose ``record`` refuses)."""
-    return Repos(events=MongoEvents(data), directory=MongoDirectory(data), outbox=data)
+def repos_for(data: Any, stats: StatsCache | None = None) -> Repos:
+    """The repositories over a data handle: a unit of work, or ``kernel.read`` (whose ``record``
+    refuses); ``stats`` caches the catalogue's statistics, for ``kernel.read`` only."""
+    return Repos(events=MongoEvents(data, stats), directory=MongoDirectory(data), outbox=data)
 
 
 def tag_catalogue(kernel: Any) -> dict[str, list[str]]:
@@ -31,7 +33,10 @@ def tag_catalogue(kernel: Any) -> dict[str, list[str]]:
 
 class EventsServices:
     def __init__(self, kernel: Any) -> None:
-        transaction, read = kernel.runners(repos_for)
+        transaction, _ = kernel.runners(repos_for)
+        # The statistics' cache lives as long as these services, and serves reads alone (StatsCache).
+        stats = StatsCache()
+        _, read = kernel.runners(lambda data: repos_for(data, stats))
 
         def catalogue() -> dict[str, list[str]]:
             return tag_catalogue(kernel)
