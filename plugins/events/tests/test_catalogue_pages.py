@@ -101,7 +101,10 @@ FILTERS = {
 PAGES = [("date", False, 0), ("date", False, 40), ("date", True, 20), ("title", False, 0), ("title", True, 60),
          ("price", False, 0), ("price", True, 25), ("popularity", True, 0), ("popularity", True, 100),
          ("date", False, 32), ("date", False, 150), ("date", True, 110), ("title", False, 96),
-         ("title", True, 133), ("price", False, 64), ("price", True, 170)]  # fmt: skip
+         ("title", True, 133), ("price", False, 64), ("price", True, 170),
+         # Few ties (publication minutes; popularity once spread): a window ending at a mark on the
+         # page's last row takes that row's ties along.
+         ("published", True, 108), ("published", False, 76), ("popularity", True, 12)]  # fmt: skip
 
 
 @pytest.fixture
@@ -151,6 +154,8 @@ async def test_pages_stay_exact_as_the_catalogue_changes(seeded):
     # Likes move the popularity order without a new version: the kept marks are only hints.
     for i in range(0, COUNT, 3):
         await events.add_likes(f"e{i:04d}", 7 if i % 2 else -1)
+    for i in range(1, COUNT, 3):  # and spread the top (few ties: statistics taken after this take them along)
+        await events.add_likes(f"e{i:04d}", i % 41)
     await _check_all(events, pages=[p for p in PAGES if p[0] == "popularity"] + [("popularity", False, 70)])
     # A new event, an edit that moves one to another city, a cancellation and a new price: new versions.
     rng = random.Random(5)

@@ -44,6 +44,8 @@ from eventonight_events.infrastructure.catalogue_stats import (
 _CHECK_SLICE = 256
 #: A window of at most this many ranks is read as whole documents, a wider one as keys first.
 WHOLE_WINDOW = 64
+#: A window's bound takes its key's ties along when they reach at most this many ranks further.
+TIE_SLACK = 32
 _ALL_KEYS = dict.fromkeys(SORTABLE, 1)
 
 
@@ -58,19 +60,26 @@ def _cut(clause: dict[str, Any] | None, bound: Any, descending: bool) -> dict[st
     return merged
 
 
-def _key_ranges(field: str, bound: tuple, floor: tuple | None, descending: bool) -> list[dict[str, Any]]:
+def _key_ranges(field: str, bound: tuple, floor: tuple | None, descending: bool, ties: bool) -> list[dict[str, Any]]:
     """Index ranges on (key, _id), in (status, key, _id) order, from beyond ``floor`` (or the
-    start) up to ``bound`` included; the key's ties at either end are cut by id, not all read.
+    start) up to ``bound`` included; the key's ties at either end are cut by id, not all read,
+    unless ``ties``: then the bound's ties are all read, in the same range (one read fewer).
     Bounds as next_key writes them: "$gte" from below, "$lt" from above."""
     value, last_id = bound
     if floor is None:
         if descending:
+            if ties:
+                return [{field: {"$gte": value}}]
             return [{field: {"$gte": next_key(value)}}, {field: value, "_id": {"$gte": last_id}}]
+        if ties:
+            return [{field: {"$lt": next_key(value)}}]
         return [{field: {"$lt": value}}, {field: value, "_id": {"$lt": next_key(last_id)}}]
     low_value, low_id = floor
     if descending:  # from the floor down to the bound: keys (value, low_value), ids at either end
         if low_value == value:
             return [{field: value, "_id": {"$gte": last_id, "$lt": low_id}}]
+        if ties:
+            return [{field: {"$gte": value, "$lt": low_value}}, {field: low_value, "_id": {"$lt": low_id}}]
         return [
             {field: {"$gte": next_key(value), "$lt": low_value}},
             {field: low_value, "_id": {"$lt": low_id}},
@@ -78,6 +87,11 @@ def _key_ranges(field: str, bound: tuple, floor: tuple | None, descending: bool)
         ]
     if low_value == value:
         return [{field: value, "_id": {"$gte": next_key(low_id), "$lt": next_key(last_id)}}]
+    if ties:
+        return [
+            {field: {"$gte": next_key(low_value), "$lt": next_key(value)}},
+            {field: low_value, "_id": {"$gte": next_key(low_id)}},
+        ]
     return [
         {field: {"$gte": next_key(low_value), "$lt": value}},
         {field: low_value, "_id": {"$gte": next_key(low_id)}},
@@ -151,10 +165,13 @@ class CataloguePages:
             narrowing = any(probe_of(b).facet is not None for b in branches(flt, now))
             if field == "date" or not narrowing:
                 floor, start = self._floor(stats, field, descending, offset, passed)
-                for rank, bound in stats.windows(field, descending, need)[:2]:
+                for rank, bound, ties_end in stats.windows(field, descending, need)[:2]:
+                    # Few ties past the bound: read them all rather than cut them by id in a read of their own.
+                    ties = ties_end is not None and ties_end - rank <= TIE_SLACK
                     # A narrow window is read as whole documents: one read instead of keys, then the page by id.
-                    whole = rank - start <= WHOLE_WINDOW
-                    rows = await self._rows(flt, now, None if whole else keys, window=(field, bound, descending, floor))
+                    whole = (ties_end if ties else rank) - start <= WHOLE_WINDOW
+                    window = (field, bound, descending, floor, ties)
+                    rows = await self._rows(flt, now, None if whole else keys, window=window)
                     ordered = order_rows(rows, field, descending)
                     if floor is not None:
                         ordered = [r for r in ordered if _beyond(r, field, floor, descending)]
@@ -240,7 +257,7 @@ class CataloguePages:
         for branch in branches(flt, now):
             if window is not None and window[0] == "date":
                 # Dates hardly tie: the bounds are a date range, inside the filter's own index.
-                _, (bound, _id), descending, floor = window
+                _, (bound, _id), descending, floor, _ = window
                 dates = _cut(branch.get("date"), bound, descending)
                 if floor is not None:
                     dates = _cut(dates, floor[0], not descending)
@@ -255,8 +272,9 @@ class CataloguePages:
             return await self.events.find(branch, projection).to_list(None)
         probe = probe_of(branch)
         if window is not None and window[0] != "date":
-            field, bound, descending, floor = window
-            queries = [{"status": s, **r} for s in statuses for r in _key_ranges(field, bound, floor, descending)]
+            field, bound, descending, floor, ties = window
+            ranges = _key_ranges(field, bound, floor, descending, ties)
+            queries = [{"status": s, **r} for s in statuses for r in ranges]
             residual = {k: v for k, v in branch.items() if k != "status"}
         elif probe.facet is not None:
             date = {"date": branch["date"]} if "date" in branch else {}

@@ -48,10 +48,21 @@ def order_rows(rows: list[dict], field_name: str, descending: bool) -> list[dict
     return sorted(rows, key=lambda r: (sort_key(r.get(field_name)), r["_id"]), reverse=descending)
 
 
+def _tie_ends(ordered: list[dict], field_name: str) -> list[int]:
+    """For each row of ``ordered``, the rank of the last row with the same key."""
+    ends = [0] * len(ordered)
+    end = len(ordered)
+    for i in range(len(ordered) - 1, -1, -1):
+        if i + 1 < len(ordered) and ordered[i][field_name] != ordered[i + 1][field_name]:
+            end = i + 1
+        ends[i] = end
+    return ends
+
+
 @dataclass
 class Stats:
     total: int
-    marks: dict[str, list[list[Any]]] = field(default_factory=dict)  # "field:1" -> [[rank, key, id], ...]
+    marks: dict[str, list[list[Any]]] = field(default_factory=dict)  # "field:1" -> [[rank, key, id, ties end], ...]
     nulls: dict[str, int] = field(default_factory=dict)
     ids: list[str] | None = None  # every match, when there are at most SMALL of them
     soonest: datetime | None = None  # the earliest date among the matches
@@ -70,9 +81,12 @@ class Stats:
             nulls[name] = len(rows) - len(present)
             for descending in (False, True):
                 ordered = order_rows(present, name, descending)
-                # The last row of each rank: its key and, for ties, its id.
+                reach = _tie_ends(ordered, name)
+                # The last row of each rank: its key, for ties its id, and the rank where its key's ties end.
                 marks[f"{name}:{-1 if descending else 1}"] = [
-                    [rank, ordered[rank - 1][name], ordered[rank - 1]["_id"]] for rank in RANKS if rank <= len(ordered)
+                    [rank, ordered[rank - 1][name], ordered[rank - 1]["_id"], reach[rank - 1]]
+                    for rank in RANKS
+                    if rank <= len(ordered)
                 ]
         ids = [r["_id"] for r in rows] if len(rows) <= SMALL else None
         soonest = min((r["date"] for r in rows if r.get("date") is not None), default=None)
@@ -117,15 +131,16 @@ class Stats:
         kept = self.heads.get(f"{field_name}:{-1 if descending else 1}")
         return None if kept is None else [(i, date) for i, date in kept]
 
-    def windows(self, field_name: str, descending: bool, need: int) -> list[tuple[int, tuple[Any, str]]]:
-        """(rank, (sort key, id)) of rows, nearest first, up to which at least ``need`` matches lie.
+    def windows(self, field_name: str, descending: bool, need: int) -> list[tuple[int, tuple[Any, str], int | None]]:
+        """(rank, (sort key, id), rank where that key's ties end) of rows, nearest first, up to which
+        at least ``need`` matches lie; where the ties end is None in statistics kept before it was.
 
         Ascending, nulls come first, so no bound can include them: none then.
         """
         if not descending and self.nulls.get(field_name):
             return []
         marks = self.marks.get(f"{field_name}:{-1 if descending else 1}", [])
-        return [(rank, (value, last_id)) for rank, value, last_id in marks if rank >= need]
+        return [(m[0], (m[1], m[2]), m[3] if len(m) > 3 else None) for m in marks if m[0] >= need]
 
     def floor(self, field_name: str, descending: bool, before: int) -> tuple[int, Any, str] | None:
         """(rank, sort key, id) of the last mark at or before rank ``before``: the rows after it
@@ -134,8 +149,8 @@ class Stats:
         if not descending and self.nulls.get(field_name):
             return None
         marks = self.marks.get(f"{field_name}:{-1 if descending else 1}", [])
-        below = [(rank, value, last_id) for rank, value, last_id in marks if rank <= before]
-        return tuple(below[-1]) if below else None
+        below = [(m[0], m[1], m[2]) for m in marks if m[0] <= before]
+        return below[-1] if below else None
 
 
 class StatsCache:
