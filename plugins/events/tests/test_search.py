@@ -317,3 +317,17 @@ async def test_events_stored_by_an_older_version_get_the_new_search_fields_at_st
     assert await titles(again, "q=seine") == ["Techno Boat Party"]
     assert len(await titles(again, "sort=price")) == 5
     assert await events.count_documents({"search_v": {"$exists": False}}) == 0
+
+
+async def test_the_web_process_serves_pages_from_the_statistics_it_has_read(catalogue):
+    """docs/events.md: while the catalogue's version is theirs, a page reads the version alone."""
+    p, berlin, _, _ = catalogue
+    first = await (await p.client.get("/api/events?tags=techno")).json()
+    # The stored statistics change behind the process's back, the version does not: the page does not.
+    catalogue_db = p.kernel.database.db["events_catalogue"]
+    await catalogue_db.update_many({"_id": {"$regex": "^stats:"}}, {"$set": {"ids": [], "total": 0}})
+    assert await (await p.client.get("/api/events?tags=techno")).json() == first
+    # A new event is a new version: the statistics are counted again.
+    body = {"title": "Techno Matinee", "date": at(3), "location": BERLIN, "tags": ["techno"], "status": "PUBLISHED"}
+    assert (await p.client.post("/api/events", json=body, headers=berlin.headers)).status == 201
+    assert len((await (await p.client.get("/api/events?tags=techno")).json())["items"]) == len(first["items"]) + 1

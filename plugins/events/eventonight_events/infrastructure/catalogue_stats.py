@@ -157,7 +157,7 @@ class StatsCache:
     """Statistics this process has read, by filter and order, with their catalogue version.
 
     A version's statistics never change, so a page whose cached version is still the catalogue's
-    reads the version alone (on the embedded database about a third of reading the statistics).
+    reads the version alone (on the embedded database a third to a half of reading the statistics).
     Bounded: past ``size`` entries the least recently used goes. Only for reads outside a
     transaction: a transaction could keep statistics of a version it then does not commit.
     """
