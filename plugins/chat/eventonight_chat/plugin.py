@@ -5,6 +5,8 @@ from __future__ import annotations
 from eventonight.hooks import Consumer, hookimpl
 from eventonight.hooks.http import fragment_from_routes
 from eventonight_chat.application.chat import Chat
+from eventonight_chat.application.inbox_pages import InboxPages
+from eventonight_chat.infrastructure.settings import ChatSettings
 from eventonight_chat.infrastructure.store import INDEXES, Store
 from eventonight_chat.presentation.handlers import ChatApi, FirstMessageBody, MessageBody
 
@@ -13,7 +15,16 @@ NAME = "chat"
 
 
 def services(kernel) -> Chat:
-    return kernel.plugin_service(NAME, lambda: Chat(*kernel.runners(Store)))
+    def build() -> Chat:
+        settings = kernel.plugin_settings.get(NAME) or ChatSettings()
+        return Chat(*kernel.runners(Store), InboxPages(settings.inbox_pages_kept))
+
+    return kernel.plugin_service(NAME, build)
+
+
+@hookimpl
+def eventonight_settings():
+    return ChatSettings
 
 
 @hookimpl

@@ -2,6 +2,9 @@
 
 import asyncio
 
+from eventonight_chat.application.chat import Chat
+from eventonight_chat.application.inbox_pages import InboxPages
+from eventonight_chat.infrastructure.settings import ChatSettings
 from eventonight_chat.infrastructure.store import COUNTED, RING, SHARDS, Store
 from eventonight_chat.plugin import services
 
@@ -50,3 +53,70 @@ async def test_inbox_pages_and_totals_equal_the_plain_query_through_replies_conc
     assert await read.backfill_inboxes() is False, "once"
     await same_as_plain("club")
     await same_as_plain(members[7])
+
+
+async def test_a_kept_inbox_page_is_served_until_something_it_shows_changes(platform):
+    """Each web process keeps rendered pages while the user's summaries keep their version."""
+    p = await platform(consumers=False)
+    chat, read = services(p.kernel), Store(p.kernel.read)
+    uncached = Chat(*p.kernel.runners(Store), InboxPages(0))
+    for user, role in [("alice", "member"), ("bob", "member"), ("carol", "member"), ("club", "organization")]:
+        await read.upsert_user(user, role, user.title(), user, None)
+    await chat.send("alice", "club", "hello")
+    await chat.send("bob", "club", "hi there")
+
+    async def shown(user: str = "club") -> list[tuple]:
+        items, total = await chat.inbox(user, 20, 0)
+        fresh, fresh_total = await uncached.inbox(user, 20, 0)
+        assert (items, total) == (fresh, fresh_total), "a kept page is the page the database gives"
+        return [(i["otherParty"]["name"], i["lastMessage"]["preview"], i["unreadCount"]) for i in items]
+
+    assert await shown() == [("Bob", "hi there", 1), ("Alice", "hello", 1)]
+    assert len(chat.pages) == 1
+    # Served from memory: a change made behind the plugin's back (no summary written) is not seen.
+    conversations = p.kernel.read.collection("chat_conversations")
+    await conversations.update_one({"participants": "bob"}, {"$set": {"last_message.preview": "edited"}})
+    assert (await chat.inbox("club", 20, 0))[0][0]["lastMessage"]["preview"] == "hi there"
+    assert (await uncached.inbox("club", 20, 0))[0][0]["lastMessage"]["preview"] == "edited"
+    assert len(uncached.pages) == 0, "0 keeps none"
+
+    # Everything the plugin changes on a page is shown at once.
+    conversation = (await chat.inbox("club", 20, 0))[0][0]["id"]
+    await chat.mark_read(conversation, "club")  # the reader's own unread count
+    assert await shown() == [("Bob", "edited", 0), ("Alice", "hello", 1)]
+    alice = (await chat.between("club", "alice", "club"))["id"]
+    await chat.reply(alice, "alice", "still there?")  # a message
+    assert await shown() == [("Alice", "still there?", 2), ("Bob", "edited", 0)]
+    assert await shown("alice") == [("Club", "still there?", 0)]
+    await p.kernel.transaction(lambda uow: Store(uow).upsert_user("alice", "member", "Alice B", "alice", None))
+    assert await shown() == [("Alice B", "still there?", 2), ("Bob", "edited", 0)]  # the other party renamed
+    await p.kernel.transaction(lambda uow: Store(uow).upsert_user("club", "organization", "The Club", "club", None))
+    assert await shown("alice") == [("The Club", "still there?", 0)]
+    await p.kernel.transaction(lambda uow: Store(uow).mark_deleted("bob"))  # the other party deleted
+    assert await shown() == [("Alice B", "still there?", 2), ("Deleted user", "edited", 0)]
+    await chat.send("carol", "club", "new here")  # a new conversation
+    assert await shown() == [("Carol", "new here", 1), ("Alice B", "still there?", 2), ("Deleted user", "edited", 0)]
+    assert (await chat.inbox("club", 20, 0))[1] == 3
+
+
+def test_kept_pages_are_bounded_least_recently_used_first():
+    pages = InboxPages(2)
+    pages.put(("a", 20, 0), (1,), [{"id": "a"}])
+    pages.put(("b", 20, 0), (1,), [{"id": "b"}])
+    assert pages.get(("a", 20, 0), (1,)) == [{"id": "a"}]
+    pages.put(("c", 20, 0), (1,), [{"id": "c"}])
+    assert len(pages) == 2 and pages.get(("b", 20, 0), (1,)) is None, "b was the least recently used"
+    assert pages.get(("a", 20, 0), (2,)) is None, "another version is another page"
+    assert pages.get(("c", 20, 0), (1,)) == [{"id": "c"}]
+
+
+async def test_pages_kept_per_process_default_to_1000_and_are_set_by_the_environment(platform, monkeypatch):
+    assert ChatSettings().inbox_pages_kept == 1000  # docs/deployment.md
+    monkeypatch.setenv("EVENTONIGHT_CHAT_INBOX_PAGES_KEPT", "0")
+    p = await platform(consumers=False)
+    chat, read = services(p.kernel), Store(p.kernel.read)
+    await read.upsert_user("alice", "member", "Alice", "alice", None)
+    await read.upsert_user("club", "organization", "Club", "club", None)
+    await chat.send("alice", "club", "hello")
+    assert len((await chat.inbox("club", 20, 0))[0]) == 1
+    assert chat.pages.size == 0 and len(chat.pages) == 0

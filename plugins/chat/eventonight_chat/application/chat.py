@@ -8,6 +8,7 @@ from uuid import uuid4
 
 from bson.errors import InvalidId
 
+from eventonight_chat.application.inbox_pages import InboxPages
 from eventonight_chat.domain.rules import (
     MESSAGE_CREATED,
     DomainError,
@@ -45,9 +46,10 @@ def _party(users: dict, user_id: str) -> dict:
 
 
 class Chat:
-    def __init__(self, transaction, direct) -> None:
+    def __init__(self, transaction, direct, pages: InboxPages | None = None) -> None:
         self.transaction = transaction
         self.direct = direct
+        self.pages = pages if pages is not None else InboxPages(0)
 
     async def send(self, sender_id: str, recipient_id: str, content: str) -> dict:
         text = clean_content(content)
@@ -152,13 +154,23 @@ class Chat:
 
     async def inbox(self, user_id: str, limit: int, offset: int, search: str | None = None):
         async def work(store, _):
-            others = await store.users_matching(search) if search is not None else None
-            docs, total = await store.inbox(user_id, limit, offset, others)
-            # Parties are kept on conversations; any that is not is read for the whole page at once.
-            users = await store.users(self._unkept(docs, user_id))
-            return [await self._render(store, d, user_id, users) for d in docs], total
+            if search is not None:
+                docs, total = await store.conversations_with(user_id, await store.users_matching(search), limit, offset)
+                return await self._render_all(store, docs, user_id), total
+            summary, key = await store.inbox_summary(user_id), (user_id, limit, offset)
+            kept = self.pages.get(key, summary.version) if summary.version else None
+            if kept is None:
+                kept = await self._render_all(store, await store.inbox(user_id, limit, offset, summary), user_id)
+                if summary.version:  # no summaries yet: nothing to tell a later change by
+                    self.pages.put(key, summary.version, kept)
+            return kept, summary.total
 
         return await self.direct(work)
+
+    async def _render_all(self, store, docs: list[dict], viewer: str) -> list[dict]:
+        # Parties are kept on conversations; any that is not is read for the whole page at once.
+        users = await store.users(self._unkept(docs, viewer))
+        return [await self._render(store, d, viewer, users) for d in docs]
 
     async def new_contacts(self, user_id: str, query: str, limit: int = 10) -> list[dict]:
         """Organizations matching ``query`` the user has no conversation with yet (anyone may write

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,9 +32,11 @@ PARTY_FIELDS = ("role", "name", "username", "avatar_url", "deleted")
 # {_id, pair, participants, parties {user: {PARTY_FIELDS}}, last_message, unread {user: n},
 # last_read {user: id}, created_at, updated_at}; messages {_id (ObjectId), conversation_id, sender_id,
 # recipient_id, content, created_at}; inboxes {_id "<user>#<shard>", user, conversations,
-# recent [{c (conversation id), at}], claims}: kept with each message so that an inbox page's total
+# recent [{c (conversation id), at}], version}: kept with each message so that an inbox page's total
 # is read, not counted, and its newest conversations are found without reading the older ones.
-# The parties are kept on the conversation so that an inbox page is two reads, not three.
+# The parties are kept on the conversation so that an inbox page is two reads, not three. Every
+# change to what a user's inbox shows increments the version of one of their summaries in the same
+# transaction, so that a page rendered at a version the summaries still have is current (InboxPages).
 INDEXES = {
     P + "users": [pymongo.IndexModel([("search", 1)], name="search")],
     P + "conversations": [
@@ -43,6 +46,24 @@ INDEXES = {
     P + "messages": [pymongo.IndexModel([("conversation_id", 1), ("_id", -1)], name="timeline")],
     P + "inboxes": [pymongo.IndexModel([("user", 1)], name="user")],
 }
+
+
+@dataclass(frozen=True)
+class InboxSummary:
+    """What a user's inbox summaries say: their conversations, when the latest were active."""
+
+    #: How many conversations the user has.
+    total: int
+    #: The latest activity the summaries keep of each conversation they name, newest first.
+    times: list[datetime]
+    #: Changes with every write to the summaries, and never returns to an earlier value.
+    version: tuple
+
+
+def _bump(user_id: str, shard: int | None = None) -> tuple[dict, dict]:
+    """The filter and update that increment one of ``user_id``'s summaries' version (created if missing)."""
+    shard = random.randrange(SHARDS) if shard is None else shard
+    return {"_id": f"{user_id}#{shard}"}, {"$set": {"user": user_id}, "$inc": {"version": 1}}
 
 
 def party(user: dict) -> dict:
@@ -84,12 +105,15 @@ class Store:
         conversations may not see that new one. Both therefore write the same documents: this
         one every inbox summary of the user, the new conversation one of them (``on_message``),
         so one of the two transactions conflicts and runs again, and sees the other's result.
+        Each partner's inbox shows the new party too: one of their summaries changes version.
         """
         await self._c("conversations").update_many({"participants": user_id}, {"$set": {f"parties.{user_id}": shown}})
         for shard in range(SHARDS):
-            await self._c("inboxes").update_one(
-                {"_id": f"{user_id}#{shard}"}, {"$set": {"user": user_id}, "$inc": {"claims": 1}}, upsert=True
-            )
+            await self._c("inboxes").update_one(*_bump(user_id, shard), upsert=True)
+        found = self._c("conversations").find({"participants": user_id}, {"participants": 1})
+        partners = sorted({p async for d in found for p in d["participants"] if p != user_id})
+        if partners:
+            await self._c("inboxes").bulk_write([UpdateOne(*_bump(p), upsert=True) for p in partners])
 
     async def user(self, user_id: str) -> dict | None:
         return await self._c("users").find_one({"_id": user_id})
@@ -138,9 +162,8 @@ class Store:
             update: dict = {
                 "$set": {"user": user_id},
                 "$push": {"recent": {"$each": [{"c": conversation["_id"], "at": at}], "$slice": -RING}},
+                "$inc": {"version": 1, "conversations": 1} if new else {"version": 1},
             }
-            if new:
-                update["$inc"] = {"conversations": 1}
             shard = f"{user_id}#{random.randrange(SHARDS)}"
             await self._c("inboxes").update_one({"_id": shard}, update, upsert=True)
 
@@ -149,26 +172,37 @@ class Store:
         if last_message_id:
             fields[f"last_read.{user_id}"] = last_message_id
         await self._c("conversations").update_one({"_id": conversation_id}, {"$set": fields})
+        await self._c("inboxes").update_one(*_bump(user_id), upsert=True)  # the reader's inbox shows it
 
-    async def inbox(self, user_id: str, limit: int, offset: int, others: list[str] | None = None):
-        """A page of ``user_id``'s conversations, latest activity first, and their total."""
+    async def inbox_summary(self, user_id: str) -> InboxSummary:
+        total, latest, version = 0, {}, []
+        async for shard in self._c("inboxes").find({"user": user_id}):
+            total += shard.get("conversations", 0)
+            recent = shard.get("recent", [])
+            for activity in recent:
+                latest[activity["c"]] = max(activity["at"], latest.get(activity["c"], activity["at"]))
+            # The count and latest activity too: summaries written before versions were kept.
+            last = (recent[-1]["c"], recent[-1]["at"]) if recent else None
+            version.append((shard["_id"], shard.get("version", 0), shard.get("conversations", 0), last))
+        return InboxSummary(total, sorted(latest.values(), reverse=True), tuple(sorted(version)))
+
+    async def inbox(self, user_id: str, limit: int, offset: int, summary: InboxSummary) -> list[dict]:
+        """A page of ``user_id``'s conversations, latest activity first (``summary``: their summaries)."""
         query: dict = {"participants": user_id}
-        if others is not None:
-            query = {"$and": [query, {"participants": {"$in": others}}]}
-            total = await self._c("conversations").count_documents(query)
-        else:
-            total, latest = 0, {}
-            async for shard in self._c("inboxes").find({"user": user_id}):
-                total += shard.get("conversations", 0)
-                for activity in shard.get("recent", []):
-                    latest[activity["c"]] = max(activity["at"], latest.get(activity["c"], activity["at"]))
-            times = sorted(latest.values(), reverse=True)
-            if offset + limit <= len(times):
-                # At least offset + limit conversations were active since that time: the page is among
-                # them. (An exclusive bound: see the events plugin's next_key.)
-                query["updated_at"] = {"$gt": times[offset + limit - 1] - timedelta(milliseconds=1)}
+        if offset + limit <= len(summary.times):
+            # At least offset + limit conversations were active since that time: the page is among
+            # them. (An exclusive bound: see the events plugin's next_key.)
+            query["updated_at"] = {"$gt": summary.times[offset + limit - 1] - timedelta(milliseconds=1)}
+        return await self._page(query, limit, offset)
+
+    async def conversations_with(self, user_id: str, others: list[str], limit: int, offset: int):
+        """A page of ``user_id``'s conversations with any of ``others``, latest activity first, and their total."""
+        query = {"$and": [{"participants": user_id}, {"participants": {"$in": others}}]}
+        return await self._page(query, limit, offset), await self._c("conversations").count_documents(query)
+
+    async def _page(self, query: dict, limit: int, offset: int) -> list[dict]:
         cursor = self._c("conversations").find(query).sort([("updated_at", -1), ("_id", 1)])
-        return await cursor.skip(offset).limit(limit).to_list(limit), total
+        return await cursor.skip(offset).limit(limit).to_list(limit)
 
     async def backfill_inboxes(self) -> bool:
         """Summarise the inboxes once for conversations stored before the summaries were kept."""
@@ -187,7 +221,10 @@ class Store:
         async for d in self._c("conversations").aggregate(pipeline):
             recent = sorted(d["recent"], key=lambda a: a["at"])[-RING:]
             summary = {"user": d["_id"], "conversations": d["n"], "recent": recent}
-            await self._c("inboxes").replace_one({"_id": f"{d['_id']}#0"}, summary, upsert=True)
+            # An update, not a replacement: the version goes on from where it was.
+            await self._c("inboxes").update_one(
+                {"_id": f"{d['_id']}#0"}, {"$set": summary, "$inc": {"version": 1}}, upsert=True
+            )
         await self._mark_done(COUNTED)
         return True
 
