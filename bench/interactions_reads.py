@@ -13,7 +13,10 @@ web`` process on an embedded SecantusDB; ``wrk`` on one thread, 8 connections th
 - like an event (``POST …/likes``; each request a new pair of 205 members and the events);
 - event detail, a profile, and the notifications, unread count and chat inbox of the seeded
   organization with the most of them (~600 notifications, 300 conversations at 10,000 events;
-  target p50 ≤ 20 ms at 8).
+  target p50 ≤ 20 ms at 8). The inbox twice: as served (the web process keeps a page while the
+  inbox's summaries are unchanged, so these requests read the summaries alone), and from a second
+  web process that keeps none (``EVENTONIGHT_CHAT_INBOX_PAGES_KEPT=0``), each request reading the
+  page too: what a request costs right after the inbox changed.
 
 "db ms/req" is the database process's CPU time (user + system, from /proc) over the run divided
 by the requests, "web ms/req" the same for the web process: the trend to watch beside throughput.
@@ -98,6 +101,7 @@ async def main() -> None:
     port = free_port()
     web = start_eventonight("web", mongo.uri, port, users_argon2_time_cost="1", users_argon2_memory_kib="1024")
     base = f"http://127.0.0.1:{port}"
+    uncached = None
     try:
         wait_http(f"{base}/health")
         began = time.perf_counter()
@@ -131,6 +135,14 @@ async def main() -> None:
              busiest),
         ]  # fmt: skip
         scenarios = [s for s in scenarios if options.only in s[0]]
+        if any("chat" in s[0] for s in scenarios):
+            # Started after seeding, so that one process alone ran what seeding caused.
+            cold_port = free_port()
+            uncached = start_eventonight("web", mongo.uri, cold_port, chat_inbox_pages_kept="0")
+            wait_http(f"http://127.0.0.1:{cold_port}/health")
+            settle(mongo.process.pid, uncached.pid)
+            url = f"http://127.0.0.1:{cold_port}/api/chat/users/{world.busiest}/conversations?limit=20"
+            scenarios.append(("chat inbox, no page kept", url, None, busiest, uncached.pid))
         liked = 0  # each like request a pair not liked before
         for round_number in range(1, options.rounds + 1):
             print(
@@ -139,19 +151,23 @@ async def main() -> None:
             liked = run_round(scenarios, auth, liked, mongo.process.pid, web.pid)
         os.unlink(script.name)
     finally:
-        web.terminate()
-        web.wait(20)
+        for process in (uncached, web):
+            if process is not None:
+                process.terminate()
+                process.wait(20)
         mongo.stop()
 
 
 def run_round(scenarios: list, auth: str, liked: int, db_pid: int, web_pid: int) -> int:
-    for name, url, lua, *header in scenarios:
+    for name, url, lua, *rest in scenarios:
+        # Optional: the scenario's own header and web process.
+        header, pid = (rest + [auth, web_pid][len(rest) :])[:2]
         for connections in (8, 1):
-            before, web_before = cpu_seconds(db_pid), cpu_seconds(web_pid)
-            r = run_wrk(url, connections, header=(header or [auth])[0], script=lua, env={"LIKE_START": str(liked)})
+            before, web_before = cpu_seconds(db_pid), cpu_seconds(pid)
+            r = run_wrk(url, connections, header=header, script=lua, env={"LIKE_START": str(liked)})
             liked += r["requests"] + 1000 if lua else 0
             db_ms = (cpu_seconds(db_pid) - before) * 1000 / max(1, r["requests"])
-            web_ms = (cpu_seconds(web_pid) - web_before) * 1000 / max(1, r["requests"])
+            web_ms = (cpu_seconds(pid) - web_before) * 1000 / max(1, r["requests"])
             failed = f"  ({r['errors']} non-2xx)" if r["errors"] else ""
             print(f"{name:32} {connections:>2} {r['rps']:7.0f} {r['p50']:6.1f}ms {r['p99']:6.1f}ms {db_ms:9.2f} "
                   f"{web_ms:10.2f}{failed}", flush=True)  # fmt: skip
