@@ -111,7 +111,7 @@ def test_kept_pages_are_bounded_least_recently_used_first():
 
 
 async def test_pages_kept_per_process_default_to_1000_and_are_set_by_the_environment(platform, monkeypatch):
-    assert ChatSettings().inbox_pages_kept == 1000  # docs/deployment.md
+    assert ChatSettings().inbox_pages_kept == 1000  # README.md
     monkeypatch.setenv("EVENTONIGHT_CHAT_INBOX_PAGES_KEPT", "0")
     p = await platform(consumers=False)
     chat, read = services(p.kernel), Store(p.kernel.read)
