@@ -63,6 +63,8 @@ class Streams:
         self.http, self.url = http, url
         self.ready: set[str] = set()
         self.received: dict[str, float] = {}
+        #: Notification id -> when its frame arrived (time.time()).
+        self.arrived: dict[str, float] = {}
         #: Follower id -> when its follow was published (set by :func:`produce`).
         self.published: dict[str, float] = {}
         #: Notification id -> seconds from the follow's publish to the frame (the queue included).
@@ -83,6 +85,7 @@ class Streams:
                     created = datetime.fromisoformat(data["createdAt"].replace("Z", "+00:00")).timestamp()
                     now = time.time()
                     self.received[data["id"]] = now - created
+                    self.arrived[data["id"]] = now
                     if (sent := self.published.get(data["metadata"]["actor"]["userId"])) is not None:
                         self.end_to_end[data["id"]] = now - sent
 
@@ -226,12 +229,16 @@ async def main(streams: int, rate: int, seconds: int, stored: int = 0) -> None:
 
             total = rate * seconds
             relayed_after: dict[str, float] = {}
+            #: Notification id -> when its domain event was recorded (the envelope's occurredAt).
+            recorded_at: dict[str, float] = {}
 
             def at_broker(body: dict) -> None:
                 created = body["payload"]["notification"]["createdAt"]
                 relayed_after[body["id"]] = (
                     time.time() - datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
                 )
+                occurred = datetime.fromisoformat(body["occurredAt"].replace("Z", "+00:00")).timestamp()
+                recorded_at[body["payload"]["notification"]["id"]] = occurred
 
             # At the broker: splits commit->frame into its two halves.
             tap = BusTap(BROKER, exchange, "notification.created", at_broker)
@@ -262,6 +269,13 @@ async def main(streams: int, rate: int, seconds: int, stored: int = 0) -> None:
             print(
                 f"of which commit->broker (consumer commit, outbox relay): p50 {statistics.median(relayed):.0f} ms, "
                 f"p99 {relayed[max(0, int(len(relayed) * 0.99) - 1)]:.0f} ms"
+            )
+        from_record = sorted((clients.arrived[n] - at) * 1000 for n, at in recorded_at.items() if n in clients.arrived)
+        if from_record:
+            print(
+                f"record->frame (from the domain event's occurredAt: stamped by the outbox write, the "
+                f"transaction's last before its commit): p50 {statistics.median(from_record):.0f} ms, "
+                f"p99 {from_record[max(0, int(len(from_record) * 0.99) - 1)]:.0f} ms"
             )
         latencies = sorted(v * 1000 for v in received.values())
         if not latencies:

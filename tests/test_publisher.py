@@ -48,3 +48,20 @@ async def test_messages_the_broker_refuses_are_not_counted_and_the_rest_can_be_p
         assert _drain(bounded_queue, 10) == list(range(10, 20))
     finally:
         publisher.close()
+
+
+async def test_a_batch_goes_out_in_one_socket_write_large_messages_whole(settings, bounded_queue):
+    # One write per batch: each write hands the GIL to a busy event loop and waits to get it back.
+    publisher = Publisher(settings.broker_url, settings.exchange)
+    try:
+        assert await publisher.publish(_envelopes(1)) == 1
+        writes = publisher._corked.writes
+        large = _envelopes(9, start=1)
+        large[3]["payload"]["blob"] = "x" * 400_000  # several AMQP frames (frame_max is 128 KiB)
+        assert await publisher.publish(large) == 8
+        assert publisher._corked.writes == writes + 1
+        messages = [bounded_queue.get(no_ack=True).decode() for _ in range(9)]
+        assert [m["payload"]["seq"] for m in messages] == list(range(9))
+        assert messages[4]["payload"]["blob"] == "x" * 400_000
+    finally:
+        publisher.close()
