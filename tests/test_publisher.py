@@ -6,7 +6,7 @@ from uuid import uuid4
 import pytest
 
 from eventonight.hooks.types import DomainEvent
-from eventonight.kernel.bus.publisher import PartialPublish, Publisher, Refused
+from eventonight.kernel.bus.publisher import CORK_BYTES, PartialPublish, Publisher, Refused
 
 
 def _envelopes(n: int, start: int = 0) -> list[dict]:
@@ -50,18 +50,27 @@ async def test_messages_the_broker_refuses_are_not_counted_and_the_rest_can_be_p
         publisher.close()
 
 
-async def test_a_batch_goes_out_in_one_socket_write_large_messages_whole(settings, bounded_queue):
-    # One write per batch: each write hands the GIL to a busy event loop and waits to get it back.
+async def test_a_batch_goes_out_in_few_socket_writes_and_large_messages_whole(settings, bounded_queue):
+    # Each write hands the GIL to a busy event loop and waits to get it back; a large batch still
+    # goes out in pieces of CORK_BYTES, so the broker starts on it while the rest is framed.
     publisher = Publisher(settings.broker_url, settings.exchange)
     try:
         assert await publisher.publish(_envelopes(1)) == 1
+        bounded_queue.get(no_ack=True)
         writes = publisher._corked.writes
-        large = _envelopes(9, start=1)
-        large[3]["payload"]["blob"] = "x" * 400_000  # several AMQP frames (frame_max is 128 KiB)
-        assert await publisher.publish(large) == 8
+        assert await publisher.publish(_envelopes(10)) == 10
         assert publisher._corked.writes == writes + 1
-        messages = [bounded_queue.get(no_ack=True).decode() for _ in range(9)]
-        assert [m["payload"]["seq"] for m in messages] == list(range(9))
-        assert messages[4]["payload"]["blob"] == "x" * 400_000
+        assert [m["payload"]["seq"] for m in (bounded_queue.get(no_ack=True).decode() for _ in range(10))] == list(
+            range(10)
+        )
+
+        writes = publisher._corked.writes
+        large = _envelopes(10)
+        large[3]["payload"]["blob"] = "x" * 400_000  # several AMQP frames (frame_max is 128 KiB)
+        assert await publisher.publish(large) == 10
+        assert writes + 2 <= publisher._corked.writes <= writes + 1 + 400_000 // CORK_BYTES
+        messages = [bounded_queue.get(no_ack=True).decode() for _ in range(10)]
+        assert [m["payload"]["seq"] for m in messages] == list(range(10))
+        assert messages[3]["payload"]["blob"] == "x" * 400_000
     finally:
         publisher.close()
