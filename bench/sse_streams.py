@@ -9,7 +9,10 @@ messages on the broker -> the notification consumer stores them (commit) -> outb
 the process's broadcast queue -> the user's stream. Latency is measured from the
 notification's `createdAt` (set in the committing transaction) to the frame's arrival, and
 from the follow's publishing to the frame (publish->frame: the queue in front of the
-consumer included, which commit->frame cannot show); the rate actually published is printed.
+consumer included, which commit->frame cannot show), and from the domain event's `occurredAt`
+(stamped by the outbox write, the transaction's last statement before its commit: record->frame,
+nearer the commit than `createdAt`, which is stamped before the transaction's inserts); the rate
+actually published is printed.
 This process is the 10,000 clients: its garbage collector is paused while timing (its pauses
 reached ~900 ms and were counted as the server's).
 Targets (issue 16): p99 < 250 ms at 10,000 streams and 500 notifications/s, nothing lost; at most

@@ -74,3 +74,19 @@ async def test_a_batch_goes_out_in_few_socket_writes_and_large_messages_whole(se
         assert messages[3]["payload"]["blob"] == "x" * 400_000
     finally:
         publisher.close()
+
+
+async def test_a_batch_that_fails_while_framed_sends_none_of_it_and_the_next_goes_out(settings, bounded_queue):
+    publisher = Publisher(settings.broker_url, settings.exchange)
+    try:
+        broken = _envelopes(5)
+        broken[2]["payload"]["seq"] = object()  # the JSON serializer refuses it, after two were framed
+        with pytest.raises(PartialPublish) as caught:
+            await publisher.publish(broken)
+        assert caught.value.confirmed == 0
+        assert await publisher.publish(_envelopes(13, start=10)) == 3
+        # The two framed before the failure were held, not sent: the queue has only the next batch.
+        assert _drain(bounded_queue, 3) == [10, 11, 12]
+        assert bounded_queue.get(no_ack=True) is None
+    finally:
+        publisher.close()
