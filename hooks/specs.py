@@ -254,6 +254,33 @@ def eventonight_domain_event(event, kernel):
 
 
 @hookspec
+def eventonight_committed(events, kernel):
+    """React in this process to the domain events of a transaction the moment it committed.
+
+    Called right after a unit of work that recorded events commits, in the process
+    that ran it, with that transaction's :class:`eventonight.hooks.DomainEvent`
+    list in record order, before the outbox relay has sent them: the way to reach
+    what this process holds itself (open streams, a cache) without waiting for the
+    broker. Local and at most once: events committed in another process never come
+    here, and a process that stops between the commit and this call never makes
+    it; anything that must happen belongs in a consumer. The same events still
+    reach the broker, so a plugin that acts on them both ways de-duplicates (by
+    ``event.id``, or by what the payload identifies). A plain function, not a
+    coroutine: it runs inside the committing call, which must not wait for it
+    (start a task if there is work to await); do not change the events. Isolated:
+    an implementation that raises (or is a coroutine, which is closed unawaited)
+    is logged with its plugin's name, the others are still called, and the
+    committing caller never sees it: its transaction has committed::
+
+        @hookimpl
+        def eventonight_committed(events):
+            for event in events:
+                if event.event_type == "chat.message.created":
+                    rooms_here.push(event.payload)
+    """
+
+
+@hookspec
 def eventonight_commands():
     """Add subcommands to the ``eventonight`` command line.
 

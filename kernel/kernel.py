@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -76,6 +77,7 @@ class Kernel:
             self._embedded = EmbeddedMongo(self.settings.data_dir / "mongo", self.settings.embedded_mongo_port)
             uri = await asyncio.to_thread(self._embedded.start)
         self.database = Database(uri, self.settings.database)
+        self.database.on_commit(self.committed)
         self.read = Reader(self.database)
         await self.database.ping()
         await self._ensure_indexes()
@@ -270,6 +272,13 @@ class Kernel:
         except DuplicateKeyError:
             if not await was_processed(self.database.db[PROCESSED], key):
                 raise  # the handler's own duplicate, not a concurrent redelivery
+
+    def committed(self, events: list[DomainEvent]) -> None:
+        """Call every ``eventonight_committed`` implementation (after each commit that recorded events)."""
+        for result in call_each(self.pm, "eventonight_committed", robust=True, events=events, kernel=self):
+            if inspect.iscoroutine(result.value):  # would never run: the committing call does not wait
+                result.value.close()
+                log.error("plugin %s: eventonight_committed must be a plain function, not a coroutine", result.plugin)
 
     async def observe(self, event: DomainEvent) -> None:
         """Call every ``eventonight_domain_event`` observer (used by the relay)."""

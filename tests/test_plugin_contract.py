@@ -1,5 +1,6 @@
 """The plugin contract: plugin-defined hooks, pluggy's call order, isolation of failing plugins."""
 
+import asyncio
 import logging
 import time
 
@@ -7,6 +8,7 @@ import pytest
 from pymongo.monitoring import ConnectionPoolListener
 
 from eventonight.hooks import DomainError, hookimpl, hookspec
+from eventonight.kernel.db import OUTBOX
 from eventonight.kernel.errors import PluginLoadError
 from eventonight.kernel.kernel import Kernel
 from eventonight.kernel.testing import wait_until
@@ -140,6 +142,76 @@ async def test_a_failing_observer_does_not_keep_the_event_from_the_others(platfo
         recorded = await uow.record("sample.thing.happened", {"n": 1})
     await wait_until(lambda: healthy.seen)
     assert failing.seen == [recorded.id] and healthy.seen == [recorded.id]
+
+
+class Committed:
+    """Sees each commit's events; reads the outbox when called (was the transaction committed?)."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[list[tuple[str, dict]]] = []
+        self.kernel = None
+        self.outbox_seen: list[list] = []
+
+    @hookimpl
+    def eventonight_committed(self, events, kernel):
+        self.calls.append([(e.event_type, e.payload) for e in events])
+        ids = [e.id for e in events]
+        # Another connection's read only finds a committed transaction's records.
+        outbox = kernel.database.db[OUTBOX]
+        found = {"$or": [{"eventId": {"$in": ids}}, {"entries.eventId": {"$in": ids}}]}  # alone or bundled
+        self.outbox_seen.append(asyncio.ensure_future(outbox.count_documents(found)))
+        if self.fail:
+            raise RuntimeError("a committed hook that fails")
+
+
+class CommittedCoroutine:
+    def __init__(self) -> None:
+        self.ran = False
+
+    @hookimpl
+    async def eventonight_committed(self, events):
+        self.ran = True
+
+
+async def test_the_committed_hook_sees_each_commits_events_in_order_right_after_it_commits(platform, caplog):
+    # "zzz" registers last, so it is called first: its failure reaches neither "aaa" nor the caller.
+    healthy, failing, wrong = Committed(), Committed(fail=True), CommittedCoroutine()
+    extra = [("aaa", healthy), ("mmm", wrong), ("zzz", failing)]
+    p = await platform(extra_plugins=extra, consumers=False, relay=False)
+
+    async def two(uow):
+        await uow.record("sample.thing.happened", {"n": 1})
+        await uow.record_many([("sample.thing.happened", {"n": 2}), ("sample.other.happened", {"n": 3})])
+        return "done"
+
+    with caplog.at_level(logging.ERROR, logger="eventonight"):
+        assert await p.kernel.transaction(two) == "done"
+    expected = [
+        ("sample.thing.happened", {"n": 1}),
+        ("sample.thing.happened", {"n": 2}),
+        ("sample.other.happened", {"n": 3}),
+    ]
+    assert healthy.calls == [expected] and failing.calls == [expected]
+    # Called after the commit: the outbox (no relay here) held their two records then (one alone,
+    # one bundle of the two events recorded together).
+    assert [await seen for seen in healthy.outbox_seen] == [2]
+    assert "zzz" in caplog.text and "a committed hook that fails" in caplog.text
+    # A coroutine would never run (the commit does not wait): closed unawaited, and named.
+    assert not wrong.ran and "mmm" in caplog.text and "must be a plain function" in caplog.text
+
+    # A transaction that records nothing, or that aborts, is not announced.
+    async def quiet(uow):
+        await uow.collection("sample_things").insert_one({"n": 4})
+
+    async def aborted(uow):
+        await uow.record("sample.thing.happened", {"n": 5})
+        raise DomainError("no")
+
+    await p.kernel.transaction(quiet)
+    with pytest.raises(DomainError):
+        await p.kernel.transaction(aborted)
+    assert healthy.calls == [expected]
 
 
 class Good:

@@ -98,6 +98,12 @@ async def eventonight_startup(kernel):
 
 
 @hookimpl
+def eventonight_committed(events, kernel):
+    # A notification stored by this process goes to its streams at once; the broker's copy follows.
+    hub(kernel).committed(events)
+
+
+@hookimpl
 def eventonight_draining(kernel):
     hub(kernel).drain()
 

@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import aiohttp
 import pytest
@@ -104,6 +105,59 @@ async def test_a_follow_appears_on_the_open_stream_and_resume_replays(platform, 
     replayed = await sse.next_of("notification")
     assert replayed["json"]["metadata"]["actor"]["userId"] == bob.id
     assert (await sse.next_of("unread-count"))["json"] == {"unread": 2}
+    response.close()
+
+
+async def test_a_notification_stored_by_this_process_reaches_its_stream_without_the_relay(platform, settings):
+    """The consumers and the streams share a process: what it commits goes to its streams at once.
+    No relay runs here, so nothing it stores reaches the broker: the frames can only come that way."""
+    p = await platform(relay=False)
+    club, fan = uuid4().hex, uuid4().hex
+    response, sse = await open_stream(p.client, p.token(club, "organization"))
+    assert (await sse.next_of("unread-count"))["json"] == {"unread": 0}
+    publish_event(settings, "interactions.follow.created", {"followerId": fan, "followedId": club})
+    frame = await sse.next_of("notification")
+    assert frame["json"]["type"] == "follower.new" and frame["json"]["metadata"]["actor"]["userId"] == fan
+    assert (await sse.next_of("unread-count"))["json"] == {"unread": 1}
+    # The frame is what the listing shows (the payload's time was written as the API writes it).
+    listed = (await (await p.client.get(API, headers=bearer(p.token(club)))).json())["items"]
+    assert [frame["json"]] == listed and frame["id"] == listed[0]["id"]
+    # A count this process commits (marking read) too.
+    assert (await p.client.post(f"{API}/{listed[0]['id']}/read", headers=bearer(p.token(club)))).status == 204
+    assert (await sse.next_of("unread-count"))["json"] == {"unread": 0}
+    response.close()
+
+
+async def test_the_brokers_copy_of_what_a_stream_got_at_commit_is_not_shown_again(platform, settings, bus_tap):
+    p = await platform()
+    tap = await bus_tap("notification.#")
+    club, fan = uuid4().hex, uuid4().hex
+    response, sse = await open_stream(p.client, p.token(club, "organization"))
+    assert (await sse.next_of("unread-count"))["json"] == {"unread": 0}
+    publish_event(settings, "interactions.follow.created", {"followerId": fan, "followedId": club})
+    mine = (await sse.next_of("notification"))["json"]
+    assert (await sse.next_of("unread-count"))["json"] == {"unread": 1}
+    assert (await p.client.post(f"{API}/{mine['id']}/read", headers=bearer(p.token(club)))).status == 204
+    assert (await sse.next_of("unread-count"))["json"] == {"unread": 0}
+    # The relay has sent both: their copies are in the stream's broadcast queue, ahead of what
+    # is published from here on.
+    await tap.wait_for("notification.created")
+    await tap.wait_for("notification.unread.changed")
+
+    def upto(notification_id):  # the same process part, counter and time one less: an earlier id
+        return f"{int(notification_id, 16) - (1 << 64) - 1:024x}"
+
+    # Another process stored one meanwhile (its ObjectId's process part differs, and its id is
+    # smaller): it comes through the broker only, and is shown though this stream sent a newer one.
+    other = {**mine, "id": upto(mine["id"])[:8] + "f" * 10 + upto(mine["id"])[18:]}
+    assert other["id"] < mine["id"]
+    publish_event(settings, "notification.created", {"userId": club, "notification": other, "unreadCount": 1})
+    publish_event(settings, "notification.unread.changed", {"userId": club, "unreadCount": 42})
+    frames = []
+    while (frame := await sse.next())["data"] != json.dumps({"unread": 42}):
+        frames.append((frame["event"], json.loads(frame["data"])))
+    # Neither copy came again (a second "unread 0" would show a stale count after a newer one).
+    assert frames == [("notification", other), ("unread-count", {"unread": 1})]
     response.close()
 
 

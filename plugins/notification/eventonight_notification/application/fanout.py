@@ -77,6 +77,8 @@ async def notify(events: list[tuple[str, dict]], store: Store, uow) -> int:
     one read and one update of the unread counters and one outbox write, whatever the batch size.
     """
     now = datetime.now(UTC)
+    # As stored (BSON keeps milliseconds): the live frame shows the time the listing will.
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     actors = {p.get(ACTOR_FIELDS[t]) for t, p in events if t in ACTOR_FIELDS}
     users = await store.users([a for a in actors if isinstance(a, str) and a])
     docs = [

@@ -30,6 +30,12 @@ STREAM_TICKET_SECONDS = 30
 STREAM_HEADERS = {"X-Accel-Buffering": "no"}
 
 
+def _origin(notification_id: str) -> str:
+    """The process part of a notification's ObjectId: one process's ids only grow, two processes'
+    ids interleave (a notification another process stored may come later with a smaller id)."""
+    return notification_id[8:18]
+
+
 def _digest(ticket: str) -> str:
     # Stored hashed: a database reader cannot open anyone's stream with what is stored.
     return hashlib.sha256(ticket.encode()).hexdigest()
@@ -139,9 +145,13 @@ class NotificationsApi:
             # Sent already; kept for hours of an idle stream they would cost ~2 KB each.
             response.headers.clear()
             frame_id = str(last) if last else "0"
+            # Per process that stored them, the newest notification sent: what the replay sent, and
+            # what came here first from the process that committed it, comes again from the broker.
+            newest: dict[str, str] = {_origin(frame_id): frame_id} if last else {}
             if last is not None:
                 for doc in await self.store().since(user_id, last):
                     frame_id = str(doc["_id"])
+                    newest[_origin(frame_id)] = frame_id
                     await response.send(dumps(view(doc)), event="notification", id=frame_id)
             unread = await self.store().unread_count(user_id)
             await response.send(json.dumps({"unread": unread}), event="unread-count", id=frame_id)
@@ -157,9 +167,10 @@ class NotificationsApi:
                     await response.ping()
                 elif kind == "notification":
                     notification = payload["notification"]
-                    if frame_id != "0" and notification["id"] <= frame_id:
-                        continue  # already sent by the replay
-                    frame_id = notification["id"]
+                    origin = _origin(notification["id"])
+                    if notification["id"] <= newest.get(origin, ""):
+                        continue  # sent already: by the replay, or ahead of the broker's copy
+                    frame_id = newest[origin] = notification["id"]
                     await response.send(dumps(notification), event="notification", id=frame_id)
                     await response.send(
                         json.dumps({"unread": payload["unreadCount"]}), event="unread-count", id=frame_id

@@ -18,6 +18,10 @@ from eventonight_notification.presentation.inbox import Inbox
 ANNOUNCE_SLICE = 200
 log = logging.getLogger(__name__)
 UNREAD_CHANGED = "notification.unread.changed"
+#: What a stream shows of the bus: new notifications and unread counts (presence aside).
+LIVE = (NOTIFICATION_CREATED, UNREAD_CHANGED)
+#: Events delivered as they committed here whose broker copy is still to come, at most (Hub._early).
+EARLY_KEPT = 20_000
 #: Each stream gets a keep-alive comment, and this process renews its presence, this often.
 HEARTBEAT_SECONDS = 15
 #: A second's keep-alives go out in this many slices, evenly over the second.
@@ -46,13 +50,14 @@ class Hub:
         self._rounds: asyncio.Task | None = None
         self._presence_news: list[dict] = []
         self._presence_rounds: asyncio.Task | None = None
+        self._early: dict[str, None] = {}  # ids of events delivered as they committed (oldest first)
 
     def store(self) -> Store:
         return Store(self.kernel.read)
 
     async def start(self) -> None:
         self.listener = self.kernel.broadcast_listener(
-            [NOTIFICATION_CREATED, UNREAD_CHANGED, PRESENCE_CHANGED], self.on_broadcast, "notification-live"
+            [*LIVE, PRESENCE_CHANGED], self.on_broadcast, "notification-live"
         )
         self.listener.start()
         if not await self.listener.wait_ready(15):
@@ -78,6 +83,18 @@ class Hub:
         with contextlib.suppress(Exception):
             await self.store().process_gone(self.process_id)
 
+    def committed(self, events: list[DomainEvent]) -> None:
+        """What this process stored for its own streams, the moment it committed: delivered now,
+        not after the outbox relay and the broker (on the embedded default the consumers and the
+        streams share one process). Each delivered event's broker copy is dropped when it comes
+        (by event id), so the streams see the counts in commit order, not a stale one late."""
+        for event in events:
+            if event.event_type in LIVE and event.payload.get("userId") in self.streams:
+                self._early[event.id] = None
+                if len(self._early) > EARLY_KEPT:  # the relay is far behind: forget the oldest
+                    del self._early[next(iter(self._early))]
+                self._deliver(event.event_type, event.payload)
+
     async def on_broadcast(self, routing_key: str, envelope: dict) -> None:
         payload = envelope.get("payload", {})
         if routing_key == PRESENCE_CHANGED:
@@ -86,8 +103,13 @@ class Hub:
             if self._presence_rounds is None:
                 self._presence_rounds = asyncio.create_task(self._deliver_presence())
             return
-        kind = "notification" if routing_key == NOTIFICATION_CREATED else "unread"
-        self._put(payload.get("userId"), (kind, payload))
+        if self._early and envelope.get("id") in self._early:
+            del self._early[envelope["id"]]  # delivered as it committed here
+            return
+        self._deliver(routing_key, payload)
+
+    def _deliver(self, event_type: str, payload: dict) -> None:
+        self._put(payload.get("userId"), ("notification" if event_type == NOTIFICATION_CREATED else "unread", payload))
 
     async def _deliver_presence(self) -> None:
         try:
