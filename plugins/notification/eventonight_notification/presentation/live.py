@@ -91,7 +91,7 @@ class Hub:
         for event in events:
             if event.event_type in LIVE and event.payload.get("userId") in self.streams:
                 self._early[event.id] = None
-                if len(self._early) > EARLY_KEPT:  # the relay is far behind: forget the oldest
+                if len(self._early) > EARLY_KEPT:  # the relay far behind, or the feed lost copies: forget the oldest
                     del self._early[next(iter(self._early))]
                 self._deliver(event.event_type, event.payload)
 
