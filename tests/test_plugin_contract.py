@@ -213,6 +213,12 @@ async def test_the_committed_hook_sees_each_commits_events_in_order_right_after_
         await p.kernel.transaction(aborted)
     assert healthy.calls == [expected]
 
+    # Local: another process on the same database commits; this one is not told.
+    elsewhere = Committed()
+    other = await platform(extra_plugins=[("aaa", elsewhere)], consumers=False, relay=False)
+    await other.kernel.transaction(two)
+    assert len(elsewhere.calls) == 1 and healthy.calls == [expected]
+
 
 class Good:
     @hookimpl
