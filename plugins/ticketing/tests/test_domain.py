@@ -142,3 +142,41 @@ async def test_lookups_arriving_together_share_one_query_and_get_their_own_answe
     assert await lookup.get("o3") == {"_id": "o3"} and len(queries) == 2, "later ones: a new query"
     failed = await asyncio.gather(lookup.get("boom"), lookup.get("o4"), return_exceptions=True)
     assert all(isinstance(f, RuntimeError) for f in failed), "every waiting request hears of the failure"
+
+
+async def test_lookups_arriving_while_a_query_runs_go_together_in_the_next_one():
+    import asyncio
+
+    from eventonight_ticketing.application.orders import BatchedLookup
+
+    queries, release = [], asyncio.Event()
+
+    async def fetch_many(ids):
+        queries.append(sorted(ids))
+        if len(queries) == 1:
+            await release.wait()  # a busy database
+        return {i: {"_id": i} for i in ids}
+
+    lookup = BatchedLookup(fetch_many)
+    first = asyncio.ensure_future(lookup.get("o1"))
+    while not queries:
+        await asyncio.sleep(0.001)
+    later = [asyncio.ensure_future(lookup.get(f"o{i}")) for i in range(2, 7)]
+    await asyncio.sleep(0.02)  # ten windows pass: still one query out
+    assert queries == [["o1"]]
+    release.set()
+    assert [await f for f in (first, *later)] == [{"_id": f"o{i}"} for i in range(1, 7)]
+    assert queries == [["o1"], ["o2", "o3", "o4", "o5", "o6"]]
+
+    # Cancelled with lookups waiting (the process stops): none of them is left hanging.
+    release.clear()
+    queries.clear()
+    stuck = [asyncio.ensure_future(lookup.get(k)) for k in ("o7", "o8")]
+    while not queries:
+        await asyncio.sleep(0.001)
+    behind = asyncio.ensure_future(lookup.get("o9"))  # waits for the next query
+    await asyncio.sleep(0)
+    lookup._flush.cancel()
+    done = await asyncio.wait_for(asyncio.gather(*stuck, behind, return_exceptions=True), 5)
+    assert all(isinstance(d, asyncio.CancelledError) for d in done)
+    assert await asyncio.wait_for(lookup.get("o10"), 5) == {"_id": "o10"}, "a new lookup is served"
