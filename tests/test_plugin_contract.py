@@ -150,8 +150,7 @@ class Committed:
     def __init__(self, *, fail: bool = False) -> None:
         self.fail = fail
         self.calls: list[list[tuple[str, dict]]] = []
-        self.kernel = None
-        self.outbox_seen: list[list] = []
+        self.outbox_seen: list[asyncio.Future] = []
 
     @hookimpl
     def eventonight_committed(self, events, kernel):
