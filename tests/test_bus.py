@@ -2,14 +2,17 @@
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from uuid import uuid4
 
 from kombu import Exchange, Queue
 
 from eventonight.hooks import Consumer, hookimpl
-from eventonight.kernel.bus.consumers import ATTEMPTS_HEADER
+from eventonight.kernel.bus.broadcast import BroadcastListener
+from eventonight.kernel.bus.consumers import ATTEMPTS_HEADER, ConsumerRunner
 from eventonight.kernel.bus.topology import connection_for, pattern_matches
+from eventonight.kernel.embedded_mongo import free_port
 from eventonight.kernel.http.app import RUNTIME
 from eventonight.kernel.testing import wait_until
 from eventonight.settings import Settings
@@ -306,3 +309,31 @@ async def test_a_retried_message_gets_its_own_transaction_even_when_its_count_st
     await _pile_up(plugin, settings, _envelope("before"), retried, _envelope("after"))
     await wait_until(lambda: _count(p.kernel, "after"))
     assert plugin.batches == [["first"], ["before"], ["retried"], ["after"]]
+
+
+async def test_consumers_asked_to_stop_while_the_broker_is_unreachable_stop(settings):
+    """kombu alone reconnects forever without looking at the stop flag: a process whose broker is
+    down (or never came up) could not stop its consumer threads, and each kept retrying for good."""
+    nowhere = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
+    loop = asyncio.get_running_loop()
+
+    async def ignore(*args):
+        return None
+
+    runner = ConsumerRunner(
+        url=nowhere, exchange_name=settings.exchange, prefix=settings.queue_prefix, plugin="sample",
+        patterns=["sample.#"], dispatch=ignore, loop=loop,
+    )  # fmt: skip
+    listener = BroadcastListener(
+        url=nowhere, exchange_name=settings.exchange, patterns=["sample.#"], callback=ignore, loop=loop
+    )
+    threads = [runner._thread, listener._thread]
+    runner.start()
+    listener.start()
+    await asyncio.sleep(5)  # past the first retries: kombu now waits between attempts
+    assert all(thread.is_alive() for thread in threads), "they keep retrying while nobody asks them to stop"
+    assert not runner.ready.is_set() and not listener.ready.is_set()
+    started = time.monotonic()
+    await asyncio.gather(asyncio.to_thread(runner.stop), asyncio.to_thread(listener.stop))
+    assert not any(thread.is_alive() for thread in threads)
+    assert time.monotonic() - started < 5, "within about a second of being asked, not after the join gave up"

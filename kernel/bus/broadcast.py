@@ -18,14 +18,14 @@ from typing import Any
 from uuid import uuid4
 
 from kombu import Queue, binding
-from kombu.mixins import ConsumerMixin
 
+from eventonight.kernel.bus.stoppable import StoppableConsumer
 from eventonight.kernel.bus.topology import connection_for, exchange
 
 log = logging.getLogger(__name__)
 
 
-class BroadcastListener(ConsumerMixin):
+class BroadcastListener(StoppableConsumer):
     def __init__(
         self,
         *,

@@ -30,9 +30,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kombu import Producer
-from kombu.mixins import ConsumerMixin
 
 from eventonight.hooks.types import DomainEvent
+from eventonight.kernel.bus.stoppable import StoppableConsumer
 from eventonight.kernel.bus.topology import (
     connection_for,
     dead_letter_queue,
@@ -56,7 +56,7 @@ BATCH_WAIT_SECONDS = 0.002
 RECEIVE_SLICE_SECONDS = 0.01
 
 
-class _Worker(ConsumerMixin):
+class _Worker(StoppableConsumer):
     def __init__(self, runner: ConsumerRunner) -> None:
         self.runner = runner
         self.connection = connection_for(runner.url)
