@@ -509,10 +509,17 @@ async def test_presence_and_expiring_tokens(platform, account):
     response.close()
 
 
-def _spawn(env: dict, command: str, port: int) -> subprocess.Popen:
+def _spawn(env: dict, command: str, port: int, log: Path) -> subprocess.Popen:
+    # The log goes to a file, not a pipe nobody reads while the test runs: a full pipe would
+    # block the process on its next log line, and the file is there to read when a step fails.
     eventonight = Path(sys.executable).parent / "eventonight"
-    return subprocess.Popen([str(eventonight), command], env={**env, "EVENTONIGHT_PORT": str(port)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    with log.open("w") as stderr:
+        return subprocess.Popen([str(eventonight), command], env={**env, "EVENTONIGHT_PORT": str(port)},
+                                stdout=subprocess.DEVNULL, stderr=stderr)  # fmt: skip
+
+
+def _logs(*logs: Path) -> str:
+    return "\n".join(f"--- {log.name}:\n{log.read_text()[-4000:]}" for log in logs)
 
 
 async def test_delivery_across_two_real_processes(settings, tmp_path, monkeypatch):
@@ -533,14 +540,15 @@ async def test_delivery_across_two_real_processes(settings, tmp_path, monkeypatc
         "EVENTONIGHT_USERS_ARGON2_PARALLELISM": "1",
     }
     port_a, port_b = free_port(), free_port()
-    web_a = _spawn(env, "web", port_a)  # HTTP only: no consumers, no relay
-    serve_b = _spawn(env, "serve", port_b)  # HTTP, relay, consumers
+    logs = tmp_path / "web-a.log", tmp_path / "serve-b.log"
+    web_a = _spawn(env, "web", port_a, logs[0])  # HTTP only: no consumers, no relay
+    serve_b = _spawn(env, "serve", port_b, logs[1])  # HTTP, relay, consumers
     try:
         async with aiohttp.ClientSession() as http:
             for port, process in ((port_a, web_a), (port_b, serve_b)):
 
                 async def up(port=port, process=process):
-                    assert process.poll() is None, process.stderr.read()
+                    assert process.poll() is None, _logs(*logs)
                     try:
                         async with http.get(f"http://127.0.0.1:{port}/health") as r:
                             return r.status == 200
@@ -564,14 +572,28 @@ async def test_delivery_across_two_real_processes(settings, tmp_path, monkeypatc
                 await sse.next_of("unread-count", timeout=20)
                 path = f"{b}/api/interactions/users/{alice['user']['id']}/following"
 
+                last = []
+
                 async def followed():
                     # B learns about the club through user.created first; retry until it does.
-                    async with http.post(
-                        path, json={"followedId": club["user"]["id"]}, headers=bearer(alice["accessToken"])
-                    ) as r:
-                        return r.status == 201
+                    try:
+                        async with http.post(
+                            path,
+                            json={"followedId": club["user"]["id"]},
+                            headers=bearer(alice["accessToken"]),
+                            timeout=aiohttp.ClientTimeout(total=10),
+                        ) as r:
+                            last[:] = [r.status, await r.text()]
+                            return r.status == 201
+                    except TimeoutError:
+                        last[:] = ["no answer within 10 s"]
+                        return False
 
-                await wait_until(followed, timeout=20, interval=0.2)
+                try:
+                    # Generous: a slow machine late in the suite has taken more than 20 s here.
+                    await wait_until(followed, timeout=60, interval=0.2)
+                except AssertionError as failed:
+                    raise AssertionError(f"the follow never succeeded; last answer {last}\n{_logs(*logs)}") from failed
                 frame = await sse.next_of("notification", timeout=20)
                 assert frame["json"]["type"] == "follower.new"
                 assert frame["json"]["metadata"]["actor"]["userId"] == alice["user"]["id"]
