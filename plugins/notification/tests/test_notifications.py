@@ -590,7 +590,7 @@ async def test_delivery_across_two_real_processes(settings, tmp_path, monkeypatc
                         return False
 
                 try:
-                    # Generous: a slow machine late in the suite has taken more than 20 s here.
+                    # Generous, and telling: CI once failed here after 20 s and did not say why.
                     await wait_until(followed, timeout=60, interval=0.2)
                 except AssertionError as failed:
                     raise AssertionError(f"the follow never succeeded; last answer {last}\n{_logs(*logs)}") from failed
