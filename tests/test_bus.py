@@ -311,7 +311,7 @@ async def test_a_retried_message_gets_its_own_transaction_even_when_its_count_st
     assert plugin.batches == [["first"], ["before"], ["retried"], ["after"]]
 
 
-async def test_consumers_asked_to_stop_while_the_broker_is_unreachable_stop(settings):
+async def test_consumers_asked_to_stop_while_the_broker_is_unreachable_stop(settings, caplog):
     """kombu alone reconnects forever without looking at the stop flag: a process whose broker is
     down (or never came up) could not stop its consumer threads, and each kept retrying for good."""
     nowhere = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
@@ -330,10 +330,23 @@ async def test_consumers_asked_to_stop_while_the_broker_is_unreachable_stop(sett
     threads = [runner._thread, listener._thread]
     runner.start()
     listener.start()
-    await asyncio.sleep(5)  # past the first retries: kombu now waits between attempts
+    # Each has failed once and is in kombu's wait before its next attempt.
+    caplog.set_level("WARNING")
+    await wait_until(lambda: {"consumer", "listener"} <= _retrying(caplog), timeout=20)
     assert all(thread.is_alive() for thread in threads), "they keep retrying while nobody asks them to stop"
     assert not runner.ready.is_set() and not listener.ready.is_set()
     started = time.monotonic()
     await asyncio.gather(asyncio.to_thread(runner.stop), asyncio.to_thread(listener.stop))
     assert not any(thread.is_alive() for thread in threads)
     assert time.monotonic() - started < 5, "within about a second of being asked, not after the join gave up"
+
+
+def _retrying(caplog) -> set[str]:
+    """Which of the consumer runner and the broadcast listener logged a failed connection."""
+    found = set()
+    for record in caplog.records:
+        if record.name == "kombu.mixins":
+            found.add("listener")
+        elif "broker connection of sample lost" in record.getMessage():
+            found.add("consumer")
+    return found
