@@ -13,10 +13,11 @@ web`` process on an embedded SecantusDB; ``wrk`` on one thread, 8 connections th
 - like an event (``POST …/likes``; each request a new pair of 205 members and the events);
 - event detail, a profile, and the notifications, unread count and chat inbox of the seeded
   organization with the most of them (~600 notifications, 300 conversations at 10,000 events;
-  target p50 ≤ 20 ms at 8). The inbox twice: as served (the web process keeps a page while the
-  inbox's summaries are unchanged, so these requests read the summaries alone), and from a second
-  web process that keeps none (``EVENTONIGHT_CHAT_INBOX_PAGES_KEPT=0``), each request reading the
-  page too: what a request costs right after the inbox changed.
+  target p50 ≤ 20 ms at 8). The inbox and the notifications twice: as served (the web process
+  keeps a page while the inbox's summaries, or the user's unread counter, are unchanged, so these
+  requests read the summaries or the counter alone), and from a second web process that keeps none
+  (``EVENTONIGHT_CHAT_INBOX_PAGES_KEPT=0``, ``EVENTONIGHT_NOTIFICATION_PAGES_KEPT=0``), each
+  request reading the page too: what a request costs right after the page changed.
 
 "db ms/req" is the database process's CPU time (user + system, from /proc) over the run divided
 by the requests, "web ms/req" the same for the web process: the trend to watch beside throughput.
@@ -135,14 +136,18 @@ async def main() -> None:
              busiest),
         ]  # fmt: skip
         scenarios = [s for s in scenarios if options.only in s[0]]
-        if any("chat" in s[0] for s in scenarios):
+        kept = [s for s in scenarios if s[0].startswith(("notifications", "chat"))]
+        if kept:
             # Started after seeding, so that one process alone ran what seeding caused.
             cold_port = free_port()
-            uncached = start_eventonight("web", mongo.uri, cold_port, chat_inbox_pages_kept="0")
+            uncached = start_eventonight(
+                "web", mongo.uri, cold_port, chat_inbox_pages_kept="0", notification_pages_kept="0"
+            )
             wait_http(f"http://127.0.0.1:{cold_port}/health")
             settle(mongo.process.pid, uncached.pid)
-            url = f"http://127.0.0.1:{cold_port}/api/chat/users/{world.busiest}/conversations?limit=20"
-            scenarios.append(("chat inbox, no page kept", url, None, busiest, uncached.pid))
+            for name, url, _, header in kept:
+                cold = url.replace(base, f"http://127.0.0.1:{cold_port}")
+                scenarios.append((f"{name.split(' (')[0]}, no page kept", cold, None, header, uncached.pid))
         liked = 0  # each like request a pair not liked before
         for round_number in range(1, options.rounds + 1):
             print(

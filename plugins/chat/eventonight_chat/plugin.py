@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from eventonight.hooks import Consumer, hookimpl
 from eventonight.hooks.http import fragment_from_routes
+from eventonight.hooks.kept import KeptPages
 from eventonight_chat.application.chat import Chat
-from eventonight_chat.application.inbox_pages import InboxPages
 from eventonight_chat.infrastructure.settings import ChatSettings
 from eventonight_chat.infrastructure.store import INDEXES, Store
 from eventonight_chat.presentation.handlers import ChatApi, FirstMessageBody, MessageBody
@@ -17,7 +17,7 @@ NAME = "chat"
 def services(kernel) -> Chat:
     def build() -> Chat:
         settings = kernel.plugin_settings.get(NAME) or ChatSettings()
-        return Chat(*kernel.runners(Store), InboxPages(settings.inbox_pages_kept))
+        return Chat(*kernel.runners(Store), KeptPages(settings.inbox_pages_kept))
 
     return kernel.plugin_service(NAME, build)
 

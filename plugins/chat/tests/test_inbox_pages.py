@@ -3,10 +3,11 @@
 import asyncio
 
 from eventonight_chat.application.chat import Chat
-from eventonight_chat.application.inbox_pages import InboxPages
 from eventonight_chat.infrastructure.settings import ChatSettings
 from eventonight_chat.infrastructure.store import COUNTED, RING, SHARDS, Store
 from eventonight_chat.plugin import services
+
+from eventonight.hooks.kept import KeptPages
 
 
 async def test_inbox_pages_and_totals_equal_the_plain_query_through_replies_concurrency_and_a_backfill(platform):
@@ -59,7 +60,7 @@ async def test_a_kept_inbox_page_is_served_until_something_it_shows_changes(plat
     """Each web process keeps rendered pages while the user's summaries keep their version."""
     p = await platform(consumers=False)
     chat, read = services(p.kernel), Store(p.kernel.read)
-    uncached = Chat(*p.kernel.runners(Store), InboxPages(0))
+    uncached = Chat(*p.kernel.runners(Store), KeptPages(0))
     for user, role in [("alice", "member"), ("bob", "member"), ("carol", "member"), ("club", "organization")]:
         await read.upsert_user(user, role, user.title(), user, None)
     await chat.send("alice", "club", "hello")
@@ -97,17 +98,6 @@ async def test_a_kept_inbox_page_is_served_until_something_it_shows_changes(plat
     await chat.send("carol", "club", "new here")  # a new conversation
     assert await shown() == [("Carol", "new here", 1), ("Alice B", "still there?", 2), ("Deleted user", "edited", 0)]
     assert (await chat.inbox("club", 20, 0))[1] == 3
-
-
-def test_kept_pages_are_bounded_least_recently_used_first():
-    pages = InboxPages(2)
-    pages.put(("a", 20, 0), (1,), [{"id": "a"}])
-    pages.put(("b", 20, 0), (1,), [{"id": "b"}])
-    assert pages.get(("a", 20, 0), (1,)) == [{"id": "a"}]
-    pages.put(("c", 20, 0), (1,), [{"id": "c"}])
-    assert len(pages) == 2 and pages.get(("b", 20, 0), (1,)) is None, "b was the least recently used"
-    assert pages.get(("a", 20, 0), (2,)) is None, "another version is another page"
-    assert pages.get(("c", 20, 0), (1,)) == [{"id": "c"}]
 
 
 async def test_pages_kept_per_process_default_to_1000_and_are_set_by_the_environment(platform, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from eventonight.hooks import Consumer, hookimpl
 from eventonight.hooks.http import ANY_OBJECT, BOOLEAN, DATETIME, INTEGER, STRING, fragment_from_routes, obj, page_of
 from eventonight_notification.application.fanout import notify
+from eventonight_notification.infrastructure.settings import NotificationSettings
 from eventonight_notification.infrastructure.store import INDEXES, RETIRED_INDEXES, Store
 from eventonight_notification.presentation.handlers import NotificationsApi
 from eventonight_notification.presentation.live import Hub
@@ -35,6 +36,16 @@ def hub(kernel) -> Hub:
     return kernel.plugin_service(NAME, lambda: Hub(kernel))
 
 
+def api(kernel) -> NotificationsApi:
+    settings = kernel.plugin_settings.get(NAME) or NotificationSettings()
+    return NotificationsApi(kernel, hub(kernel), settings.pages_kept)
+
+
+@hookimpl
+def eventonight_settings():
+    return NotificationSettings
+
+
 @hookimpl
 def eventonight_indexes():
     return INDEXES
@@ -47,13 +58,13 @@ def eventonight_retired_indexes():
 
 @hookimpl
 def eventonight_routes(kernel):
-    return NotificationsApi(kernel, hub(kernel)).routes()
+    return api(kernel).routes()
 
 
 @hookimpl
 def eventonight_openapi(kernel):
     return fragment_from_routes(
-        NotificationsApi(kernel, hub(kernel)).routes(),
+        api(kernel).routes(),
         tag="notifications",
         summaries={
             "listing": "The caller's notifications, newest first (query: unread=true)",

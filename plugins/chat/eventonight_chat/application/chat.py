@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from bson.errors import InvalidId
 
-from eventonight_chat.application.inbox_pages import InboxPages
+from eventonight.hooks.kept import KeptPages
 from eventonight_chat.domain.rules import (
     MESSAGE_CREATED,
     DomainError,
@@ -46,10 +46,10 @@ def _party(users: dict, user_id: str) -> dict:
 
 
 class Chat:
-    def __init__(self, transaction, direct, pages: InboxPages | None = None) -> None:
+    def __init__(self, transaction, direct, pages: KeptPages | None = None) -> None:
         self.transaction = transaction
         self.direct = direct
-        self.pages = pages if pages is not None else InboxPages(0)
+        self.pages = pages if pages is not None else KeptPages(0)
 
     async def send(self, sender_id: str, recipient_id: str, content: str) -> dict:
         text = clean_content(content)

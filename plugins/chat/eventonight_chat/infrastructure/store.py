@@ -36,7 +36,7 @@ PARTY_FIELDS = ("role", "name", "username", "avatar_url", "deleted")
 # is read, not counted, and its newest conversations are found without reading the older ones.
 # The parties are kept on the conversation so that an inbox page is two reads, not three. Every
 # change to what a user's inbox shows increments the version of one of their summaries in the same
-# transaction, so that a page rendered at a version the summaries still have is current (InboxPages).
+# transaction, so that a page rendered at a version the summaries still have is current (eventonight.hooks.kept).
 INDEXES = {
     P + "users": [pymongo.IndexModel([("search", 1)], name="search")],
     P + "conversations": [

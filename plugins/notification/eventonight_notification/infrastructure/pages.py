@@ -20,6 +20,8 @@ from typing import Any
 
 from bson import ObjectId
 
+from eventonight.hooks.kept import KeptPages
+
 #: Ids older than this are settled: no transaction still running can commit one (MongoDB
 #: ends a transaction after 60 s), with room for clock skew between the processes making ids.
 SETTLED = timedelta(minutes=5)
@@ -34,12 +36,14 @@ class Pages:
     """Reads the pages, and remembers the last ``kept`` checkpoints it read or moved.
 
     A remembered checkpoint can only be older than the stored one, never wrong: with it a page
-    costs one read, the index range from its mark to the newest notification.
+    costs one read, the index range from its mark to the newest notification. ``served`` keeps
+    up to ``pages_kept`` whole pages with their version (see ``Store.page``).
     """
 
-    def __init__(self, kept: int = 1000) -> None:
+    def __init__(self, kept: int = 1000, pages_kept: int = 0) -> None:
         self.kept = kept
         self._known: OrderedDict[str, dict] = OrderedDict()
+        self.served = KeptPages(pages_kept)
 
     def _remember(self, checkpoint: dict) -> None:
         self._known[checkpoint["_id"]] = checkpoint

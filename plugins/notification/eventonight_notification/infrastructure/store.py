@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import zlib
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -23,9 +24,12 @@ COUNTED = "#counted"
 # {_id (ObjectId), user_id, type, metadata, read, created_at}; follows {_id,
 # follower, followed}; holders {_id, event_id, user_id, orders}; users {_id, name,
 # avatar_url}; checkpoints {_id (user id), upto, n, marks} (pages.py); unread {_id (user
-# id), n}: each user's unread notifications, kept in the transactions that change them (counting
+# id), n, v}: each user's unread notifications, kept in the transactions that change them (counting
 # a batch's users at once scanned every notification on the embedded server, where `$in` on the
-# user is no index range, and one count per user is one read each); presence: one
+# user is no index range, and one count per user is one read each), and v, the version of the
+# user's pages: every write that changes what a page shows changes it, and it never repeats
+# (random when the counter is made), so a page kept at the current v is current (Store.page);
+# presence: one
 # document per web process and bucket {_id "<process>#<bucket>", process, bucket, users,
 # expires_at}: a process that dies stops renewing expires_at and its users count as offline once
 # it passes.
@@ -72,6 +76,11 @@ def parse_id(value: str | None) -> ObjectId | None:
         return ObjectId(value) if value else None
     except (InvalidId, TypeError):
         return None
+
+
+def new_version() -> int:
+    """A counter's first version: random, so a counter deleted and made again does not repeat one."""
+    return secrets.randbits(62)
 
 
 def view(doc: dict) -> dict:
@@ -149,13 +158,30 @@ class Store:
     async def page(
         self, user_id: str, unread_only: bool, limit: int, offset: int, pages: Pages | None = None
     ) -> tuple[list[dict], int]:
-        if not unread_only:
-            pages = pages or Pages()
-            return await pages.newest_first(self._c("notifications"), self._c("checkpoints"), user_id, limit, offset)
-        # The unread ones are few for anyone who reads; their index range is the page.
-        query = {"user_id": user_id, "read": False}
-        cursor = self._c("notifications").find(query).sort("_id", -1).skip(offset).limit(limit)
-        return await cursor.to_list(limit), await self._c("notifications").count_documents(query)
+        """``(page, total)``, newest first. With ``pages`` that keep pages, a page read at the
+        version the user's counter still has is served without reading it again."""
+        pages = pages or Pages()
+        key = (user_id, unread_only, limit, offset)
+        # The version before the page: a page read after a change is kept under the older one.
+        version = await self.page_version(user_id) if pages.served.size else None
+        if version is not None and (kept := pages.served.get(key, version)) is not None:
+            return kept
+        if unread_only:
+            # The unread ones are few for anyone who reads; their index range is the page.
+            query = {"user_id": user_id, "read": False}
+            cursor = self._c("notifications").find(query).sort("_id", -1).skip(offset).limit(limit)
+            found = await cursor.to_list(limit), await self._c("notifications").count_documents(query)
+        else:
+            notifications, checkpoints = self._c("notifications"), self._c("checkpoints")
+            found = await pages.newest_first(notifications, checkpoints, user_id, limit, offset)
+        if version is not None:
+            pages.served.put(key, version, found)
+        return found
+
+    async def page_version(self, user_id: str) -> int | None:
+        """The version of ``user_id``'s pages; None when there is none to go by (no counter yet)."""
+        doc = await self._c("unread").find_one({"_id": user_id})
+        return doc.get("v") if doc else None
 
     async def since(self, user_id: str, after: ObjectId, limit: int = 500) -> list[dict]:
         cursor = self._c("notifications").find({"user_id": user_id, "_id": {"$gt": after}}).sort("_id", 1)
@@ -171,13 +197,13 @@ class Store:
         counters = self._c("unread")
         users = sorted(added)
         kept = {d["_id"]: d["n"] async for d in counters.find({"_id": {"$in": users}})}
-        if fresh := [{"_id": u, "n": added[u]} for u in users if u not in kept]:
+        if fresh := [{"_id": u, "n": added[u], "v": new_version()} for u in users if u not in kept]:
             await counters.insert_many(fresh)  # one insert, not an upsert per user
         by_amount: dict[int, list[str]] = defaultdict(list)
         for user_id in kept:
             by_amount[added[user_id]].append(user_id)
         for amount, ids in by_amount.items():
-            await counters.update_many({"_id": {"$in": ids}}, {"$inc": {"n": amount}})
+            await counters.update_many({"_id": {"$in": ids}}, {"$inc": {"n": amount, "v": 1}})
         return {u: kept.get(u, 0) + added[u] for u in users}
 
     async def unread_count(self, user_id: str) -> int:
@@ -189,7 +215,9 @@ class Store:
             {"_id": notification_id, "user_id": user_id, "read": False}, {"$set": {"read": True}}
         )
         if result.matched_count == 1:
-            await self._c("unread").update_one({"_id": user_id, "n": {"$gt": 0}}, {"$inc": {"n": -1}})
+            counted = await self._c("unread").update_one({"_id": user_id, "n": {"$gt": 0}}, {"$inc": {"n": -1, "v": 1}})
+            if counted.matched_count == 0:  # a counter that drifted to 0: the page changed all the same
+                await self._c("unread").update_one({"_id": user_id}, {"$inc": {"v": 1}})
             return True
         return await self._c("notifications").count_documents({"_id": notification_id, "user_id": user_id}) == 1
 
@@ -197,7 +225,7 @@ class Store:
         result = await self._c("notifications").update_many(
             {"user_id": user_id, "read": False}, {"$set": {"read": True}}
         )
-        await self._c("unread").update_one({"_id": user_id}, {"$set": {"n": 0}})
+        await self._c("unread").update_one({"_id": user_id}, {"$set": {"n": 0}, "$inc": {"v": 1}})
         return result.modified_count
 
     async def backfill_unread(self) -> bool:
@@ -206,7 +234,7 @@ class Store:
         if await self._c("unread").find_one({"_id": COUNTED}):
             return False
         pipeline = [{"$match": {"read": False}}, {"$group": {"_id": "$user_id", "n": {"$sum": 1}}}]
-        counts = [d async for d in self._c("notifications").aggregate(pipeline)]  # {_id: user, n}
+        counts = [{**d, "v": new_version()} async for d in self._c("notifications").aggregate(pipeline)]
         await self._c("unread").delete_many({})
         await self._c("unread").insert_many([*counts, {"_id": COUNTED}])
         return True

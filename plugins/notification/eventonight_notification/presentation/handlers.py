@@ -42,10 +42,10 @@ def _digest(ticket: str) -> str:
 
 
 class NotificationsApi:
-    def __init__(self, kernel, hub: Hub) -> None:
+    def __init__(self, kernel, hub: Hub, pages_kept: int = 0) -> None:
         self.kernel = kernel
         self.hub = hub
-        self.pages = Pages()
+        self.pages = Pages(pages_kept=pages_kept)
 
     def store(self) -> Store:
         return Store(self.kernel.read)
