@@ -13,11 +13,14 @@ web`` process on an embedded SecantusDB; ``wrk`` on one thread, 8 connections th
 - like an event (``POST …/likes``; each request a new pair of 205 members and the events);
 - event detail, a profile, and the notifications, unread count and chat inbox of the seeded
   organization with the most of them (~600 notifications, 300 conversations at 10,000 events;
-  target p50 ≤ 20 ms at 8). The inbox and the notifications twice: as served (the web process
-  keeps a page while the inbox's summaries, or the user's unread counter, are unchanged, so these
-  requests read the summaries or the counter alone), and from a second web process that keeps none
-  (``EVENTONIGHT_CHAT_INBOX_PAGES_KEPT=0``, ``EVENTONIGHT_NOTIFICATION_PAGES_KEPT=0``), each
-  request reading the page too: what a request costs right after the page changed.
+  target p50 ≤ 20 ms at 8).
+
+The pages of likes, the notifications and the inbox twice: as served (the web process keeps a
+page while what it shows is unchanged: the likes' counters and the copies of users or events, the
+user's unread counter, the inbox's summaries, so these requests read those alone), and from a
+second web process that keeps none (``EVENTONIGHT_INTERACTIONS_PAGES_KEPT=0``,
+``EVENTONIGHT_NOTIFICATION_PAGES_KEPT=0``, ``EVENTONIGHT_CHAT_INBOX_PAGES_KEPT=0``), each request
+reading the page too: what a request costs right after the page changed.
 
 "db ms/req" is the database process's CPU time (user + system, from /proc) over the run divided
 by the requests, "web ms/req" the same for the web process: the trend to watch beside throughput.
@@ -136,18 +139,23 @@ async def main() -> None:
              busiest),
         ]  # fmt: skip
         scenarios = [s for s in scenarios if options.only in s[0]]
-        kept = [s for s in scenarios if s[0].startswith(("notifications", "chat"))]
+        kept = [s for s in scenarios if s[0].startswith(("event likers", "user likes", "notifications", "chat"))]
         if kept:
             # Started after seeding, so that one process alone ran what seeding caused.
             cold_port = free_port()
             uncached = start_eventonight(
-                "web", mongo.uri, cold_port, chat_inbox_pages_kept="0", notification_pages_kept="0"
+                "web",
+                mongo.uri,
+                cold_port,
+                **{f"{p}_pages_kept": "0" for p in ("chat_inbox", "notification", "interactions")},
             )
             wait_http(f"http://127.0.0.1:{cold_port}/health")
             settle(mongo.process.pid, uncached.pid)
-            for name, url, _, header in kept:
+            for name, url, _, *header in kept:
                 cold = url.replace(base, f"http://127.0.0.1:{cold_port}")
-                scenarios.append((f"{name.split(' (')[0]}, no page kept", cold, None, header, uncached.pid))
+                scenarios.append(
+                    (f"{name.split(' (')[0]}, no page kept", cold, None, *(header or [auth]), uncached.pid)
+                )
         liked = 0  # each like request a pair not liked before
         for round_number in range(1, options.rounds + 1):
             print(

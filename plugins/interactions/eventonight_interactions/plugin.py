@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eventonight.hooks import hookimpl
+from eventonight_interactions.infrastructure.settings import InteractionsSettings
 from eventonight_interactions.infrastructure.store import INDEXES, Store
 from eventonight_interactions.infrastructure.wiring import build
 from eventonight_interactions.presentation import openapi
@@ -14,7 +15,12 @@ NAME = "interactions"
 
 
 def services(kernel):
-    return kernel.plugin_service(NAME, lambda: build(kernel))
+    return kernel.plugin_service(NAME, lambda: build(kernel, NAME))
+
+
+@hookimpl
+def eventonight_settings():
+    return InteractionsSettings
 
 
 @hookimpl

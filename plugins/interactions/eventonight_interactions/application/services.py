@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from eventonight.hooks.kept import KeptPages
 from eventonight_interactions.domain import events as de
 from eventonight_interactions.domain.rules import (
     DomainError,
@@ -40,9 +41,31 @@ def _event_brief(events: dict[str, dict], event_id: str) -> dict:
 
 
 class Interactions:
-    def __init__(self, transaction: Callable[[Work], Awaitable[Any]], direct: Callable[[Work], Awaitable[Any]]) -> None:
+    def __init__(
+        self,
+        transaction: Callable[[Work], Awaitable[Any]],
+        direct: Callable[[Work], Awaitable[Any]],
+        pages: KeptPages | None = None,
+    ) -> None:
         self.transaction = transaction
         self.direct = direct
+        #: Pages of likes and follows served again while their counters' version holds.
+        self.pages = pages if pages is not None else KeptPages(0)
+
+    async def _counted_page(self, kind: str, counter: str, copies: str, limit: int, offset: int, read):
+        """The page ``read(store, counted)`` renders, kept with the version of ``counter``'s shards
+        and of the ``copies`` it shows, read (one read) before the page."""
+
+        async def work(store, _):
+            counted = await store.counted(counter, copies)
+            key = (kind, counter, limit, offset)
+            if (page := self.pages.get(key, counted.version)) is not None:
+                return page
+            page = await read(store, counted)
+            self.pages.put(key, counted.version, page)
+            return page
+
+        return await self.direct(work)
 
     # -- follows ----------------------------------------------------------------------------------
     async def follow(self, follower: str, followed: str) -> dict:
@@ -70,15 +93,14 @@ class Interactions:
         return await self.direct(lambda store, _: store.is_following(follower, followed))
 
     async def follow_page(self, user_id: str, direction: str, limit: int, offset: int):
-        async def work(store, _):
-            docs, total = await (store.following if direction == "following" else store.followers)(
-                user_id, limit, offset
-            )
+        async def read(store, counted):
+            pages = store.following if direction == "following" else store.followers
+            docs, total = await pages(user_id, limit, offset, counted)
             other = "followed" if direction == "following" else "follower"
             users = await store.users([d[other] for d in docs])
             return [{**_party(users, d[other]), "since": d["created_at"]} for d in docs], total
 
-        return await self.direct(work)
+        return await self._counted_page(direction, f"user:{user_id}", "users", limit, offset, read)
 
     # -- likes ----------------------------------------------------------------------------------
     async def like(self, event_id: str, user_id: str) -> dict:
@@ -110,20 +132,20 @@ class Interactions:
         return await self.direct(lambda store, _: store.has_liked(event_id, user_id))
 
     async def likers(self, event_id: str, limit: int, offset: int):
-        async def work(store, _):
-            docs, total = await store.likes_of_event(event_id, limit, offset)
+        async def read(store, counted):
+            docs, total = await store.likes_of_event(event_id, limit, offset, counted)
             users = await store.users([d["user_id"] for d in docs])
             return [{**_party(users, d["user_id"]), "likedAt": d["created_at"]} for d in docs], total
 
-        return await self.direct(work)
+        return await self._counted_page("likers", f"event:{event_id}", "users", limit, offset, read)
 
     async def liked_events(self, user_id: str, limit: int, offset: int):
-        async def work(store, _):
-            docs, total = await store.likes_of_user(user_id, limit, offset)
+        async def read(store, counted):
+            docs, total = await store.likes_of_user(user_id, limit, offset, counted)
             events = await store.events([d["event_id"] for d in docs])
             return [{**_event_brief(events, d["event_id"]), "likedAt": d["created_at"]} for d in docs], total
 
-        return await self.direct(work)
+        return await self._counted_page("liked", f"user:{user_id}", "events", limit, offset, read)
 
     # -- participations -----------------------------------------------------------------------------
     async def participations(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +20,11 @@ COUNTED = "counted"
 SHARDS = 8
 RING = 32
 RECENT = "recent_"
+#: Fields of a counter document that version the pages it counts (see Counted), not counters.
+VERSION_FIELDS = ("v", "epoch")
+#: Counter documents that version what the pages show of the local copies: "copies:users" (names,
+#: avatars, roles) and "copies:events" (titles, dates, statuses); each write of a copy changes its own.
+COPIES = "copies:"
 
 
 def _shards(key: str) -> list[str]:
@@ -59,6 +66,28 @@ INDEXES = {
 }
 
 
+@dataclass(frozen=True)
+class Counted:
+    """One read of a key's counter shards and of a copies' version document.
+
+    ``version`` changes with every write of a like or follow the key counts (each changes a shard:
+    ``v`` incremented, ``epoch`` random when the shard is made, so a shard deleted and made again
+    never repeats one) and with every write of the copies the page shows: a page read after this
+    was read is current while the version is (``eventonight.hooks.kept``).
+    """
+
+    totals: dict[str, int]
+    recent: dict[str, list[datetime]]
+    version: tuple
+
+
+def _versioned(update: dict) -> dict:
+    """``update`` (an upsert of a counter document) also moving the document's version."""
+    update.setdefault("$inc", {})["v"] = 1
+    update["$setOnInsert"] = {"epoch": secrets.randbits(62)}
+    return update
+
+
 class Store:
     """All reads and writes of the plugin, through ``data``: the open unit of work or ``kernel.read``."""
 
@@ -72,30 +101,41 @@ class Store:
         cursor = self._c(name).find(query).sort(list(sort)).skip(offset).limit(limit)
         return await cursor.to_list(limit), await self._c(name).count_documents(query)
 
-    async def _counters(self, key: str) -> tuple[dict[str, int], dict[str, list[datetime]]]:
-        """The sums of ``key``'s counters over its shards, and their merged recent times, newest first."""
+    async def counted(self, key: str, copies: str) -> Counted:
+        """The sums of ``key``'s counters over its shards, their merged recent times (newest first),
+        and the version of the pages they count that show ``copies`` ("users" or "events")."""
         totals: dict[str, int] = {}
         recent: dict[str, list[datetime]] = {}
-        async for doc in self._c("counters").find({"_id": {"$in": _shards(key)}}):
+        version = []
+        async for doc in self._c("counters").find({"_id": {"$in": [*_shards(key), COPIES + copies]}}):
+            version.append((doc["_id"], doc.get("epoch"), doc.get("v")))
             for name, value in doc.items():
                 if name.startswith(RECENT):
                     recent.setdefault(name[len(RECENT) :], []).extend(value)
-                elif name != "_id":
+                elif name != "_id" and name not in VERSION_FIELDS and not doc["_id"].startswith(COPIES):
                     totals[name] = totals.get(name, 0) + value
-        return totals, {name: sorted(times, reverse=True) for name, times in recent.items()}
+        recent = {name: sorted(times, reverse=True) for name, times in recent.items()}
+        return Counted(totals, recent, tuple(sorted(version)))
 
-    async def _counted_page(self, name: str, query: dict, counter: str, limit: int, offset: int):
+    async def _copies_changed(self, *copies: str) -> None:
+        for name in copies:
+            await self._c("counters").update_one({"_id": COPIES + name}, _versioned({}), upsert=True)
+
+    async def _counted_page(
+        self, name: str, query: dict, counter: str, limit: int, offset: int, counted: Counted | None = None
+    ):
         """A page (newest first) whose total is the kept counter, read from the newest rows only.
 
         The counter's shards remember the times of their latest RING additions: the page's last
         row is no older than the (offset + limit)-th newest of them, so the read starts there.
         A removal leaves a time behind: a page that comes back short is read again in full.
+        ``counted``: the counters already read (``counted``), else they are read here.
         """
         key, field = counter.rsplit(".", 1)
-        totals, recent = await self._counters(key)
-        total = totals.get(field, 0)
+        counted = counted or await self.counted(key, "users")
+        total = counted.totals.get(field, 0)
         order = [("created_at", -1), ("_id", 1)]
-        times = recent.get(field, [])
+        times = counted.recent.get(field, [])
         if offset + limit <= len(times):
             # From just before that time (an exclusive bound: see the events plugin's next_key).
             since = times[offset + limit - 1] - timedelta(milliseconds=1)
@@ -123,7 +163,7 @@ class Store:
             if at is not None and added:
                 update["$push"] = {f"{RECENT}{c}": {"$each": [at], "$slice": -RING} for c in added}
             shard = f"{key}#{random.randrange(SHARDS)}"
-            await self._c("counters").update_one({"_id": shard}, update, upsert=True)
+            await self._c("counters").update_one({"_id": shard}, _versioned(update), upsert=True)
 
     async def _drop_counters(self, key: str) -> None:
         await self._c("counters").delete_many({"_id": {"$in": _shards(key)}})
@@ -143,17 +183,20 @@ class Store:
                 doc[counter] = d["n"]
                 doc[f"{RECENT}{counter}"] = sorted(d["times"])[-RING:]
         for shard, counters in kept.items():
-            await self._c("counters").update_one({"_id": shard}, {"$set": counters}, upsert=True)
+            await self._c("counters").update_one({"_id": shard}, _versioned({"$set": counters}), upsert=True)
         await self._c("counters").insert_one({"_id": COUNTED})
         return True
 
     # -- local copies --------------------------------------------------------------------------
     async def upsert_user(self, user_id: str, role: str, name: str, avatar_url: str | None) -> None:
-        await self._c("users").update_one(
+        result = await self._c("users").update_one(
             {"_id": user_id},
             {"$set": {"role": role, "name": name, "avatar_url": avatar_url}},
             upsert=True,
         )
+        # A new copy too: pages showed the user without one (a like may come before its copy).
+        if result.upserted_id is not None or result.modified_count:
+            await self._copies_changed("users")
 
     async def users(self, ids: list[str]) -> dict[str, dict]:
         if not ids:
@@ -172,7 +215,9 @@ class Store:
             "hosts": event.hosts,
             "status": event.status,
         }
-        await self._c("events").update_one({"_id": event.id}, {"$set": doc}, upsert=True)
+        result = await self._c("events").update_one({"_id": event.id}, {"$set": doc}, upsert=True)
+        if result.upserted_id is not None or result.modified_count:
+            await self._copies_changed("events")
         # Reviews count for every host: keep them in step with the collaborator list.
         await self._c("reviews").update_many({"event_id": event.id}, {"$set": {"hosts": event.hosts}})
 
@@ -208,11 +253,13 @@ class Store:
     async def is_following(self, follower: str, followed: str) -> bool:
         return await self._c("follows").count_documents({"_id": f"{follower}:{followed}"}) > 0
 
-    async def following(self, user_id: str, limit: int, offset: int):
-        return await self._counted_page("follows", {"follower": user_id}, f"user:{user_id}.following", limit, offset)
+    async def following(self, user_id: str, limit: int, offset: int, counted: Counted | None = None):
+        query, counter = {"follower": user_id}, f"user:{user_id}.following"
+        return await self._counted_page("follows", query, counter, limit, offset, counted)
 
-    async def followers(self, user_id: str, limit: int, offset: int):
-        return await self._counted_page("follows", {"followed": user_id}, f"user:{user_id}.followers", limit, offset)
+    async def followers(self, user_id: str, limit: int, offset: int, counted: Counted | None = None):
+        query, counter = {"followed": user_id}, f"user:{user_id}.followers"
+        return await self._counted_page("follows", query, counter, limit, offset, counted)
 
     # -- likes -----------------------------------------------------------------------------------
     async def add_like(self, event_id: str, user_id: str, now: datetime) -> None:
@@ -233,11 +280,13 @@ class Store:
     async def has_liked(self, event_id: str, user_id: str) -> bool:
         return await self._c("likes").count_documents({"_id": f"{event_id}:{user_id}"}) > 0
 
-    async def likes_of_event(self, event_id: str, limit: int, offset: int):
-        return await self._counted_page("likes", {"event_id": event_id}, f"event:{event_id}.likes", limit, offset)
+    async def likes_of_event(self, event_id: str, limit: int, offset: int, counted: Counted | None = None):
+        query, counter = {"event_id": event_id}, f"event:{event_id}.likes"
+        return await self._counted_page("likes", query, counter, limit, offset, counted)
 
-    async def likes_of_user(self, user_id: str, limit: int, offset: int):
-        return await self._counted_page("likes", {"user_id": user_id}, f"user:{user_id}.likes", limit, offset)
+    async def likes_of_user(self, user_id: str, limit: int, offset: int, counted: Counted | None = None):
+        query, counter = {"user_id": user_id}, f"user:{user_id}.likes"
+        return await self._counted_page("likes", query, counter, limit, offset, counted)
 
     # -- participations --------------------------------------------------------------------------
     async def add_order(self, user_id: str, event_id: str, order_id: str, now: datetime) -> None:
@@ -330,6 +379,8 @@ class Store:
         liked = [d["event_id"] async for d in self._c("likes").find({"user_id": user_id}, {"event_id": 1})]
         follows = [d async for d in self._c("follows").find({"$or": [{"follower": user_id}, {"followed": user_id}]})]
         await self._c("users").delete_one({"_id": user_id})
+        # Both: counters are dropped below, and a key's version without its shards is only its copies'.
+        await self._copies_changed("users", "events")
         await self._c("follows").delete_many({"$or": [{"follower": user_id}, {"followed": user_id}]})
         await self._c("likes").delete_many({"user_id": user_id})
         # The other side of each removed like and follow counts one less; the user's own counters go.
@@ -349,6 +400,8 @@ class Store:
     async def forget_event(self, event_id: str) -> None:
         likers = [d["user_id"] async for d in self._c("likes").find({"event_id": event_id}, {"user_id": 1})]
         await self._c("events").delete_one({"_id": event_id})
+        # Both: counters are dropped below, and a key's version without its shards is only its copies'.
+        await self._copies_changed("users", "events")
         await self._c("likes").delete_many({"event_id": event_id})
         await self._count({f"user:{u}.likes": -1 for u in likers})
         await self._drop_counters(f"event:{event_id}")
