@@ -129,7 +129,7 @@ class Store:
         The counter's shards remember the times of their latest RING additions: the page's last
         row is no older than the (offset + limit)-th newest of them, so the read starts there.
         A removal leaves a time behind: a page that comes back short is read again in full.
-        ``counted``: the counters already read (``counted``), else they are read here.
+        ``counted``: the counters as :meth:`counted` read them for the page's version, else read here.
         """
         key, field = counter.rsplit(".", 1)
         counted = counted or await self.counted(key, "users")
