@@ -11,6 +11,7 @@ A plugin, built-in or third-party, imports from this package only:
   and types with no framework import, for domain code;
 - ``eventonight.hooks.http``: helpers for aiohttp handlers and OpenAPI fragments;
 - ``eventonight.hooks.copies``: applying a batch of changes to a local copy of others' data;
+- ``eventonight.hooks.kept``: pages a process keeps while the version they were read at holds;
 - ``eventonight.hooks.testing``: pytest fixtures (``pytest_plugins = ["eventonight.hooks.testing"]``).
 
 This module imports no framework (domain code may import it); the HTTP

@@ -632,12 +632,12 @@ def test_plugins_import_only_the_public_api():
 
 
 def test_the_public_api_module_imports_no_framework():
-    """Domain code imports ``eventonight.hooks``; it must not drag aiohttp, odmantic or kombu in."""
+    """Domain and application code import ``eventonight.hooks`` (and ``.kept``); no aiohttp, odmantic or kombu."""
     import subprocess
     import sys
 
     code = (
-        "import sys, eventonight.hooks, eventonight.hooks.errors, eventonight.hooks.types;"
+        "import sys, eventonight.hooks, eventonight.hooks.errors, eventonight.hooks.types, eventonight.hooks.kept;"
         "print(sorted(m for m in ('aiohttp', 'odmantic', 'kombu', 'motor') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
