@@ -52,7 +52,7 @@ class Interactions:
         #: Pages of likes and follows served again while their counters' version holds.
         self.pages = pages if pages is not None else KeptPages(0)
 
-    async def _counted_page(self, kind: str, counter: str, copies: str, limit: int, offset: int, read):
+    async def _kept_page(self, kind: str, counter: str, copies: str, limit: int, offset: int, read):
         """The page ``read(store, counted)`` renders, kept with the version of ``counter``'s shards
         and of the ``copies`` it shows, read (one read) before the page."""
 
@@ -100,7 +100,7 @@ class Interactions:
             users = await store.users([d[other] for d in docs])
             return [{**_party(users, d[other]), "since": d["created_at"]} for d in docs], total
 
-        return await self._counted_page(direction, f"user:{user_id}", "users", limit, offset, read)
+        return await self._kept_page(direction, f"user:{user_id}", "users", limit, offset, read)
 
     # -- likes ----------------------------------------------------------------------------------
     async def like(self, event_id: str, user_id: str) -> dict:
@@ -137,7 +137,7 @@ class Interactions:
             users = await store.users([d["user_id"] for d in docs])
             return [{**_party(users, d["user_id"]), "likedAt": d["created_at"]} for d in docs], total
 
-        return await self._counted_page("likers", f"event:{event_id}", "users", limit, offset, read)
+        return await self._kept_page("likers", f"event:{event_id}", "users", limit, offset, read)
 
     async def liked_events(self, user_id: str, limit: int, offset: int):
         async def read(store, counted):
@@ -145,7 +145,7 @@ class Interactions:
             events = await store.events([d["event_id"] for d in docs])
             return [{**_event_brief(events, d["event_id"]), "likedAt": d["created_at"]} for d in docs], total
 
-        return await self._counted_page("liked", f"user:{user_id}", "events", limit, offset, read)
+        return await self._kept_page("liked", f"user:{user_id}", "events", limit, offset, read)
 
     # -- participations -----------------------------------------------------------------------------
     async def participations(

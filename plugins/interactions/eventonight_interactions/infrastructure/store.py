@@ -112,7 +112,7 @@ class Store:
             for name, value in doc.items():
                 if name.startswith(RECENT):
                     recent.setdefault(name[len(RECENT) :], []).extend(value)
-                elif name != "_id" and name not in VERSION_FIELDS and not doc["_id"].startswith(COPIES):
+                elif name != "_id" and name not in VERSION_FIELDS:  # a copies document has no other field
                     totals[name] = totals.get(name, 0) + value
         recent = {name: sorted(times, reverse=True) for name, times in recent.items()}
         return Counted(totals, recent, tuple(sorted(version)))

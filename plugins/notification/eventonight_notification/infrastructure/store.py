@@ -29,10 +29,9 @@ COUNTED = "#counted"
 # user is no index range, and one count per user is one read each), and v, the version of the
 # user's pages: every write that changes what a page shows changes it, and it never repeats
 # (random when the counter is made), so a page kept at the current v is current (Store.page);
-# presence: one
-# document per web process and bucket {_id "<process>#<bucket>", process, bucket, users,
-# expires_at}: a process that dies stops renewing expires_at and its users count as offline once
-# it passes.
+# presence: one document per web process and bucket {_id "<process>#<bucket>", process, bucket,
+# users, expires_at}: a process that dies stops renewing expires_at and its users count as offline
+# once it passes.
 INDEXES = {
     P + "notifications": [
         pymongo.IndexModel([("user_id", 1), ("_id", -1)], name="inbox"),
